@@ -1,0 +1,143 @@
+// Generates everything derived from schemas/plan.schema.json: the CRD, the TypeScript types
+// and the compiled validator. `--check` regenerates in memory and fails on any difference,
+// so CI catches a schema edit whose outputs were not regenerated.
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+import standaloneCode from "ajv/dist/standalone/index.js";
+import { compile } from "json-schema-to-typescript";
+import { stringify } from "yaml";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const banner = "generated from schemas/plan.schema.json by `npm run gen`; do not edit";
+
+async function loadJson(rel: string): Promise<JsonObject> {
+  return JSON.parse(await readFile(join(root, rel), "utf8")) as JsonObject;
+}
+
+/** The ajv options shared by every generated validator. */
+export function ajvFor(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, code: { source: true, esm: true }, useDefaults: false });
+  ajv.addKeyword({
+    keyword: "x-kubernetes-int-or-string",
+    macro: () => ({ anyOf: [{ type: "integer" }, { type: "string" }] }),
+  });
+  for (const k of ["x-kubernetes-crd", "x-kubernetes-preserve-unknown-fields", "x-crd-omit", "tsType"]) ajv.addKeyword(k);
+  ajv.addFormat("int32", true);
+  ajv.addFormat("int64", true);
+  return ajv;
+}
+
+/** Structural schema for the CRD: refs inlined, JSON-Schema-only keywords dropped. */
+function toStructural(node: Json, defs: JsonObject): Json {
+  if (Array.isArray(node)) return node.map((n) => toStructural(n, defs));
+  if (node === null || typeof node !== "object") return node;
+  let obj: JsonObject = node;
+  const ref = obj["$ref"];
+  if (typeof ref === "string") {
+    const target = defs[ref.replace("#/definitions/", "")];
+    if (target === undefined) throw new Error(`unresolved ${ref}`);
+    const { $ref: _drop, ...rest } = obj;
+    obj = { ...(target as JsonObject), ...rest };
+  }
+  if (obj["x-crd-omit"] === true) return { type: "object" };
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (["$schema", "$id", "title", "definitions", "x-kubernetes-crd", "x-crd-omit", "tsType", "const"].includes(k)) continue;
+    if (k === "additionalProperties" && typeof v === "boolean") continue; // structural schemas prune instead
+    if (k === "properties" || k === "definitions") {
+      const props: JsonObject = {};
+      for (const [pk, pv] of Object.entries(v as JsonObject)) props[pk] = toStructural(pv, defs);
+      out[k] = props;
+      continue;
+    }
+    out[k] = toStructural(v, defs);
+  }
+  return out;
+}
+
+async function crd(schema: JsonObject): Promise<string> {
+  const meta = schema["x-kubernetes-crd"] as JsonObject;
+  const defs = schema["definitions"] as JsonObject;
+  const open = toStructural(schema, defs) as JsonObject;
+  delete open["required"];
+  open["required"] = ["spec"];
+  const doc = {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${String(meta["plural"])}.${String(meta["group"])}` },
+    spec: {
+      group: meta["group"],
+      names: { kind: meta["kind"], listKind: meta["listKind"], plural: meta["plural"], singular: meta["singular"] },
+      scope: meta["scope"],
+      versions: [
+        {
+          name: meta["version"],
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: meta["printerColumns"],
+          schema: { openAPIV3Schema: open },
+        },
+      ],
+    },
+  };
+  return `# ${banner}\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+async function types(schema: JsonObject): Promise<string> {
+  const ts = await compile(structuredClone(schema) as never, "Plan", {
+    bannerComment: `/* ${banner} */`,
+    additionalProperties: false,
+    unreachableDefinitions: true,
+    strictIndexSignatures: true,
+    format: true,
+  });
+  return ts;
+}
+
+function validator(schema: JsonObject): string {
+  const ajv = ajvFor();
+  const validate = ajv.compile(schema);
+  return `// ${banner}\n// @ts-nocheck\n${standaloneCode(ajv, validate)}\n`;
+}
+
+const validatorTypes = `// ${banner}
+import type { ErrorObject } from "ajv";
+import type { Plan } from "./plan.ts";
+declare const validate: ((data: unknown) => data is Plan) & { errors?: ErrorObject[] | null };
+export default validate;
+`;
+
+async function main(): Promise<number> {
+  const check = process.argv.includes("--check");
+  const schema = await loadJson("schemas/plan.schema.json");
+  const outputs: Array<[string, string]> = [
+    ["deploy/crd/plans.upgrade.cattle.io.yaml", await crd(schema)],
+    ["src/generated/plan.ts", await types(schema)],
+    ["src/generated/plan-validator.js", validator(schema)],
+    ["src/generated/plan-validator.d.ts", validatorTypes],
+  ];
+  let stale = 0;
+  for (const [rel, text] of outputs) {
+    const path = join(root, rel);
+    if (check) {
+      const have = await readFile(path, "utf8").catch(() => "");
+      if (have !== text) {
+        console.error(`stale: ${rel} differs from what schemas/plan.schema.json generates; run npm run gen`);
+        stale++;
+      }
+    } else {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text);
+      console.log(`wrote ${rel}`);
+    }
+  }
+  return stale === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds the test control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl, etcd, kwok) from the Go module proxy into a cache outside the repository, keyed
+# by version. Idempotent: a version already in the cache is reused in milliseconds.
+#
+#   PLAN_RUNNER_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/plan-runner)
+#
+# Prints the bin directory on its last line of stdout; progress goes to stderr.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-v1.36.3}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.14}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+
+cache_root="${PLAN_RUNNER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plan-runner}"
+key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
+bin="$cache_root/bin/$key"
+wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
+
+say() { printf '[control-plane build] %s\n' "$*" >&2; }
+die() { printf '[control-plane build] ERROR: %s\n' "$*" >&2; exit 1; }
+
+have_all() {
+  local b
+  for b in "${wanted[@]}"; do [[ -x "$bin/$b" ]] || return 1; done
+}
+
+if have_all; then
+  say "cached: $bin"
+  echo "$bin"
+  exit 0
+fi
+
+command -v go >/dev/null 2>&1 || die "Go is not installed (need Go >= 1.26 to build the test control plane); install it and re-run"
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+[[ "$go_minor" =~ ^[0-9]+$ && "$go_minor" -ge 26 ]] || die "Go $(go env GOVERSION) is too old: Kubernetes ${K8S_VERSION} needs Go >= 1.26"
+[[ "$(go env GOPROXY)" != "off" ]] || die "GOPROXY is off: the build needs the Go module proxy"
+
+mkdir -p "$bin" "$cache_root/work"
+lock="$cache_root/work/$key.lock"
+exec 9>"$lock"
+if ! flock -n 9; then
+  say "another build of $key is running; waiting for it"
+  flock 9
+  have_all && { echo "$bin"; exit 0; }
+fi
+
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
+start=$(date +%s)
+
+# kwok: its go.mod has no replace directives, so a plain install works.
+if [[ ! -x "$bin/kwok" ]]; then
+  say "building kwok ${KWOK_VERSION}"
+  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" \
+    || die "building kwok ${KWOK_VERSION} failed (is the Go module proxy reachable?)"
+fi
+
+# etcd: a wrapper module pins the server module.
+if [[ ! -x "$bin/etcd" ]]; then
+  say "building etcd ${ETCD_VERSION}"
+  w="$cache_root/work/etcd-${ETCD_VERSION}"
+  rm -rf "$w" && mkdir -p "$w" && cd "$w"
+  go mod init local/etcdbin >/dev/null 2>&1
+  go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2 || die "fetching etcd ${ETCD_VERSION} failed (is the Go module proxy reachable?)"
+  go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3 || die "building etcd failed"
+fi
+
+# Kubernetes: k8s.io/kubernetes replaces every staging module with a local path, which
+# `go install` refuses. A wrapper module requires it and points each staging module at its
+# published v0.X.Y twin; the list is read from the tagged go.mod so it follows new releases.
+need_k8s=0
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do [[ -x "$bin/$b" ]] || need_k8s=1; done
+if [[ $need_k8s == 1 ]]; then
+  say "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl ${K8S_VERSION} (10-30 min cold on 2 cores)"
+  staging_version="v0.${K8S_VERSION#v1.}"
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  w="$cache_root/work/k8s-${K8S_VERSION}"
+  rm -rf "$w" && mkdir -p "$w" && cd "$w"
+  go mod init local/k8sbins >/dev/null 2>&1
+  gomod=$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION}'s go.mod (is the Go module proxy reachable?)"
+  mapfile -t staging < <(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod")
+  [[ ${#staging[@]} -gt 10 ]] || die "found no staging modules in $gomod"
+  for m in "${staging[@]}"; do go mod edit "-replace=$m=$m@$staging_version"; done
+  go get "k8s.io/kubernetes@${K8S_VERSION}" >&2 || die "resolving k8s.io/kubernetes@${K8S_VERSION} failed"
+  cat > tools.go <<'EOF'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+EOF
+  go mod tidy -e >&2 || true
+  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [[ -x "$bin/$b" ]] && continue
+    say "  go build $b"
+    go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b" || die "building $b ${K8S_VERSION} failed"
+    mv "$bin/$b.tmp" "$bin/$b"
+  done
+fi
+
+have_all || die "build finished but binaries are missing from $bin"
+say "done in $(( $(date +%s) - start ))s: $bin"
+echo "$bin"
