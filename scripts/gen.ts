@@ -89,8 +89,16 @@ async function crd(schema: JsonObject): Promise<string> {
   return `# ${banner}\n${stringify(doc, { lineWidth: 0 })}`;
 }
 
+/** A $ref with a sibling description would become a duplicate type (ContainerSpec1). */
+function refsOnly(node: Json): Json {
+  if (Array.isArray(node)) return node.map(refsOnly);
+  if (node === null || typeof node !== "object") return node;
+  if (typeof node["$ref"] === "string") return { $ref: node["$ref"] };
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, refsOnly(v)]));
+}
+
 async function types(schema: JsonObject): Promise<string> {
-  const ts = await compile(structuredClone(schema) as never, "Plan", {
+  const ts = await compile(refsOnly(schema) as never, "Plan", {
     bannerComment: `/* ${banner} */`,
     additionalProperties: false,
     unreachableDefinitions: true,

@@ -64,7 +64,7 @@ export interface PlanSpec {
   exclusive?: boolean;
   window?: TimeWindowSpec;
   prepare?: ContainerSpec;
-  upgrade: ContainerSpec1;
+  upgrade: ContainerSpec;
   /**
    * Cordon the node before the upgrade (implied by drain).
    */
@@ -91,7 +91,8 @@ export interface PlanSpec {
   failurePolicy?: FailurePolicy;
 }
 /**
- * Nodes this Plan applies to. Missing selects no node (as in SUC).
+ * This interface was referenced by `Plan`'s JSON-Schema
+ * via the `definition` "LabelSelector".
  */
 export interface LabelSelector {
   matchLabels?: {
@@ -159,7 +160,8 @@ export interface TimeWindowSpec {
   duration?: string;
 }
 /**
- * Runs on the node before cordon/drain. Exit 0 goes on, 4 holds the Plan (waiting), 2 blocks it (actionable); anything else fails the node.
+ * This interface was referenced by `Plan`'s JSON-Schema
+ * via the `definition` "ContainerSpec".
  */
 export interface ContainerSpec {
   /**
@@ -275,21 +277,6 @@ export interface SecurityContext {
   };
 }
 /**
- * The upgrade itself, privileged, with the host root at /host.
- */
-export interface ContainerSpec1 {
-  /**
-   * Image; when it has no tag, status.latestVersion is used as the tag.
-   */
-  image: string;
-  command?: string[];
-  args?: string[];
-  envs?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  volumes?: VolumeSpec[];
-  securityContext?: SecurityContext;
-}
-/**
  * This interface was referenced by `Plan`'s JSON-Schema
  * via the `definition` "DrainSpec".
  */
@@ -305,25 +292,11 @@ export interface DrainSpec {
   force?: boolean;
   disableEviction?: boolean;
   skipWaitForDeleteTimeout?: number;
-  podSelector?: LabelSelector1;
+  podSelector?: LabelSelector;
   /**
    * After the drain timeout, delete the pods whose PodDisruptionBudget allows no disruption (instead of failing the node).
    */
   unblockPDB?: boolean;
-}
-/**
- * This interface was referenced by `Plan`'s JSON-Schema
- * via the `definition` "LabelSelector".
- */
-export interface LabelSelector1 {
-  matchLabels?: {
-    [k: string]: string | undefined;
-  };
-  matchExpressions?: {
-    key: string;
-    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
-  }[];
 }
 /**
  * This interface was referenced by `Plan`'s JSON-Schema
@@ -343,7 +316,7 @@ export interface OrderSpec {
   /**
    * Priority groups: nodes matching the first selector go first, and so on; unmatched nodes last. Within a group, by name.
    */
-  groups?: LabelSelector1[];
+  groups?: LabelSelector[];
 }
 /**
  * This interface was referenced by `Plan`'s JSON-Schema
@@ -433,20 +406,4 @@ export interface PlanStatus {
     [k: string]: unknown | undefined;
   }[];
   [k: string]: unknown | undefined;
-}
-/**
- * This interface was referenced by `Plan`'s JSON-Schema
- * via the `definition` "ContainerSpec".
- */
-export interface ContainerSpec2 {
-  /**
-   * Image; when it has no tag, status.latestVersion is used as the tag.
-   */
-  image: string;
-  command?: string[];
-  args?: string[];
-  envs?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  volumes?: VolumeSpec[];
-  securityContext?: SecurityContext;
 }
