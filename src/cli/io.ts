@@ -1,0 +1,37 @@
+/** What a command needs from its surroundings; tests pass buffers, main passes the process. */
+export interface CliIO {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+export type Command = (argv: readonly string[], io: CliIO) => Promise<number>;
+
+/** Exit codes shared by the commands: 0 ok, 1 the input is wrong, 2 the command line is wrong. */
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+export function processIO(): CliIO {
+  return {
+    out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+    err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+/** Collects output, for tests of commands. */
+export function bufferIO(env: Record<string, string | undefined> = {}, cwd = process.cwd()): CliIO & { stdout: () => string; stderr: () => string } {
+  let o = "";
+  let e = "";
+  return {
+    out: (t) => void (o += t.endsWith("\n") ? t : `${t}\n`),
+    err: (t) => void (e += t.endsWith("\n") ? t : `${t}\n`),
+    env,
+    cwd,
+    stdout: () => o,
+    stderr: () => e,
+  };
+}

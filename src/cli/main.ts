@@ -1,0 +1,44 @@
+import { type CliIO, type Command, EXIT_USAGE, processIO } from "./io.ts";
+
+/** Each command lives in its own module, loaded only when asked for. */
+const commands: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {
+  validate: { summary: "check Plan files against the schema and the rules the controller enforces", load: () => import("./commands/validate.ts") },
+  plan: { summary: "dry run: which nodes, in which order, and the pods a Plan would create", load: () => import("./commands/plan.ts") },
+  controller: { summary: "run the controller (in-cluster or --kubeconfig)", load: () => import("./commands/controller.ts") },
+  status: { summary: "progress of Plans and their nodes [--watch]", load: () => import("./commands/status.ts") },
+  "compat-gate": { summary: "node side: is it safe to upgrade to --target? exit 0 safe, 2 actionable, 4 held, 3 error", load: () => import("./commands/compat-gate.ts") },
+  "kubeadm-upgrade": { summary: "node side: upgrade kubeadm, the control plane or node config, kubelet and kubectl", load: () => import("./commands/kubeadm-upgrade.ts") },
+  "etcd-snapshot": { summary: "node side: snapshot etcd before a control-plane upgrade", load: () => import("./commands/etcd-snapshot.ts") },
+  "os-upgrade": { summary: "node side: apt upgrade honouring held packages, reboot when required", load: () => import("./commands/os-upgrade.ts") },
+};
+
+function usage(io: CliIO): void {
+  io.err("usage: plan-runner <command> [options]\n\ncommands:");
+  for (const [name, c] of Object.entries(commands)) io.err(`  ${name.padEnd(16)} ${c.summary}`);
+  io.err("\nplan-runner <command> --help for a command's options");
+}
+
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    usage(io);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const entry = commands[name];
+  if (entry === undefined) {
+    io.err(`plan-runner: unknown command "${name}"`);
+    usage(io);
+    return EXIT_USAGE;
+  }
+  let mod: { run: Command };
+  try {
+    mod = await entry.load();
+  } catch (e: unknown) {
+    if (e instanceof Error && "code" in e && e.code === "ERR_MODULE_NOT_FOUND") {
+      io.err(`plan-runner: command "${name}" is not built yet`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  return mod.run(rest, io);
+}
