@@ -111,7 +111,9 @@ async function types(schema: JsonObject): Promise<string> {
 function validator(schema: JsonObject): string {
   const ajv = ajvFor();
   const validate = ajv.compile(schema);
-  return `// ${banner}\n// @ts-nocheck\n${standaloneCode(ajv, validate)}\n`;
+  // ajv's ESM output still require()s its small runtime helpers (ucs2length for minLength).
+  const prelude = 'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\n';
+  return `// ${banner}\n// @ts-nocheck\n${prelude}${standaloneCode(ajv, validate).replace(/^"use strict";/, "")}\n`;
 }
 
 const validatorTypes = `// ${banner}

@@ -1,0 +1,128 @@
+import { parseArgs } from "node:util";
+import { Controller, type ControllerConfig, defaultIdentity } from "../../controller/controller.ts";
+import { KubeAdapter } from "../../controller/kube-adapter.ts";
+import { jsonLogger } from "../../controller/log.ts";
+import { Metrics } from "../../controller/metrics.ts";
+import { parseGoDuration } from "../../plan/duration.ts";
+import { type Command, EXIT_USAGE } from "../io.ts";
+
+const HELP = `usage: plan-runner controller [options]
+
+Runs the controller: watches Plans in --namespace and all Nodes, creates the upgrade pods.
+
+  --kubeconfig FILE        kubeconfig (default: in-cluster service account, then $KUBECONFIG)
+  --namespace NS           namespace of Plans, pods and secrets (default $POD_NAMESPACE or system-upgrade)
+  --name NAME              controller name, the upgrade.cattle.io/controller label of its pods (default plan-runner)
+  --metrics-address ADDR   /metrics /healthz /readyz (default :8080; "off" disables)
+  --leader-elect BOOL      leader election on a Lease (default true)
+  --lease-duration D       (default 15s)   --renew-deadline D (default 10s)   --retry-period D (default 2s)
+  --workers N              Plans reconciled at once (default 4)
+  --relist D               full relist period of the caches (default 5m)
+  --pod-ttl D              keep finished upgrade pods this long for kubectl logs (default 1h)
+  --poll-interval D        re-run a held or blocked prepare gate after (default 5m)
+  --channel-poll D         re-ask a channel for the latest version after (default 15m)
+  --default-deadline S     activeDeadlineSeconds when a Plan sets none (default 900)
+  --max-deadline S         cap on a Plan's jobActiveDeadlineSecs (default 7200)
+`;
+
+function duration(flag: string, text: string): number {
+  const r = parseGoDuration(text);
+  if (!r.ok || r.ms < 0) throw new UsageError(`--${flag}: "${text}" is not a duration (${r.ok ? "negative" : r.reason})`);
+  return r.ms;
+}
+
+class UsageError extends Error {}
+
+/** Parsed once at start-up into a frozen object (style rule 9). */
+export function parseControllerConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { config: ControllerConfig; kubeconfig: string | undefined } {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      kubeconfig: { type: "string" },
+      namespace: { type: "string" },
+      name: { type: "string", default: "plan-runner" },
+      "metrics-address": { type: "string", default: ":8080" },
+      "leader-elect": { type: "string", default: "true" },
+      "lease-duration": { type: "string", default: "15s" },
+      "renew-deadline": { type: "string", default: "10s" },
+      "retry-period": { type: "string", default: "2s" },
+      workers: { type: "string", default: "4" },
+      relist: { type: "string", default: "5m" },
+      "pod-ttl": { type: "string", default: "1h" },
+      "poll-interval": { type: "string", default: "5m" },
+      "channel-poll": { type: "string", default: "15m" },
+      "default-deadline": { type: "string", default: "900" },
+      "max-deadline": { type: "string", default: "7200" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help === true) throw new UsageError(HELP);
+  const int = (flag: string, v: string, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag}: "${v}" must be an integer >= ${min}`);
+    return n;
+  };
+  const namespace = values.namespace ?? env["POD_NAMESPACE"] ?? "system-upgrade";
+  const metrics = values["metrics-address"];
+  const config: ControllerConfig = Object.freeze({
+    namespace,
+    controllerName: values.name,
+    workers: int("workers", values.workers, 1),
+    relistMs: duration("relist", values.relist),
+    leaderElection: values["leader-elect"] !== "false",
+    leaseName: `${values.name}-leader`,
+    leaseDurationMs: duration("lease-duration", values["lease-duration"]),
+    renewDeadlineMs: duration("renew-deadline", values["renew-deadline"]),
+    retryPeriodMs: duration("retry-period", values["retry-period"]),
+    metricsAddress: metrics === "off" ? undefined : metrics,
+    identity: defaultIdentity(),
+    pollIntervalMs: duration("poll-interval", values["poll-interval"]),
+    podTtlMs: duration("pod-ttl", values["pod-ttl"]),
+    defaultRetries: 2,
+    defaultBackoffMs: 30_000,
+    channelPollMs: duration("channel-poll", values["channel-poll"]),
+    channelTimeoutMs: 10_000,
+    alertsCacheMs: 15_000,
+    defaultDeadlineSecs: int("default-deadline", values["default-deadline"], 0),
+    maxDeadlineSecs: int("max-deadline", values["max-deadline"], 1),
+    protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
+  });
+  return { config, kubeconfig: values.kubeconfig };
+}
+
+export const run: Command = async (argv, io) => {
+  let parsed: ReturnType<typeof parseControllerConfig>;
+  try {
+    parsed = parseControllerConfig(argv, io.env);
+  } catch (e: unknown) {
+    if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
+      io.err(e.message);
+      return e instanceof UsageError && e.message === HELP ? 0 : EXIT_USAGE;
+    }
+    throw e;
+  }
+  const { config, kubeconfig } = parsed;
+  const log = jsonLogger((line) => io.err(line), { controller: config.controllerName });
+  const metrics = new Metrics();
+  let kube: KubeAdapter;
+  try {
+    kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
+  } catch (e: unknown) {
+    io.err(`plan-runner controller: cannot load cluster credentials: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_USAGE;
+  }
+  const controller = new Controller({ kube, metrics, log }, config);
+  log.info("starting", { namespace: config.namespace, identity: config.identity, leaderElection: config.leaderElection });
+  const stopped = new Promise<string>((resolve) => {
+    const onSignal = (sig: string) => () => resolve(sig);
+    process.once("SIGTERM", onSignal("SIGTERM"));
+    process.once("SIGINT", onSignal("SIGINT"));
+  });
+  await controller.start();
+  const why = await Promise.race([stopped, controller.lost.then((w) => `lost leadership: ${w}`)]);
+  log.info("stopping", { why });
+  await controller.stop();
+  return why.startsWith("lost") ? 1 : 0;
+};

@@ -1,0 +1,372 @@
+// Reconcile = read the caches -> pure decide -> idempotent actions -> status (style rules 1-3).
+// It gets a key, never an event, so running it twice is harmless: every write either finds
+// its work done (AlreadyExists, NotFound, an equal label) or does it once.
+import type { Plan } from "../generated/plan.ts";
+import { parseDrainTimeout, parseGoDuration } from "../plan/duration.ts";
+import { isWindowOpen } from "../plan/window.ts";
+import { validatePlan } from "../plan/validate.ts";
+import { resolveChannel } from "./channel.ts";
+import { type Action, type DecideConfig, type Decision, type NodePatch, type Resolution, cordonedBy, decide, drainStarted } from "./decide.ts";
+import { planDrain } from "./drain.ts";
+import { planHash } from "./hash.ts";
+import type { Informer } from "./informer.ts";
+import type { KubeObject, Node, Pod, PodDisruptionBudget, Secret } from "./kube-types.ts";
+import type { Metrics } from "./metrics.ts";
+import { type Kube, KubeError, resources } from "./ports.ts";
+import { LABEL_EXCLUSIVE, LABEL_PLAN, podFacts } from "./pod-facts.ts";
+import { renderForPlan } from "./render-for-plan.ts";
+import { mungeVersion } from "./version.ts";
+import type { Logger } from "./log.ts";
+import { stableJson } from "./stable-json.ts";
+
+export type PlanObject = Plan & KubeObject;
+
+export interface ReconcilerConfig extends DecideConfig {
+  readonly namespace: string;
+  /** Value of the upgrade.cattle.io/controller label on our pods. */
+  readonly controllerName: string;
+  readonly channelPollMs: number;
+  readonly channelTimeoutMs: number;
+  readonly alertsCacheMs: number;
+  readonly defaultDeadlineSecs: number;
+  readonly maxDeadlineSecs: number;
+  /** Namespaced names of the controller's own pods: never evicted by a drain. */
+  readonly protectedPods: ReadonlySet<string>;
+}
+
+export interface ReconcilerDeps {
+  readonly kube: Kube;
+  readonly plans: Informer<PlanObject>;
+  readonly nodes: Informer<Node>;
+  readonly pods: Informer<Pod>;
+  readonly secrets: Informer<Secret>;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly config: ReconcilerConfig;
+  readonly clusterId?: () => string | undefined;
+}
+
+interface ChannelCache {
+  readonly url: string;
+  readonly at: number;
+  readonly result: Resolution;
+}
+
+export class Reconciler {
+  private readonly channels = new Map<string, ChannelCache>();
+  private readonly alerts = new Map<string, { at: number; value: { firing: string[] } | { error: string } }>();
+  private readonly lastWarned = new Map<string, string>();
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<{ requeueAfterMs?: number | undefined }> {
+    const started = process.hrtime.bigint();
+    const name = key.includes("/") ? key.slice(key.indexOf("/") + 1) : key;
+    try {
+      const plan = this.d.plans.get(key);
+      if (plan === undefined || plan.metadata.deletionTimestamp !== undefined) {
+        await this.releaseAll(name);
+        this.d.metrics.forgetPlan(name);
+        return {};
+      }
+      return await this.reconcilePlan(plan);
+    } finally {
+      this.d.metrics.reconcileDuration.observe({ plan: name }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** A deleted Plan leaves no node cordoned by it (SUC #71); its pods go with it (ownerReferences). */
+  private async releaseAll(plan: string): Promise<void> {
+    for (const node of this.d.nodes.list()) {
+      const ann = node.metadata.annotations ?? {};
+      if (ann[cordonedBy(plan)] === undefined && ann[drainStarted(plan)] === undefined) continue;
+      const others = Object.keys(ann).some((k) => k.startsWith("cordoned.plan-runner.dev/") && k !== cordonedBy(plan));
+      const patch: NodePatch = {
+        metadata: { annotations: { [cordonedBy(plan)]: null, [drainStarted(plan)]: null } },
+        ...(ann[cordonedBy(plan)] !== undefined && !others ? { spec: { unschedulable: null } } : {}),
+      };
+      await this.patchNode(node.metadata.name, patch);
+      this.d.log.info("released node of a deleted plan", { plan, node: node.metadata.name });
+    }
+  }
+
+  private async reconcilePlan(plan: PlanObject): Promise<{ requeueAfterMs?: number | undefined }> {
+    const { config } = this.d;
+    const now = this.d.now();
+    const name = plan.metadata.name;
+    const problems = validatePlan(plan);
+    const resolution = await this.resolve(plan, now);
+    const secrets = new Map(this.d.secrets.list().map((s) => [s.metadata.name, s]));
+    const hashed = "version" in resolution
+      ? planHash(plan, resolution.version, (n) => {
+          const s = secrets.get(n);
+          return s === undefined ? undefined : { name: n, type: s.type ?? "", data: s.data, ...(s["immutable"] === true ? { immutable: true } : {}) };
+        })
+      : undefined;
+    const hash = hashed === undefined ? { error: "no version resolved" } : hashed.ok ? { value: hashed.hash } : { error: `secret ${config.namespace}/${hashed.missingSecret} (spec.secrets) not found: create it or remove it from the Plan` };
+    const allPods = this.d.pods.list();
+    const pods = allPods.filter((p) => p.metadata.labels?.[LABEL_PLAN] === name).map(podFacts).filter((p) => p !== undefined);
+    const afterPending = (plan.spec.after ?? []).filter((other) => {
+      const o = this.d.plans.get(`${config.namespace}/${other}`);
+      return o?.status?.conditions?.find((c) => c.type === "Complete")?.status !== "True";
+    });
+    const exclusiveBusy = new Set<string>();
+    if (plan.spec.exclusive === true) {
+      for (const p of allPods) {
+        const l = p.metadata.labels ?? {};
+        if (l[LABEL_EXCLUSIVE] === "true" && l[LABEL_PLAN] !== name && p.spec?.nodeName !== undefined && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed") exclusiveBusy.add(p.spec.nodeName);
+      }
+      for (const other of this.d.plans.list()) {
+        if (other.metadata.name === name || other.spec?.exclusive !== true) continue;
+        for (const n of this.d.nodes.list()) if (n.metadata.annotations?.[cordonedBy(other.metadata.name)] !== undefined) exclusiveBusy.add(n.metadata.name);
+      }
+    }
+    const ms = (text: string | undefined, fallback: number): number => {
+      if (text === undefined) return fallback;
+      const r = parseGoDuration(text);
+      return r.ok ? Math.max(0, r.ms) : fallback;
+    };
+    const drainTimeout = plan.spec.drain?.timeout === undefined ? undefined : parseDrainTimeout(plan.spec.drain.timeout);
+    const version = "version" in resolution ? resolution.version : "";
+    const decision = decide({
+      plan,
+      problems,
+      resolution,
+      hash,
+      nodes: this.d.nodes.list(),
+      pods,
+      afterPending,
+      exclusiveBusy,
+      alerts: await this.readAlerts(plan, now),
+      window: { open: isWindowOpen(plan.spec.window, new Date(now)), ...(plan.spec.window !== undefined ? { message: "outside the maintenance window (spec.window): no new node starts", opensInMs: 60_000 } : {}) },
+      durations: {
+        postCompleteDelayMs: ms(plan.spec.postCompleteDelay, 0),
+        backoffMs: ms(plan.spec.failurePolicy?.backoff, config.defaultBackoffMs),
+        drainTimeoutMs: drainTimeout?.ok === true && drainTimeout.ms > 0 ? drainTimeout.ms : undefined,
+        soakMs: ms(plan.spec.gates?.health?.soak, 0),
+        healthTimeoutMs: plan.spec.gates?.health?.timeout === undefined ? undefined : ms(plan.spec.gates.health.timeout, 600_000),
+      },
+      render: "value" in hash ? renderForPlan(plan, { hash: hash.value, version, namespace: config.namespace, controllerName: config.controllerName, defaultDeadlineSecs: config.defaultDeadlineSecs, maxDeadlineSecs: config.maxDeadlineSecs, ttlSecondsAfterFinished: Math.round(config.podTtlMs / 1000) }) : { prepare: unusable, apply: unusable },
+      now,
+      config,
+    });
+    const extraWake = await this.act(plan, decision, now);
+    await this.writeStatus(plan, decision);
+    const c = (t: string): boolean => decision.status.conditions?.find((x) => x.type === t)?.status === "True";
+    this.d.metrics.recordPlan(name, decision.nodeStates, { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete") });
+    const wake = [decision.requeueAfterMs, extraWake, "reason" in resolution || plan.spec.version === undefined ? config.channelPollMs : undefined].filter((x) => x !== undefined);
+    return { requeueAfterMs: wake.length > 0 ? Math.min(...wake) : undefined };
+  }
+
+  private async resolve(plan: PlanObject, now: number): Promise<Resolution> {
+    if (plan.spec.version !== undefined && plan.spec.version !== "") return { version: mungeVersion(plan.spec.version), source: "Version" };
+    const url = plan.spec.channel;
+    if (url === undefined || url === "") return { reason: "Error", message: "cannot resolve plan: missing channel and version (set spec.version or spec.channel)" };
+    const key = `${plan.metadata.namespace ?? ""}/${plan.metadata.name}`;
+    const cached = this.channels.get(key);
+    let result = cached?.url === url && now - cached.at < this.d.config.channelPollMs ? cached.result : undefined;
+    if (result === undefined) {
+      result = await resolveChannel(url, { clusterId: this.d.clusterId?.(), latestVersion: plan.status?.latestVersion, timeoutMs: this.d.config.channelTimeoutMs });
+      this.channels.set(key, { url, at: now, result });
+    }
+    // A channel that fails after it once answered keeps the rollout on the last known version.
+    if ("reason" in result && plan.status?.latestVersion !== undefined && plan.status.latestVersion !== "") {
+      return { version: plan.status.latestVersion, source: "Channel", error: { reason: result.reason, message: result.message } };
+    }
+    return result;
+  }
+
+  private async readAlerts(plan: PlanObject, now: number): Promise<{ firing: string[] } | { error: string } | undefined> {
+    const gate = plan.spec.gates?.prometheus;
+    if (gate === undefined) return undefined;
+    const key = `${plan.metadata.name}|${gate.url}|${gate.ignoreAlerts ?? ""}`;
+    const cached = this.alerts.get(key);
+    if (cached !== undefined && now - cached.at < this.d.config.alertsCacheMs) return cached.value;
+    let value: { firing: string[] } | { error: string };
+    try {
+      const res = await fetch(new URL("/api/v1/alerts", gate.url), { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = (await res.json()) as { data?: { alerts?: Array<{ state?: string; labels?: Record<string, string> }> } };
+      const ignore = gate.ignoreAlerts === undefined || gate.ignoreAlerts === "" ? undefined : new RegExp(`^(?:${gate.ignoreAlerts})$`);
+      const firing = (body.data?.alerts ?? [])
+        .filter((a) => a.state === "firing")
+        .map((a) => a.labels?.["alertname"] ?? "?")
+        .filter((n) => ignore === undefined || !ignore.test(n));
+      value = { firing: [...new Set(firing)].sort() };
+    } catch (e: unknown) {
+      value = { error: `${gate.url}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    this.alerts.set(key, { at: now, value });
+    return value;
+  }
+
+  /** Applies the actions in order; returns an earlier wake-up when a drain is still going. */
+  private async act(plan: PlanObject, decision: Decision, now: number): Promise<number | undefined> {
+    let wake: number | undefined;
+    for (const a of decision.actions) {
+      const w = await this.actOne(plan, a, now);
+      if (w !== undefined) wake = Math.min(wake ?? w, w);
+    }
+    return wake;
+  }
+
+  private async actOne(plan: PlanObject, a: Action, now: number): Promise<number | undefined> {
+    const ns = this.d.config.namespace;
+    switch (a.kind) {
+      case "createPod":
+        await this.createPod(a.pod);
+        this.d.log.info("created pod", { plan: plan.metadata.name, node: a.node, pod: a.pod.metadata.name, why: a.why });
+        return undefined;
+      case "deletePod":
+        try {
+          await this.d.kube.delete(resources.pods, ns, a.name, a.uid !== undefined ? { uid: a.uid } : {});
+        } catch (e: unknown) {
+          if (!(e instanceof KubeError && (e.notFound || e.conflict))) throw e;
+        }
+        this.d.pods.remove(`${ns}/${a.name}`);
+        this.d.log.info("deleted pod", { plan: plan.metadata.name, pod: a.name, why: a.why });
+        return undefined;
+      case "patchNode":
+        await this.patchNode(a.node, a.patch);
+        this.d.log.info(`node ${a.why}`, { plan: plan.metadata.name, node: a.node });
+        return undefined;
+      case "event":
+        await this.event(plan, a);
+        return undefined;
+      case "drain":
+        return this.drain(plan, a, now);
+    }
+  }
+
+  private async createPod(pod: Pod): Promise<void> {
+    try {
+      const created = await this.d.kube.create<Pod>(resources.pods, this.d.config.namespace, pod);
+      this.d.pods.upsert(created);
+    } catch (e: unknown) {
+      if (!(e instanceof KubeError && e.alreadyExists)) throw e;
+    }
+  }
+
+  private async patchNode(node: string, patch: NodePatch): Promise<void> {
+    try {
+      const updated = await this.d.kube.patch<Node>(resources.nodes, undefined, node, patch);
+      this.d.nodes.upsert(updated);
+    } catch (e: unknown) {
+      if (e instanceof KubeError && e.notFound) {
+        this.d.nodes.remove(node); // the node left mid-rollout: nothing to patch, nothing to wait for
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * One pass of a drain: evict (or delete) what must go, then create the apply pod once the
+   * node is empty. Runs again on every reconcile until done; evictions repeat harmlessly.
+   */
+  private async drain(plan: PlanObject, a: Extract<Action, { kind: "drain" }>, now: number): Promise<number | undefined> {
+    const spec = plan.spec.drain ?? {};
+    const pods = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${a.node}` })).items;
+    const todo = planDrain(pods, spec, now, this.d.config.protectedPods);
+    const fail = async (reason: string, message: string): Promise<undefined> => {
+      await this.patchNode(a.node, a.onFail);
+      await this.event(plan, { kind: "event", on: "node", node: a.node, type: "Warning", reason, message: `Plan ${plan.metadata.name}: ${message}; node uncordoned` });
+      this.d.metrics.failures.inc({ plan: plan.metadata.name, reason });
+      return undefined;
+    };
+    if (todo.refusals.length > 0) return fail("DrainRefused", `cannot drain node ${a.node}: ${todo.refusals.join("; ")}`);
+    if (todo.evict.length === 0 && todo.terminating.length === 0) {
+      await this.createPod(a.then);
+      this.d.log.info("drained; created pod", { plan: plan.metadata.name, node: a.node, pod: a.then.metadata.name });
+      return undefined;
+    }
+    const overdue = a.deadline !== undefined && now >= a.deadline;
+    const blocked: string[] = [];
+    for (const pod of todo.evict) {
+      const pns = pod.metadata.namespace ?? "default";
+      try {
+        if (spec.disableEviction === true || (overdue && spec.unblockPDB === true)) {
+          await this.d.kube.delete(resources.pods, pns, pod.metadata.name, spec.gracePeriod !== undefined && spec.gracePeriod >= 0 ? { gracePeriodSeconds: spec.gracePeriod } : {});
+        } else {
+          await this.d.kube.evict(pns, pod.metadata.name, spec.gracePeriod !== undefined && spec.gracePeriod >= 0 ? { gracePeriodSeconds: spec.gracePeriod } : {});
+        }
+      } catch (e: unknown) {
+        if (e instanceof KubeError && e.notFound) continue;
+        if (e instanceof KubeError && e.tooManyRequests) {
+          blocked.push(`${pns}/${pod.metadata.name}`);
+          continue;
+        }
+        throw e;
+      }
+    }
+    if (overdue && spec.unblockPDB !== true && (blocked.length > 0 || todo.terminating.length > 0)) {
+      const pdbs = await this.describeBlockingPdbs(todo.evict);
+      const what = blocked.length > 0 ? `eviction refused for ${blocked.join(", ")}${pdbs}` : `pods still terminating: ${todo.terminating.map((p) => p.metadata.name).join(", ")}`;
+      return fail("DrainTimeout", `drain of node ${a.node} timed out (spec.drain.timeout): ${what}`);
+    }
+    if (blocked.length > 0 && this.lastWarned.get(a.node) !== blocked.join(",")) {
+      this.lastWarned.set(a.node, blocked.join(","));
+      await this.event(plan, { kind: "event", on: "node", node: a.node, type: "Normal", reason: "DrainWaiting", message: `Plan ${plan.metadata.name}: a PodDisruptionBudget refuses eviction of ${blocked.join(", ")} for now; retrying${a.deadline !== undefined ? ` until ${new Date(a.deadline).toISOString()}` : ""}` });
+    }
+    return 2000;
+  }
+
+  private async describeBlockingPdbs(pods: readonly Pod[]): Promise<string> {
+    const namespaces = [...new Set(pods.map((p) => p.metadata.namespace ?? "default"))];
+    const names: string[] = [];
+    for (const ns of namespaces) {
+      try {
+        const list = await this.d.kube.list<PodDisruptionBudget>(resources.pdbs, ns);
+        for (const pdb of list.items) if ((pdb.status?.disruptionsAllowed ?? 0) === 0) names.push(`${ns}/${pdb.metadata.name}`);
+      } catch {
+        // the PDB names only enrich the message
+      }
+    }
+    return names.length > 0 ? ` (PodDisruptionBudget ${names.join(", ")} allows no disruption)` : "";
+  }
+
+  private async event(plan: PlanObject, a: Extract<Action, { kind: "event" }>): Promise<void> {
+    const ns = this.d.config.namespace;
+    const onNode = a.on === "node" && a.node !== undefined;
+    const nodeObj = onNode ? this.d.nodes.get(a.node!) : undefined;
+    const involved = onNode
+      ? { apiVersion: "v1", kind: "Node", name: a.node!, ...(nodeObj?.metadata.uid !== undefined ? { uid: nodeObj.metadata.uid } : {}) }
+      : { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", name: plan.metadata.name, namespace: ns, ...(plan.metadata["uid"] !== undefined ? { uid: plan.metadata["uid"] as string } : {}) };
+    const stamp = new Date(this.d.now()).toISOString();
+    try {
+      await this.d.kube.create(resources.events, onNode ? "default" : ns, {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `${involved.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: onNode ? "default" : ns },
+        involvedObject: involved,
+        reason: a.reason,
+        message: a.message.slice(0, 1000),
+        type: a.type,
+        source: { component: `plan-runner/${this.d.config.controllerName}` },
+        firstTimestamp: stamp,
+        lastTimestamp: stamp,
+        count: 1,
+      });
+    } catch (e: unknown) {
+      this.d.log.warn("could not record an event", { reason: a.reason, error: e instanceof Error ? e.message : String(e) });
+    }
+    this.d.log.info("event", { plan: plan.metadata.name, ...(a.node !== undefined ? { node: a.node } : {}), type: a.type, reason: a.reason, message: a.message });
+  }
+
+  /** Writes status only when it changed, so our own write does not wake us in a loop. */
+  private async writeStatus(plan: PlanObject, decision: Decision): Promise<void> {
+    if (stableJson(plan.status ?? {}) === stableJson(decision.status)) return;
+    try {
+      const updated = await this.d.kube.patch<PlanObject>(resources.plans, this.d.config.namespace, plan.metadata.name, { status: decision.status }, { subresource: "status" });
+      this.d.plans.upsert(updated);
+    } catch (e: unknown) {
+      if (e instanceof KubeError && e.notFound) return;
+      throw e;
+    }
+  }
+}
+
+function unusable(): Pod {
+  throw new Error("no pod can be rendered without a plan hash");
+}

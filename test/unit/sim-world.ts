@@ -1,0 +1,179 @@
+// An in-memory world for testing decide(): nodes and pods as the API would show them, the
+// actions applied as the reconciler would apply them, and pods that finish as a test says.
+// Pure logic only; the real API server is exercised by the integration tests.
+import type { Plan } from "../../src/generated/plan.ts";
+import { type Action, type DecideConfig, type Decision, type DecideInput, type NodePatch, decide } from "../../src/controller/decide.ts";
+import type { Node, Pod } from "../../src/controller/kube-types.ts";
+import { podFacts } from "../../src/controller/pod-facts.ts";
+import { renderForPlan } from "../../src/controller/render-for-plan.ts";
+import { validatePlan } from "../../src/plan/validate.ts";
+
+export const HASH = "h".repeat(8);
+
+export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Record<string, string>; unschedulable?: boolean } = {}): Node {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      labels: { "kubernetes.io/hostname": name, "upgrade": "yes", ...(opts.controlPlane === true ? { "node-role.kubernetes.io/control-plane": "" } : {}), ...opts.labels },
+      annotations: {},
+    },
+    spec: opts.unschedulable === true ? { unschedulable: true } : {},
+    status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }] },
+  };
+}
+
+export function aPlan(spec: Partial<Plan["spec"]> = {}, name = "up"): Plan {
+  return {
+    apiVersion: "upgrade.cattle.io/v1",
+    kind: "Plan",
+    metadata: { name, namespace: "sys", uid: "plan-uid", generation: 1 },
+    spec: { concurrency: 1, version: "v1.2.3", nodeSelector: { matchLabels: { upgrade: "yes" } }, upgrade: { image: "example/upgrade" }, ...spec },
+  };
+}
+
+export type Outcome = { exitCode: number } | "hang";
+
+export interface SimOptions {
+  /** How a pod ends; default: exit 0. */
+  outcome?: (pod: Pod) => Outcome;
+  config?: Partial<DecideConfig>;
+  input?: Partial<DecideInput>;
+}
+
+const T0 = Date.parse("2026-06-01T00:00:00Z");
+
+/** Applies a JSON merge patch (RFC 7386) to a plain object. */
+export function mergePatch<T>(target: T, patch: unknown): T {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch as T;
+  const out: Record<string, unknown> = { ...(target as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k] ?? {}, v);
+  }
+  return out as T;
+}
+
+export class SimWorld {
+  readonly nodes = new Map<string, Node>();
+  readonly pods = new Map<string, Pod>();
+  readonly events: Array<Extract<Action, { kind: "event" }>> = [];
+  readonly created: string[] = [];
+  now = T0;
+  plan: Plan;
+  last: Decision | undefined;
+  /** Most pods of the Plan not finished at once, seen after any step. */
+  maxRunning = 0;
+  /** Nodes that had a pod created, in order of their first pod. */
+  readonly started: string[] = [];
+
+  constructor(plan: Plan, nodes: readonly Node[], private readonly opts: SimOptions = {}) {
+    this.plan = plan;
+    for (const n of nodes) this.nodes.set(n.metadata.name, n);
+  }
+
+  decide(): Decision {
+    const plan = this.plan;
+    const d = decide({
+      plan,
+      problems: validatePlan(plan),
+      resolution: { version: plan.spec.version ?? "v0", source: "Version" },
+      hash: { value: HASH },
+      nodes: [...this.nodes.values()],
+      pods: [...this.pods.values()].map(podFacts).filter((p) => p !== undefined),
+      afterPending: [],
+      exclusiveBusy: new Set(),
+      window: { open: true },
+      durations: { postCompleteDelayMs: 0, backoffMs: 1000, drainTimeoutMs: undefined, soakMs: 0, healthTimeoutMs: undefined },
+      render: renderForPlan(plan, { hash: HASH, version: plan.spec.version ?? "v0", namespace: "sys", controllerName: "test", defaultDeadlineSecs: 900, maxDeadlineSecs: 3600 }),
+      now: this.now,
+      config: { pollIntervalMs: 60_000, podTtlMs: 3_600_000, defaultRetries: 2, defaultBackoffMs: 1000, ...this.opts.config },
+      ...this.opts.input,
+    });
+    this.last = d;
+    return d;
+  }
+
+  /** One reconcile: decide and apply, then the status is written back like the real one. */
+  reconcile(): Decision {
+    const d = this.decide();
+    for (const a of d.actions) this.apply(a);
+    this.plan = { ...this.plan, status: d.status };
+    return d;
+  }
+
+  apply(a: Action): void {
+    switch (a.kind) {
+      case "createPod":
+        this.createPod(a.pod);
+        break;
+      case "deletePod":
+        this.pods.delete(a.name);
+        break;
+      case "patchNode":
+        this.patchNode(a.node, a.patch);
+        break;
+      case "drain":
+        this.createPod(a.then);
+        break;
+      case "event":
+        this.events.push(a);
+        break;
+    }
+  }
+
+  patchNode(name: string, patch: NodePatch): void {
+    const n = this.nodes.get(name);
+    if (n !== undefined) this.nodes.set(name, mergePatch(n, patch));
+  }
+
+  private createPod(pod: Pod): void {
+    if (this.pods.has(pod.metadata.name)) return; // AlreadyExists: harmless
+    this.created.push(pod.metadata.name);
+    const node = pod.spec?.nodeName ?? "";
+    if (!this.started.includes(node)) this.started.push(node);
+    this.pods.set(pod.metadata.name, { ...pod, metadata: { ...pod.metadata, uid: `uid-${pod.metadata.name}`, creationTimestamp: new Date(this.now).toISOString() }, status: { phase: "Pending" } });
+    this.track();
+  }
+
+  private track(): void {
+    const running = [...this.pods.values()].filter((p) => p.status?.phase === "Pending" || p.status?.phase === "Running").length;
+    this.maxRunning = Math.max(this.maxRunning, running);
+  }
+
+  /** Time passes; pending pods start, running pods end as the outcome says. */
+  tick(ms = 1000): void {
+    this.now += ms;
+    for (const [name, pod] of this.pods) {
+      if (pod.status?.phase === "Pending") this.pods.set(name, { ...pod, status: { phase: "Running" } });
+      else if (pod.status?.phase === "Running") {
+        const out = this.opts.outcome?.(pod) ?? { exitCode: 0 };
+        if (out === "hang") continue;
+        const finishedAt = new Date(this.now).toISOString();
+        this.pods.set(name, {
+          ...pod,
+          status: {
+            phase: out.exitCode === 0 ? "Succeeded" : "Failed",
+            containerStatuses: [{ name: "upgrade", state: { terminated: { exitCode: out.exitCode, reason: out.exitCode === 0 ? "Completed" : "Error", finishedAt } } }],
+          },
+        });
+      }
+    }
+  }
+
+  /** Reconcile and tick until the Plan settles or the step budget runs out. */
+  run(maxSteps = 500, until: (d: Decision) => boolean = (d) => d.status.state === "Complete"): Decision {
+    let d = this.reconcile();
+    for (let i = 0; i < maxSteps && !until(d); i++) {
+      this.tick();
+      d = this.reconcile();
+    }
+    return d;
+  }
+
+  condition(type: string): { status?: string; reason?: string; message?: string } | undefined {
+    return this.plan.status?.conditions?.find((c) => c.type === type);
+  }
+}
