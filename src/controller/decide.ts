@@ -376,13 +376,17 @@ export function decide(input: DecideInput): Decision {
     // Timestamps change only with the condition, or every write would re-trigger our own watch (style rule 10).
     return same ? { ...c, lastTransitionTime: before.lastTransitionTime ?? stamp, lastUpdateTime: before.lastUpdateTime ?? stamp } : { ...c, lastTransitionTime: before?.status === c.status ? (before.lastTransitionTime ?? stamp) : stamp, lastUpdateTime: stamp };
   });
+  // Events only when a condition changes state or reason (not on every progress message),
+  // named as SUC names them where SUC has a name.
   for (const c of nextConditions) {
     const before = previous.find((p) => p.type === c.type);
-    const changed = before === undefined ? c.status === "True" || c.type === "Validated" || c.type === "LatestResolved" : before.status !== c.status || before.reason !== c.reason || before.message !== c.message;
+    const gated = c.type === "Held" || c.type === "Blocked" || c.type === "Halted" || c.type === "Waiting";
+    const changed = before === undefined ? c.status === "True" || !gated : before.status !== c.status || before.reason !== c.reason || (gated && c.status === "True" && before.message !== c.message);
     if (!changed) continue;
-    const bad = (c.type === "Validated" || c.type === "LatestResolved") ? c.status === "False" : ["Held", "Blocked", "Halted"].includes(c.type) && c.status === "True";
-    if (c.status === "False" && ["Held", "Blocked", "Halted", "Waiting"].includes(c.type) && before === undefined) continue;
-    actions.push({ kind: "event", on: "plan", type: bad ? "Warning" : "Normal", reason: `${c.type}${c.status === "True" ? "" : "Not"}`.replace("ValidatedNot", "ValidateFailed").replace("LatestResolvedNot", "ResolveFailed").replace("LatestResolved", "Resolved"), message: c.message !== "" ? (c.message ?? "") : `${c.type}=${c.status} (${c.reason ?? ""})` });
+    const reason = eventReason(c);
+    if (reason === undefined) continue;
+    const bad = c.type === "Validated" || c.type === "LatestResolved" ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
+    actions.push({ kind: "event", on: "plan", type: bad ? "Warning" : "Normal", reason, message: c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})` });
   }
 
   const status: PlanStatus = {
@@ -402,6 +406,20 @@ export function decide(input: DecideInput): Decision {
   if (counts.applying > 0) wakeups.push(15_000);
   const requeueAfterMs = wakeups.length > 0 ? Math.min(...wakeups) : undefined;
   return { actions, status, requeueAfterMs, nodeStates };
+}
+
+function eventReason(c: Omit<Condition, "lastTransitionTime" | "lastUpdateTime">): string | undefined {
+  const on = c.status === "True";
+  switch (c.type) {
+    case "Validated":
+      return on ? "Validated" : "ValidateFailed";
+    case "LatestResolved":
+      return on ? "Resolved" : "ResolveFailed";
+    case "Complete":
+      return on ? "Complete" : c.reason === "SyncJob" ? undefined : c.reason;
+    default:
+      return on ? c.type : `${c.type}Cleared`;
+  }
 }
 
 function cordonPatch(node: Node, plan: string, hash: string, drainAt: string | undefined): NodePatch | undefined {

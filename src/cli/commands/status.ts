@@ -1,0 +1,99 @@
+import { parseArgs } from "node:util";
+import type { PlanStatus } from "../../generated/plan.ts";
+import { eligibility } from "../../controller/eligibility.ts";
+import { KubeAdapter } from "../../controller/kube-adapter.ts";
+import type { Node } from "../../controller/kube-types.ts";
+import { type Kube, resources } from "../../controller/ports.ts";
+import type { PlanObject } from "../../controller/reconciler.ts";
+import { type CliIO, type Command, EXIT_USAGE } from "../io.ts";
+
+const HELP = `usage: plan-runner status [PLAN] [--namespace NS] [--kubeconfig FILE] [--watch] [--interval 2s]
+
+Progress of each Plan (or one) and the state of each node it selects.`;
+
+const BAR = 24;
+
+export function progressBar(done: number, total: number): string {
+  const filled = total === 0 ? BAR : Math.round((done / total) * BAR);
+  return `[${"#".repeat(filled)}${".".repeat(BAR - filled)}]`;
+}
+
+/** One screen of status, as text: a block per Plan, a line per node. */
+export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[], now = Date.now()): string {
+  if (plans.length === 0) return "no Plans found\n";
+  const out: string[] = [];
+  for (const plan of [...plans].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const s: PlanStatus = plan.status ?? {};
+    const counts = s.counts ?? {};
+    const total = counts.total ?? 0;
+    const complete = counts.complete ?? 0;
+    out.push(`${plan.metadata.name}  ${s.state ?? "Unknown"}  version ${s.latestVersion ?? "?"}  ${progressBar(complete, total)} ${complete}/${total}`);
+    if (s.message !== undefined && s.message !== "") out.push(`  ${s.message}`);
+    const check = eligibility(plan, s.latestHash ?? "\u0000");
+    const applying = new Set(s.applying ?? []);
+    const failed = new Map((s.failures ?? []).map((f) => [String(f["node"] ?? ""), f]));
+    for (const n of nodes) {
+      const why = check(n.metadata.labels ?? {});
+      if (why !== undefined && why !== "done") continue;
+      const name = n.metadata.name;
+      const host = n.metadata.labels?.["kubernetes.io/hostname"] ?? name;
+      const f = failed.get(name);
+      const state = why === "done" ? "complete" : f !== undefined ? (f["reason"] === "Retrying" ? "retrying" : "failed") : applying.has(host) ? "applying" : "pending";
+      const cordoned = n.spec?.unschedulable === true ? " (cordoned)" : "";
+      out.push(`  ${name.padEnd(28)} ${state}${cordoned}${f !== undefined ? `  ${String(f["message"] ?? "")}` : ""}`);
+    }
+  }
+  out.push(`(${new Date(now).toISOString()})`);
+  return `${out.join("\n")}\n`;
+}
+
+async function snapshot(kube: Kube, namespace: string, only: string | undefined): Promise<string> {
+  const [plans, nodes] = await Promise.all([kube.list<PlanObject>(resources.plans, namespace), kube.list<Node>(resources.nodes, undefined)]);
+  return renderStatus(plans.items.filter((p) => only === undefined || p.metadata.name === only), nodes.items);
+}
+
+export const run: Command = async (argv: readonly string[], io: CliIO) => {
+  let values: { kubeconfig?: string | undefined; namespace?: string | undefined; watch?: boolean | undefined; interval?: string | undefined; help?: boolean | undefined };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, watch: { type: "boolean", short: "w" }, interval: { type: "string" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+    }));
+  } catch (e: unknown) {
+    io.err(`${e instanceof Error ? e.message : String(e)}\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (values.help === true) {
+    io.out(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.err(HELP);
+    return EXIT_USAGE;
+  }
+  const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? "system-upgrade";
+  let kube: KubeAdapter;
+  try {
+    kube = new KubeAdapter({ kubeconfig: values.kubeconfig ?? io.env["KUBECONFIG"] });
+  } catch (e: unknown) {
+    io.err(`plan-runner status: cannot load cluster credentials: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_USAGE;
+  }
+  const intervalMs = Number.parseFloat(values.interval ?? "2") * 1000 || 2000;
+  try {
+    if (values.watch !== true) {
+      io.out(await snapshot(kube, namespace, positionals[0]));
+      return 0;
+    }
+    for (;;) {
+      const text = await snapshot(kube, namespace, positionals[0]);
+      io.out(`\u001b[2J\u001b[H${text}`);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  } catch (e: unknown) {
+    io.err(`plan-runner status: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+};

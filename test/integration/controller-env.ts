@@ -1,0 +1,199 @@
+// What the controller's integration tests share: one real control plane per test file, a
+// namespace per test, the controller run in-process (fast) or as a child process (for
+// SIGKILL and two-replica tests), and a watch on pods that measures concurrency from what
+// the API server saw, not from what the controller reports.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { Controller, type ControllerConfig } from "../../src/controller/controller.ts";
+import { KubeAdapter } from "../../src/controller/kube-adapter.ts";
+import type { Node, Pod } from "../../src/controller/kube-types.ts";
+import { silentLogger, jsonLogger } from "../../src/controller/log.ts";
+import { Metrics } from "../../src/controller/metrics.ts";
+import { KubeError, resources } from "../../src/controller/ports.ts";
+import type { PlanObject } from "../../src/controller/reconciler.ts";
+import type { Plan } from "../../src/generated/plan.ts";
+import { type ControlPlane, startControlPlane } from "../env/control-plane.ts";
+import { waitFor } from "../env/wait.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+export const crdPath = `${root}deploy/crd/plans.upgrade.cattle.io.yaml`;
+
+export interface Env {
+  readonly cp: ControlPlane;
+  readonly kube: KubeAdapter;
+  stop(): Promise<void>;
+}
+
+export async function startEnv(nodes: number, controlPlaneNodes = 1): Promise<Env> {
+  const cp = await startControlPlane({ nodes, controlPlaneNodes });
+  try {
+    const r = await cp.kubectl(["apply", "--server-side", "-f", crdPath]);
+    if (r.code !== 0) throw new Error(`applying the CRD failed: ${r.stderr}`);
+    await waitFor(async () => (await cp.kubectl(["get", "plans", "-A"])).code === 0, { timeoutMs: 30_000, what: "the Plan CRD to be served" });
+  } catch (e: unknown) {
+    await cp.stop();
+    throw e;
+  }
+  return { cp, kube: new KubeAdapter({ kubeconfig: cp.kubeconfigPath }), stop: () => cp.stop() };
+}
+
+/** Timings small enough for tests; everything else as in production. */
+export function testConfig(namespace: string, overrides: Partial<ControllerConfig> = {}): ControllerConfig {
+  return {
+    namespace,
+    controllerName: "plan-runner",
+    workers: 4,
+    relistMs: 60_000,
+    leaderElection: false,
+    leaseName: "plan-runner-leader",
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 500,
+    metricsAddress: undefined,
+    identity: `test-${randomBytes(3).toString("hex")}`,
+    pollIntervalMs: 2000,
+    podTtlMs: 3_600_000,
+    defaultRetries: 2,
+    defaultBackoffMs: 500,
+    channelPollMs: 2000,
+    channelTimeoutMs: 2000,
+    alertsCacheMs: 500,
+    defaultDeadlineSecs: 900,
+    maxDeadlineSecs: 7200,
+    protectedPods: new Set(),
+    ...overrides,
+  };
+}
+
+export interface RunningController {
+  readonly controller: Controller;
+  readonly metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+export async function runController(env: Env, namespace: string, overrides: Partial<ControllerConfig> = {}): Promise<RunningController> {
+  const metrics = new Metrics(false);
+  const kube = new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
+  const log = process.env["PLAN_RUNNER_TEST_LOG"] === "1" ? jsonLogger() : silentLogger;
+  const controller = new Controller({ kube, metrics, log }, testConfig(namespace, overrides));
+  await controller.start();
+  return { controller, metrics, stop: () => controller.stop() };
+}
+
+/** The controller as its own OS process, as it runs in a pod; SIGKILL-able. */
+export function spawnController(env: Env, namespace: string, extra: readonly string[] = []): ChildProcess & { output: () => string } {
+  const args = [
+    `${root}bin/plan-runner.js`,
+    "controller",
+    "--kubeconfig",
+    env.cp.kubeconfigPath,
+    "--namespace",
+    namespace,
+    "--metrics-address",
+    "off",
+    "--lease-duration",
+    "3s",
+    "--renew-deadline",
+    "2s",
+    "--retry-period",
+    "500ms",
+    "--poll-interval",
+    "2s",
+    ...extra,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let out = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (d: string) => {
+    out = (out + d).slice(-200_000);
+  });
+  return Object.assign(child, { output: () => out });
+}
+
+export function aPlan(namespace: string, name: string, spec: Partial<Plan["spec"]>, annotations: Record<string, string> = {}): PlanObject {
+  return {
+    apiVersion: "upgrade.cattle.io/v1",
+    kind: "Plan",
+    metadata: { name, namespace, annotations },
+    spec: { concurrency: 1, version: "v1.0.0", upgrade: { image: "example.com/upgrade" }, ...spec },
+  } as PlanObject;
+}
+
+export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject> {
+  try {
+    return await env.kube.create(resources.plans, plan.metadata.namespace, plan);
+  } catch (e: unknown) {
+    if (!(e instanceof KubeError && e.alreadyExists)) throw e;
+    const have = await env.kube.get<PlanObject>(resources.plans, plan.metadata.namespace, plan.metadata.name);
+    return env.kube.replace(resources.plans, plan.metadata.namespace, { ...plan, metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion } } as PlanObject);
+  }
+}
+
+export async function kubectlApply(env: Env, obj: unknown): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { writeFileSync, mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(`${tmpdir()}/plan-`);
+  writeFileSync(`${dir}/obj.yaml`, stringify(obj));
+  return env.cp.kubectl(["apply", "-f", `${dir}/obj.yaml`]);
+}
+
+export function condition(plan: PlanObject | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
+  return plan?.status?.conditions?.find((c) => c.type === type) as { status?: string; reason?: string; message?: string } | undefined;
+}
+
+export function waitForPlan(env: Env, namespace: string, name: string, what: string, ok: (p: PlanObject) => boolean, timeoutMs = 60_000): Promise<PlanObject> {
+  return waitFor(
+    async () => {
+      const p = await env.kube.get<PlanObject>(resources.plans, namespace, name);
+      return ok(p) ? p : false;
+    },
+    { timeoutMs, what: `Plan ${namespace}/${name}: ${what}`, intervalMs: 100 },
+  );
+}
+
+export const listPods = async (env: Env, namespace: string): Promise<Pod[]> => (await env.kube.list<Pod>(resources.pods, namespace)).items;
+export const getNode = (env: Env, name: string): Promise<Node> => env.kube.get<Node>(resources.nodes, undefined, name);
+
+/** Labels nodes so only this test's Plans select them. */
+export async function optIn(env: Env, nodes: readonly string[], label: string): Promise<void> {
+  for (const n of nodes) await env.kube.patch(resources.nodes, undefined, n, { metadata: { labels: { [label]: "yes" } } });
+}
+
+/**
+ * Watches the namespace's pods and records the most upgrade pods that were not finished at the
+ * same time, per role, as the API server reported them.
+ */
+export class PodWatch {
+  private readonly active = new Map<string, string>();
+  maxActive = 0;
+  readonly seen = new Map<string, Pod>();
+  private readonly abort = new AbortController();
+  private readonly done: Promise<void>;
+
+  constructor(env: Env, namespace: string, private readonly role: "apply" | "prepare" = "apply") {
+    this.done = env.kube
+      .watch<Pod>(resources.pods, namespace, { allowWatchBookmarks: false }, (e) => {
+        if (e.type === "ERROR" || e.type === "BOOKMARK") return;
+        const pod = e.object;
+        if (pod.metadata.labels?.["plan-runner.dev/role"] !== this.role) return;
+        this.seen.set(pod.metadata.name, pod);
+        const node = pod.spec?.nodeName ?? "";
+        if (!this.nodeOrder.includes(node)) this.nodeOrder.push(node);
+        const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed" || e.type === "DELETED";
+        if (finished) this.active.delete(pod.metadata.name);
+        else this.active.set(pod.metadata.name, pod.spec?.nodeName ?? "");
+        this.maxActive = Math.max(this.maxActive, new Set(this.active.values()).size);
+      }, this.abort.signal)
+      .catch(() => {});
+  }
+
+  /** Node names in the order their first pod appeared (watch events come in creation order). */
+  readonly nodeOrder: string[] = [];
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.done;
+  }
+}
