@@ -136,7 +136,7 @@ export interface Toleration {
  */
 export interface TimeWindowSpec {
   /**
-   * 0-6, su..sa, sun..sat or sunday..saturday.
+   * 0-6, su..sa, sun..sat or sunday..saturday (any case). The API server rejects anything else.
    *
    * @minItems 1
    */
