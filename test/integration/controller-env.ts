@@ -5,7 +5,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
 import { Controller, type ControllerConfig } from "../../src/controller/controller.ts";
 import { KubeAdapter } from "../../src/controller/kube-adapter.ts";
 import type { Node, Pod } from "../../src/controller/kube-types.ts";
@@ -135,8 +134,9 @@ export async function kubectlApply(env: Env, obj: unknown): Promise<{ code: numb
   const { writeFileSync, mkdtempSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const dir = mkdtempSync(`${tmpdir()}/plan-`);
-  writeFileSync(`${dir}/obj.yaml`, stringify(obj));
-  return env.cp.kubectl(["apply", "-f", `${dir}/obj.yaml`]);
+  // JSON, not YAML: kubectl reads YAML 1.1, where a plain `yes` written by a YAML 1.2 library is a bool.
+  writeFileSync(`${dir}/obj.json`, JSON.stringify(obj));
+  return env.cp.kubectl(["apply", "-f", `${dir}/obj.json`]);
 }
 
 export function condition(plan: PlanObject | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
