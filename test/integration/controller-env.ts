@@ -197,3 +197,14 @@ export class PodWatch {
     await this.done;
   }
 }
+
+/**
+ * SIGKILLs a child at a chosen moment and waits for it to be gone. The moment is the test's
+ * input (a crash at an arbitrary instant), not a wait for a condition.
+ */
+export async function killAt(child: ChildProcess, ms: number): Promise<void> {
+  const { setTimeout: sleep } = await import("node:timers/promises");
+  await sleep(ms);
+  child.kill("SIGKILL");
+  if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
+}
