@@ -36,6 +36,16 @@ export default tseslint.config(
     rules: { "no-restricted-imports": "off" },
   },
   {
+    // node:test's describe/it return promises the runner itself awaits.
+    files: ["test/**"],
+    rules: {
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "before", "after", "beforeEach", "afterEach"] }] },
+      ],
+    },
+  },
+  {
     files: ["eslint.config.js"],
     extends: [tseslint.configs.disableTypeChecked],
   },

@@ -142,7 +142,7 @@ export interface TimeWindowSpec {
    */
   days?: [string, ...string[]];
   /**
-   * Clock time such as 01:00, 1:00am or 01:00:00.
+   * Clock time as SUC reads it: 01:00, 01:00:00, 01:00am, 1am or 13 (a one-digit hour with minutes and am/pm, such as 1:00am, is refused).
    */
   startTime?: string;
   endTime?: string;

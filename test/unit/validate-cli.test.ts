@@ -1,0 +1,184 @@
+// `plan-runner validate` end to end through main(): exit codes, file:line:col output, junk inputs.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { bufferIO } from "../../src/cli/io.ts";
+import { main } from "../../src/cli/main.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+let dir = "";
+
+/** A valid Plan; each file gets its own name, since one name twice is itself an error. */
+const plan = (name: string): string => `apiVersion: upgrade.cattle.io/v1
+kind: Plan
+metadata:
+  name: ${name}
+spec:
+  version: v1.31.0
+  nodeSelector: {}
+  upgrade:
+    image: example.com/upgrader
+`;
+
+/** Writes files (path -> text or bytes) under the test directory. */
+function files(entries: Record<string, string | Uint8Array>): void {
+  for (const [name, content] of Object.entries(entries)) {
+    const path = join(dir, name);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, content);
+  }
+}
+
+async function validate(...args: string[]): Promise<{ code: number; out: string[]; err: string }> {
+  const io = bufferIO({}, dir);
+  const code = await main(["validate", ...args], io);
+  return { code, out: io.stdout().split("\n").filter((l) => l !== ""), err: io.stderr() };
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "plan-runner-validate-"));
+  files({
+    "good.yaml": plan("good"),
+    "warn.yaml": plan("warn").replace("  nodeSelector: {}\n", ""),
+    "drain.yaml": plan("drain").replace("  upgrade:", "  drain:\n    deleteLocalData: true\n    deleteEmptydirData: true\n  upgrade:"),
+    "typo.yaml": plan("typo").replace("  version:", "  concurency: 2\n  version:"),
+    "same-name.yaml": plan("good"),
+    "binary.yaml": new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xff, 0xfe]),
+    "empty.yaml": "",
+    "broken.yaml": "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: [x\n",
+    "tabs.yaml": "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nspec:\n\tversion: v1\n",
+    "scalar.yaml": "just some words\n",
+    "other-kind.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    "deep.yaml": `a: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`,
+    "duplicate-key.yaml": "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nkind: Plan\n",
+    "tree/a.yaml": plan("tree-a"),
+    "tree/deeper/b.yml": plan("tree-b"),
+    "tree/notes.txt": "not yaml",
+    "tree/.hidden/c.yaml": "garbage: [",
+    "empty-dir/readme.md": "nothing here",
+  });
+  // 10 MB of YAML-looking text: refused by size before it is read.
+  writeFileSync(join(dir, "huge.yaml"), "key: value\n".repeat(1_000_000));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("plan-runner validate: exit codes and output", () => {
+  it("exits 0 and prints no problem for a valid Plan", async () => {
+    const r = await validate("good.yaml");
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.out, []);
+    assert.match(r.err, /1 Plan in 1 file: 0 errors, 0 warnings/);
+  });
+
+  it("exits 0 with warnings only", async () => {
+    const r = await validate("warn.yaml");
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.out, ["warn.yaml:5:1: warning: spec.nodeSelector: missing: the Plan selects no node and does nothing (as in SUC); an empty selector {} selects every node"]);
+  });
+
+  it("exits 1 and prints file:line:col: error: path: message", async () => {
+    const r = await validate("drain.yaml");
+    assert.equal(r.code, 1);
+    const line = readFileSync(join(dir, "drain.yaml"), "utf8").split("\n").indexOf("  drain:") + 1;
+    assert.deepEqual(r.out, [`drain.yaml:${line}:3: error: spec.drain: deleteLocalData and deleteEmptydirData cannot both be set (deleteLocalData is the old name of deleteEmptydirData)`]);
+    assert.match(r.err, /1 error/);
+  });
+
+  it("points an unknown field at the key itself", async () => {
+    const r = await validate("typo.yaml");
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, ['typo.yaml:6:3: error: spec: unknown field "concurency"; did you mean "concurrency"?']);
+  });
+
+  it("--quiet prints errors only", async () => {
+    const r = await validate("--quiet", "warn.yaml", "drain.yaml");
+    assert.equal(r.code, 1);
+    assert.equal(r.out.length, 1);
+    assert.match(r.out[0] ?? "", /^drain\.yaml:\d+:3: error: spec\.drain:/);
+  });
+
+  it("reports files in the order given, each sorted by line", async () => {
+    const r = await validate("typo.yaml", "drain.yaml", "warn.yaml");
+    assert.deepEqual(r.out.map((l) => l.split(":")[0]), ["typo.yaml", "drain.yaml", "warn.yaml"]);
+  });
+
+  it("walks directories for *.yaml and *.yml, skipping hidden directories and other files", async () => {
+    const r = await validate("tree");
+    assert.equal(r.code, 0, r.out.join("\n"));
+    assert.match(r.err, /2 Plans in 2 files/);
+  });
+
+  it("finds two Plans with one name across files", async () => {
+    const r = await validate("good.yaml", "same-name.yaml");
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, ['same-name.yaml:4:9: error: metadata.name: Plan "good" is also defined at good.yaml:1; applying both keeps only the last']);
+  });
+});
+
+describe("plan-runner validate: junk gets one clear message, never a stack trace", () => {
+  const table: { file: string; code: number; message: RegExp }[] = [
+    { file: "binary.yaml", code: 1, message: /^binary\.yaml:1:1: error: binary content \(a NUL byte at offset 7\): not a YAML file$/ },
+    { file: "empty.yaml", code: 1, message: /^empty\.yaml:1:1: error: no YAML document in the file/ },
+    { file: "broken.yaml", code: 1, message: /^broken\.yaml:\d+:\d+: error: YAML: / },
+    { file: "tabs.yaml", code: 1, message: /^tabs\.yaml:4:1: error: YAML: / },
+    { file: "scalar.yaml", code: 1, message: /^scalar\.yaml:1:1: error: not a Kubernetes object: expected a mapping with apiVersion and kind, got the string "just some words"$/ },
+    { file: "other-kind.yaml", code: 0, message: /^other-kind\.yaml:2:7: warning: kind: not a Plan: kind ConfigMap \(v1\); skipped$/ },
+    { file: "deep.yaml", code: 1, message: /^deep\.yaml:\d+:\d+: error: YAML: nested too deeply/ },
+    { file: "duplicate-key.yaml", code: 1, message: /^duplicate-key\.yaml:3:1: error: YAML: key "kind" appears twice in one mapping$/ },
+    { file: "huge.yaml", code: 1, message: /^huge\.yaml:1:1: error: file is 10\.5 MiB; Plan files are limited to 1 MiB/ },
+  ];
+  for (const c of table) {
+    it(c.file, async () => {
+      const r = await validate(c.file);
+      assert.equal(r.code, c.code);
+      assert.ok(r.out.length >= 1);
+      assert.match(r.out[0] ?? "", c.message);
+      assert.doesNotMatch(r.out.join("\n") + r.err, /\n\s+at /, "no stack trace");
+    });
+  }
+});
+
+describe("plan-runner validate: usage errors exit 2", () => {
+  const table: { name: string; args: string[]; message: RegExp }[] = [
+    { name: "no argument", args: [], message: /no file or directory given/ },
+    { name: "an unknown option", args: ["--strict", "good.yaml"], message: /unknown option --strict/ },
+    { name: "a missing file", args: ["good.yaml", "nope.yaml"], message: /nope\.yaml: no such file or directory/ },
+    { name: "a directory without YAML", args: ["empty-dir"], message: /empty-dir: no \*\.yaml or \*\.yml file/ },
+  ];
+  for (const c of table) {
+    it(c.name, async () => {
+      const r = await validate(...c.args);
+      assert.equal(r.code, 2);
+      assert.deepEqual(r.out, []);
+      assert.match(r.err, c.message);
+    });
+  }
+
+  it("--help prints the usage on stdout and exits 0", async () => {
+    const r = await validate("--help");
+    assert.equal(r.code, 0);
+    assert.match(r.out.join("\n"), /usage: plan-runner validate/);
+  });
+});
+
+describe("plan-runner validate on the repository", () => {
+  it("accepts plans/", async () => {
+    const io = bufferIO({}, repo);
+    const code = await main(["validate", "plans"], io);
+    assert.equal(code, 0, io.stdout());
+  });
+
+  it("rejects every file of the invalid corpus", async () => {
+    const io = bufferIO({}, repo);
+    const code = await main(["validate", "--quiet", "test/fixtures/invalid"], io);
+    assert.equal(code, 1);
+    // The fixtures share one Plan name; that cross-file error is not what each file is about.
+    const own = io.stdout().split("\n").filter((l) => l !== "" && !l.includes("is also defined at"));
+    const failing = new Set(own.map((l) => l.split(":")[0]));
+    const corpus = readdirSync(join(repo, "test/fixtures/invalid")).filter((f) => f.endsWith(".yaml"));
+    assert.ok(corpus.length >= 40);
+    assert.deepEqual([...failing].sort(), corpus.map((f) => join("test/fixtures/invalid", f)).sort());
+  });
+});
