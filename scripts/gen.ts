@@ -5,10 +5,12 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
-import standaloneCode from "ajv/dist/standalone/index.js";
+import standalone from "ajv/dist/standalone/index.js";
 import { compile } from "json-schema-to-typescript";
 import { stringify } from "yaml";
 
+// A CommonJS module whose default export TypeScript sees one level down under NodeNext.
+const standaloneCode = (standalone as unknown as { default: typeof standalone.default }).default;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };

@@ -86,7 +86,7 @@ export class LeaderElector {
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
       await this.kube.replace(resources.leases, this.opts.namespace, {
         ...lease,
-        spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new Date(this.now()).toISOString() },
+        spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(this.now()) },
       });
     } catch (e: unknown) {
       this.opts.log?.("could not release the lease", { error: e instanceof Error ? e.message : String(e) });
@@ -94,7 +94,7 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const nowIso = new Date(this.now()).toISOString().replace("Z", "000Z"); // MicroTime wants microseconds
+    const nowIso = microTime(this.now());
     const durationS = Math.ceil(this.opts.leaseDurationMs / 1000);
     let lease: Lease;
     try {
@@ -142,3 +142,6 @@ export class LeaderElector {
     return false;
   }
 }
+
+/** A metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
+const microTime = (ms: number): string => new Date(ms).toISOString().replace("Z", "000Z");

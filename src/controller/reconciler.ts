@@ -269,6 +269,7 @@ export class Reconciler {
     const spec = plan.spec.drain ?? {};
     const pods = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${a.node}` })).items;
     const todo = planDrain(pods, spec, now, this.d.config.protectedPods);
+    this.d.log.info("drain pass", { plan: plan.metadata.name, node: a.node, evict: todo.evict.length, terminating: todo.terminating.length, refused: todo.refusals.length });
     const fail = async (reason: string, message: string): Promise<undefined> => {
       await this.patchNode(a.node, a.onFail);
       await this.event(plan, { kind: "event", on: "node", node: a.node, type: "Warning", reason, message: `Plan ${plan.metadata.name}: ${message}; node uncordoned` });
@@ -300,9 +301,14 @@ export class Reconciler {
         throw e;
       }
     }
-    if (overdue && spec.unblockPDB !== true && (blocked.length > 0 || todo.terminating.length > 0)) {
-      const pdbs = await this.describeBlockingPdbs(todo.evict);
-      const what = blocked.length > 0 ? `eviction refused for ${blocked.join(", ")}${pdbs}` : `pods still terminating: ${todo.terminating.map((p) => p.metadata.name).join(", ")}`;
+    // Past the deadline with pods left, the drain fails safe (node released, failure counted).
+    // unblockPDB gets one more timeout's worth of deleting before it fails too, so pods that
+    // keep coming back (pinned by nodeName) cannot hold a node cordoned forever.
+    const hardDeadline = a.deadline === undefined ? undefined : spec.unblockPDB === true ? a.deadline + (a.deadline - a.startedAt) : a.deadline;
+    if (hardDeadline !== undefined && now >= hardDeadline) {
+      const pdbs = blocked.length > 0 ? await this.describeBlockingPdbs(todo.evict) : "";
+      const left = [...todo.evict, ...todo.terminating].map((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`);
+      const what = blocked.length > 0 ? `eviction refused for ${blocked.join(", ")}${pdbs}` : `pods still on the node: ${left.join(", ")}`;
       return fail("DrainTimeout", `drain of node ${a.node} timed out (spec.drain.timeout): ${what}`);
     }
     if (blocked.length > 0 && this.lastWarned.get(a.node) !== blocked.join(",")) {

@@ -72,9 +72,9 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export async function runController(env: Env, namespace: string, overrides: Partial<ControllerConfig> = {}): Promise<RunningController> {
+export async function runController(env: Env, namespace: string, overrides: Partial<ControllerConfig> = {}, kubeconfig = env.cp.kubeconfigPath): Promise<RunningController> {
   const metrics = new Metrics(false);
-  const kube = new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
+  const kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
   const log = process.env["PLAN_RUNNER_TEST_LOG"] === "1" ? jsonLogger() : silentLogger;
   const controller = new Controller({ kube, metrics, log }, testConfig(namespace, overrides));
   await controller.start();
