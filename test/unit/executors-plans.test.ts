@@ -1,0 +1,61 @@
+// The Plans that replace the seed pipeline: valid against the schema and wired to the node
+// commands the way their comments promise.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { describe, test } from "node:test";
+import { parseAllDocuments } from "yaml";
+import type { Plan } from "../../src/generated/plan.ts";
+import validate from "../../src/generated/plan-validator.js";
+
+async function loadPlan(file: string): Promise<Plan> {
+  const docs = parseAllDocuments(await readFile(new URL(`../../plans/${file}`, import.meta.url), "utf8"));
+  assert.equal(docs.length, 1, `${file} holds one Plan`);
+  const data: unknown = docs[0]?.toJS();
+  assert.ok(validate(data), `${file} is a valid Plan: ${JSON.stringify(validate.errors)}`);
+  return data;
+}
+
+const expressions = (p: Plan) => (p.spec.nodeSelector?.matchExpressions ?? []).map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`.trim());
+const commandLine = (c: { command?: string[]; args?: string[] } | undefined) => [...(c?.command ?? []), ...(c?.args ?? [])].join(" ");
+
+void describe("plans/", () => {
+  void test("k8s-control-plane: one cordoned control plane at a time, gated, snapshot before kubeadm", async () => {
+    const p = await loadPlan("k8s-control-plane.yaml");
+    assert.equal(p.spec.concurrency, 1);
+    assert.equal(p.spec.cordon, true);
+    assert.deepEqual(expressions(p), ["node-role.kubernetes.io/control-plane Exists", "plan-runner.io/kubeadm-upgrade In enabled"]);
+    assert.match(commandLine(p.spec.prepare), /^compat-gate --target \$\(SYSTEM_UPGRADE_PLAN_LATEST_VERSION\) --matrix \/run\/system-upgrade\/secrets\/compat-matrix\/matrix\.json$/);
+    assert.deepEqual(p.spec.secrets, [{ name: "compat-matrix", path: "/run/system-upgrade/secrets/compat-matrix", ignoreUpdates: true }]);
+    const upgrade = commandLine(p.spec.upgrade);
+    assert.match(upgrade, /plan-runner etcd-snapshot &&\s+exec plan-runner kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION"/);
+  });
+
+  void test("k8s-workers: after the control plane, drained with a timeout, health-gated", async () => {
+    const p = await loadPlan("k8s-workers.yaml");
+    assert.deepEqual(p.spec.after, ["k8s-control-plane"]);
+    assert.equal(p.spec.drain?.timeout, "30m");
+    assert.ok(p.spec.gates?.health?.soak !== undefined);
+    assert.deepEqual(expressions(p), ["node-role.kubernetes.io/control-plane DoesNotExist", "plan-runner.io/kubeadm-upgrade In enabled"]);
+    assert.equal(commandLine(p.spec.upgrade), "kubeadm-upgrade --role worker --release $(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)");
+  });
+
+  void test("k8s-workers runs the release the control plane runs", async () => {
+    const [cp, workers] = await Promise.all([loadPlan("k8s-control-plane.yaml"), loadPlan("k8s-workers.yaml")]);
+    assert.equal(workers.spec.version, cp.spec.version);
+  });
+
+  void test("os-packages: reboots only when required, one drained node at a time", async () => {
+    const p = await loadPlan("os-packages.yaml");
+    assert.equal(p.spec.concurrency, 1);
+    assert.equal(commandLine(p.spec.upgrade), "os-upgrade --reboot-if-required");
+    assert.ok(p.spec.drain !== undefined);
+  });
+
+  for (const file of ["k8s-control-plane.yaml", "k8s-workers.yaml", "os-packages.yaml"]) {
+    void test(`${file}: a tagged image (untagged, the release would become the tag) run as root on the host`, async () => {
+      const p = await loadPlan(file);
+      for (const c of [p.spec.prepare, p.spec.upgrade].filter((x) => x !== undefined)) assert.match(c.image, /^plan-runner\/upgrade:\d+\.\d+\.\d+$/);
+      assert.deepEqual(p.spec.upgrade.securityContext, { privileged: true, runAsUser: 0 });
+    });
+  }
+});
