@@ -1,0 +1,63 @@
+import type { OrderSpec } from "../generated/plan.ts";
+import { type Labels, compileSelector } from "../plan/selector.ts";
+import type { NodeView } from "./model.ts";
+
+export const LABEL_CONTROL_PLANE = "node-role.kubernetes.io/control-plane";
+/** Clusters older than Kubernetes 1.24 (and some distributions still) mark control planes only so. */
+export const LABEL_MASTER = "node-role.kubernetes.io/master";
+
+export const isControlPlane = (labels: Labels): boolean => labels[LABEL_CONTROL_PLANE] !== undefined || labels[LABEL_MASTER] !== undefined;
+
+export interface OrderKey {
+  readonly name: string;
+  readonly uid?: string;
+  readonly labels: Labels;
+}
+
+const byUid = <T>(keyOf: (item: T) => OrderKey) => (a: T, b: T): number => {
+  const x = keyOf(a).uid ?? "";
+  const y = keyOf(b).uid ?? "";
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/**
+ * The rank of each node: control plane first (unless order.controlPlaneFirst is false: the
+ * version-skew rule wants control planes upgraded before kubelets, so it outranks the groups),
+ * then the first matching priority group (unmatched nodes after every group), then the name in
+ * code-unit order (never locale), then the uid. A total order, so every reconcile of the same
+ * world yields the same sequence.
+ *
+ * Ranks are few, so nodes are bucketed by rank and each bucket's names sorted with the built-in
+ * string sort: no comparator call per comparison, which halves the cost at 100,000 nodes.
+ */
+export function orderBy<T>(items: readonly T[], spec: OrderSpec | undefined, keyOf: (item: T) => OrderKey): T[] {
+  const groups = (spec?.groups ?? []).map((g) => compileSelector(g, "matches-everything"));
+  const controlPlaneFirst = spec?.controlPlaneFirst ?? true;
+  const buckets: Array<Map<string, T>> = Array.from({ length: 2 * (groups.length + 1) }, () => new Map<string, T>());
+  // Two nodes with one name cannot exist in one cluster, but a hand-made list may hold them.
+  const twins = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    let group = groups.findIndex((matches) => matches(key.labels));
+    if (group < 0) group = groups.length;
+    const rank = (controlPlaneFirst && isControlPlane(key.labels) ? 0 : groups.length + 1) + group;
+    const bucket = buckets[rank] as Map<string, T>;
+    const first = bucket.get(key.name);
+    if (first === undefined) bucket.set(key.name, item);
+    else {
+      const id = `${rank}/${key.name}`;
+      twins.set(id, [...(twins.get(id) ?? [first]), item]);
+    }
+  }
+  const out: T[] = [];
+  buckets.forEach((bucket, rank) => {
+    for (const name of [...bucket.keys()].sort()) {
+      const same = twins.get(`${rank}/${name}`);
+      if (same === undefined) out.push(bucket.get(name) as T);
+      else out.push(...same.sort(byUid(keyOf)));
+    }
+  });
+  return out;
+}
+
+export const orderNodes = (nodes: readonly NodeView[], spec: OrderSpec | undefined): NodeView[] => orderBy(nodes, spec, (n) => n);

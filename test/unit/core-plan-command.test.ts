@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments, stringify } from "yaml";
+import { run } from "../../src/cli/commands/plan.ts";
+import { bufferIO } from "../../src/cli/io.ts";
+import { planHash } from "../../src/controller/hash.ts";
+import type { PodManifest } from "../../src/controller/model.ts";
+import { aPlan, aSecret } from "./builders.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "plan-cmd-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const NODES = fileURLToPath(new URL("../fixtures/nodes/cluster-5.yaml", import.meta.url));
+const BIG = fileURLToPath(new URL("../fixtures/nodes/cluster-123.yaml", import.meta.url));
+
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === "string" ? content : stringify(content));
+  return path;
+}
+async function plan(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIO({}, dir);
+  const code = await run(argv, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+const pods = (out: string): PodManifest[] =>
+  parseAllDocuments(out)
+    .map((d) => d.toJS() as unknown)
+    .filter((v): v is PodManifest => typeof v === "object" && v !== null && (v as { kind?: string }).kind === "Pod");
+
+const workers = aPlan("k8s-workers").withConcurrency(2).withServiceAccount("system-upgrade").withPrepare({ image: "plan-runner/upgrade", args: ["compat-gate"] });
+
+void describe("plan-runner plan: the command line", () => {
+  const cases: Array<[string, string[], number, RegExp]> = [
+    ["no arguments", [], 2, /missing the Plan FILE/],
+    ["no --nodes", ["x.yaml"], 2, /missing --nodes/],
+    ["--kubeconfig is for later", ["x.yaml", "--kubeconfig", "kc"], 2, /not yet/],
+    ["an unknown option", ["x.yaml", "--nodes", NODES, "--concurency", "2"], 2, /unknown option --concurency/],
+    ["an option without its value", ["x.yaml", "--nodes"], 2, /--nodes needs a value/],
+    ["two files", ["a.yaml", "b.yaml", "--nodes", NODES], 2, /one Plan FILE expected/],
+    ["a bad --pods", ["a.yaml", "--nodes", NODES, "--pods", "some"], 2, /--pods must be/],
+  ];
+  for (const [name, argv, code, message] of cases) {
+    void test(name, async () => {
+      const r = await plan(argv);
+      assert.equal(r.code, code);
+      assert.match(r.err, message);
+    });
+  }
+  void test("--help prints the usage and succeeds", async () => {
+    const r = await plan(["--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /--nodes FILE/);
+  });
+});
+
+void describe("plan-runner plan: the dry run", () => {
+  void test("order, waves, skipped nodes and the pods, on a 5-node cluster", async () => {
+    const r = await plan([file("workers.yaml", workers.build()), "--nodes", NODES]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /# Eligible nodes, in order \(4\):\n#\s+1\. cp-1\s+control-plane\n#\s+2\. worker-1\n#\s+3\. worker-2\s+NotReady\n#\s+4\. worker-4/);
+    assert.match(r.out, /# Waves at concurrency 2: 2\n# {3}wave 1: cp-1, worker-1\n# {3}wave 2: worker-2, worker-4/);
+    assert.match(r.out, /# Skipped nodes \(1\):\n# {3}worker-3: opted out/);
+    const ps = pods(r.out);
+    assert.deepEqual(ps.map((p) => `${p.metadata.labels["plan-runner.dev/role"]}@${p.spec.nodeName}`), [
+      "prepare@cp-1", "apply@cp-1", "prepare@worker-1", "apply@worker-1", "prepare@worker-2", "apply@worker-2", "prepare@worker-4", "apply@worker-4",
+    ]);
+    assert.equal(new Set(ps.map((p) => p.metadata.name)).size, ps.length);
+  });
+  void test("the output is YAML: comments, then one Pod per document", async () => {
+    const r = await plan([file("w2.yaml", workers.build()), "--nodes", NODES, "--pods", "first"]);
+    const docs = parseAllDocuments(r.out);
+    assert.ok(docs.every((d) => d.errors.length === 0));
+    assert.equal(pods(r.out).length, 2);
+  });
+  void test("--pods none prints only the summary", async () => {
+    const r = await plan([file("w3.yaml", workers.build()), "--nodes", NODES, "--pods", "none"]);
+    assert.equal(pods(r.out).length, 0);
+  });
+  void test("the hash is SUC's, and provisional without the secrets", async () => {
+    const p = workers.withSecrets({ name: "creds", path: "creds" }).build();
+    const f = file("secret-plan.yaml", p);
+    const without = await plan([f, "--nodes", NODES, "--pods", "none"]);
+    assert.match(without.out, /PROVISIONAL: contents of secret\(s\) creds unknown/);
+    const secretList = { apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Secret", metadata: { name: "creds" }, type: "Opaque", data: { token: Buffer.from("s3cret").toString("base64") } }] };
+    const withSecrets = await plan([f, "--nodes", NODES, "--pods", "none", "--secrets", file("secrets.yaml", secretList)]);
+    const want = planHash(p, "v1.30.4", () => aSecret("creds", { token: "s3cret" }));
+    assert.ok(want.ok);
+    assert.match(withSecrets.out, new RegExp(`hash\\s+${want.hash}\\n`));
+    assert.doesNotMatch(withSecrets.out, /PROVISIONAL/);
+  });
+  void test("a node already at the hash is skipped as done", async () => {
+    const p = aPlan("os-packages").withVersion("v1").build();
+    const h = planHash(p, "v1", () => undefined);
+    assert.ok(h.ok);
+    const list = { apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Node", metadata: { name: "n1", labels: { "kubernetes.io/hostname": "n1", "plan.upgrade.cattle.io/os-packages": h.hash } } }] };
+    const r = await plan([file("os.yaml", p), "--nodes", file("n.yaml", list)]);
+    assert.match(r.out, /n1: already upgraded to this hash/);
+  });
+  void test("a Plan without nodeSelector says it selects nothing", async () => {
+    const r = await plan([file("nosel.yaml", aPlan("x").withoutNodeSelector().build()), "--nodes", NODES]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /no spec.nodeSelector, so it selects no node/);
+  });
+  void test("a channel Plan needs --version offline", async () => {
+    const p = aPlan("ch").with((s) => { delete s.version; s.channel = "https://update.example.com/v1-release/channels/stable"; }).build();
+    const f = file("channel.yaml", p);
+    const r = await plan([f, "--nodes", NODES]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /pass --version/);
+    const ok = await plan([f, "--nodes", NODES, "--version", "v1.31.0+k3s1", "--pods", "first"]);
+    assert.equal(ok.code, 0);
+    assert.match(ok.out, /version\s+v1.31.0-k3s1/);
+  });
+  void test("an invalid Plan is reported with its place and fails", async () => {
+    const r = await plan([file("bad.yaml", "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: bad}\nspec:\n  concurency: 2\n  upgrade: {image: x}\n"), "--nodes", NODES]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /bad\.yaml:\d+:\d+: error: .*concurency/);
+  });
+  void test("an unreadable node list fails with a message", async () => {
+    const r = await plan([file("ok.yaml", workers.build()), "--nodes", join(dir, "missing.yaml")]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cannot read/);
+  });
+  void test("a node list of something else fails with a message", async () => {
+    const r = await plan([file("ok2.yaml", workers.build()), "--nodes", file("pods.yaml", { apiVersion: "v1", kind: "List", items: [{ kind: "Pod", metadata: { name: "p" } }] })]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /expected Node objects/);
+  });
+  void test("123 nodes: control planes first, FQDN names shortened in pod names", async () => {
+    const r = await plan([file("big.yaml", aPlan("k8s-workers").withConcurrency(10).build()), "--nodes", BIG, "--pods", "first"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /1\. cp-1\.prod\.example\.net\s+control-plane\n#\s+2\. cp-2[^\n]*\n#\s+3\. cp-3\.prod\.example\.net\s+control-plane/);
+    assert.match(r.out, /Waves at concurrency 10: 12/);
+    assert.match(pods(r.out)[0]?.metadata.name ?? "", /^apply-k8s-workers-on-cp-1-with-/);
+  });
+});
