@@ -10,7 +10,7 @@ import { compile } from "json-schema-to-typescript";
 import { stringify } from "yaml";
 
 // A CommonJS module whose default export TypeScript sees one level down under NodeNext.
-const standaloneCode = (standalone as unknown as { default: typeof standalone.default }).default;
+const standaloneCode = (standalone).default;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -62,8 +62,8 @@ function toStructural(node: Json, defs: JsonObject): Json {
   return out;
 }
 
-async function crd(schema: JsonObject): Promise<string> {
-  const meta = schema["x-kubernetes-crd"] as JsonObject;
+function crd(schema: JsonObject): string {
+  const meta = schema["x-kubernetes-crd"] as Record<string, string> & JsonObject;
   const defs = schema["definitions"] as JsonObject;
   const open = toStructural(schema, defs) as JsonObject;
   delete open["required"];
@@ -71,7 +71,7 @@ async function crd(schema: JsonObject): Promise<string> {
   const doc = {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: `${String(meta["plural"])}.${String(meta["group"])}` },
+    metadata: { name: `${meta["plural"]}.${meta["group"]}` },
     spec: {
       group: meta["group"],
       names: { kind: meta["kind"], listKind: meta["listKind"], plural: meta["plural"], singular: meta["singular"] },
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
   const check = process.argv.includes("--check");
   const schema = await loadJson("schemas/plan.schema.json");
   const outputs: Array<[string, string]> = [
-    ["deploy/crd/plans.upgrade.cattle.io.yaml", await crd(schema)],
+    ["deploy/crd/plans.upgrade.cattle.io.yaml", crd(schema)],
     ["src/generated/plan.ts", await types(schema)],
     ["src/generated/plan-validator.js", validator(schema)],
     ["src/generated/plan-validator.d.ts", validatorTypes],

@@ -185,7 +185,7 @@ export function decide(input: DecideInput): Decision {
       const [failedHash, failedCount] = (ann[drainFailed(name)] ?? "").split("/");
       const drainFailures = failedHash === hash ? Number(failedCount) || 0 : 0;
       if (drainFailures > retries) {
-        const f: Failure = { node: n, reason: "DrainFailed", message: `the drain of node ${n} failed ${drainFailures} time(s) (see kubectl describe node ${n} for the pods that blocked it)`, attempts: drainFailures, hash: hash! };
+        const f: Failure = { node: n, reason: "DrainFailed", message: `the drain of node ${n} failed ${drainFailures} time(s) (see kubectl describe node ${n} for the pods that blocked it)`, attempts: drainFailures, hash: hash };
         failures.push(f);
         if (onExhausted === "halt") halted ??= f;
         nodeStates.set(n, "failed");
@@ -324,7 +324,7 @@ export function decide(input: DecideInput): Decision {
       applying.push(node.metadata.labels?.[HOSTNAME] ?? n);
       if (spec.prepare !== undefined) actions.push({ kind: "createPod", node: n, pod: input.render.prepare(node, 1), why: "prepare" });
       else if (needsCordon) {
-        const patch = cordonPatch(node, name, hash!, spec.drain !== undefined ? new Date(now).toISOString() : undefined);
+        const patch = cordonPatch(node, name, hash, spec.drain !== undefined ? new Date(now).toISOString() : undefined);
         if (patch !== undefined) {
           actions.push({ kind: "patchNode", node: n, patch, why: "cordon" });
           actions.push({ kind: "event", on: "node", node: n, type: "Normal", reason: "Cordoned", message: `Plan ${name} cordoned node ${n}${spec.drain !== undefined ? " and is draining it" : ""}` });

@@ -335,10 +335,10 @@ export class Reconciler {
   private async event(plan: PlanObject, a: Extract<Action, { kind: "event" }>): Promise<void> {
     const ns = this.d.config.namespace;
     const onNode = a.on === "node" && a.node !== undefined;
-    const nodeObj = onNode ? this.d.nodes.get(a.node!) : undefined;
+    const nodeObj = onNode ? this.d.nodes.get(a.node) : undefined;
     const involved = onNode
-      ? { apiVersion: "v1", kind: "Node", name: a.node!, ...(nodeObj?.metadata.uid !== undefined ? { uid: nodeObj.metadata.uid } : {}) }
-      : { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", name: plan.metadata.name, namespace: ns, ...(plan.metadata["uid"] !== undefined ? { uid: plan.metadata["uid"] as string } : {}) };
+      ? { apiVersion: "v1", kind: "Node", name: a.node, ...(nodeObj?.metadata.uid !== undefined ? { uid: nodeObj.metadata.uid } : {}) }
+      : { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", name: plan.metadata.name, namespace: ns, ...(plan.metadata["uid"] !== undefined ? { uid: plan.metadata["uid"] } : {}) };
     const stamp = new Date(this.d.now()).toISOString();
     try {
       await this.d.kube.create(resources.events, onNode ? "default" : ns, {

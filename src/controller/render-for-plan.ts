@@ -19,8 +19,8 @@ export function nodeView(n: Node): NodeView {
   return {
     name: n.metadata.name,
     uid: n.metadata.uid ?? "",
-    labels: (n.metadata.labels ?? {}) as Record<string, string>,
-    annotations: (n.metadata.annotations ?? {}) as Record<string, string>,
+    labels: (n.metadata.labels ?? {}),
+    annotations: (n.metadata.annotations ?? {}),
     unschedulable: n.spec?.unschedulable === true,
     ready: n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
   };
@@ -46,6 +46,6 @@ export function renderForPlan(plan: Plan, ctx: RenderContext): { prepare: (node:
         defaultNamespace: ctx.namespace,
         ...(ctx.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: ctx.ttlSecondsAfterFinished } : {}),
       },
-    ) as unknown as Pod;
+    );
   return { prepare: render("prepare"), apply: render("apply") };
 }

@@ -117,7 +117,7 @@ export function aPlan(namespace: string, name: string, spec: Partial<Plan["spec"
     kind: "Plan",
     metadata: { name, namespace, annotations },
     spec: { concurrency: 1, version: "v1.0.0", upgrade: { image: "example.com/upgrade" }, ...spec },
-  } as PlanObject;
+  };
 }
 
 export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject> {
@@ -140,7 +140,7 @@ export async function kubectlApply(env: Env, obj: unknown): Promise<{ code: numb
 }
 
 export function condition(plan: PlanObject | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
-  return plan?.status?.conditions?.find((c) => c.type === type) as { status?: string; reason?: string; message?: string } | undefined;
+  return plan?.status?.conditions?.find((c) => c.type === type);
 }
 
 export function waitForPlan(env: Env, namespace: string, name: string, what: string, ok: (p: PlanObject) => boolean, timeoutMs = 60_000): Promise<PlanObject> {

@@ -74,8 +74,8 @@ function evict(name: string): Promise<unknown> {
   });
 }
 
-void describe("control plane environment", () => {
-  void test("creates 1 control-plane and 4 worker nodes, all Ready with realistic labels and addresses", async () => {
+describe("control plane environment", () => {
+  test("creates 1 control-plane and 4 worker nodes, all Ready with realistic labels and addresses", async () => {
     const nodes = (await core.listNode()).items;
     assert.deepEqual(nodes.map((n) => n.metadata?.name).sort(), ["control-plane-1", "worker-1", "worker-2", "worker-3", "worker-4"]);
     for (const n of nodes) {
@@ -94,7 +94,7 @@ void describe("control plane environment", () => {
     ]);
   });
 
-  void test("nodes heartbeat through their Lease", async () => {
+  test("nodes heartbeat through their Lease", async () => {
     const nodes = await core.listNode();
     const leases = await cp.kubeConfig.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: "kube-node-lease" });
     assert.deepEqual(
@@ -119,7 +119,7 @@ void describe("control plane environment", () => {
     },
   ];
   for (const c of outcomes) {
-    void test(`a pod on a simulated node ends as annotated: ${c.name} -> ${c.phase}, exit ${c.exitCode}`, async () => {
+    test(`a pod on a simulated node ends as annotated: ${c.name} -> ${c.phase}, exit ${c.exitCode}`, async () => {
       await core.createNamespacedPod({ namespace: ns, body: podOnNode(c.name, "worker-1", c.outcome) });
       const pod = await waitFor(
         async () => {
@@ -137,7 +137,7 @@ void describe("control plane environment", () => {
     });
   }
 
-  void test("a hanging pod keeps running", async () => {
+  test("a hanging pod keeps running", async () => {
     await core.createNamespacedPod({ namespace: ns, body: podOnNode("hangs", "worker-2", { outcome: "hang", runForMs: 0 }) });
     await waitFor(
       async () => (await core.readNamespacedPod({ name: "hangs", namespace: ns })).status?.phase === "Running",
@@ -153,7 +153,7 @@ void describe("control plane environment", () => {
     assert.equal((await core.readNamespacedPod({ name: "hangs", namespace: ns })).status?.phase, "Running");
   });
 
-  void test("kubectl logs shows the lines a test gave a simulated container", async () => {
+  test("kubectl logs shows the lines a test gave a simulated container", async () => {
     await waitFor(
       async () => (await core.readNamespacedPod({ name: "default-succeeds", namespace: ns })).status?.phase === "Succeeded",
       { ...WAIT, what: "pod default-succeeds to exist" },
@@ -169,7 +169,7 @@ void describe("control plane environment", () => {
     assert.equal(text, "upgrading node worker-1\ndone\n");
   });
 
-  void test("an eviction blocked by a PDB gets 429; without a PDB the pod is evicted and its ReplicaSet replaces it", async () => {
+  test("an eviction blocked by a PDB gets 429; without a PDB the pod is evicted and its ReplicaSet replaces it", async () => {
     await apps.createNamespacedReplicaSet({ namespace: ns, body: replicaSet("guarded", 2) });
     await apps.createNamespacedReplicaSet({ namespace: ns, body: replicaSet("free", 2) });
     await policy.createNamespacedPodDisruptionBudget({
@@ -209,7 +209,7 @@ void describe("control plane environment", () => {
     );
   });
 
-  void test("garbage collection removes a deleted ReplicaSet's pods", async () => {
+  test("garbage collection removes a deleted ReplicaSet's pods", async () => {
     await apps.createNamespacedReplicaSet({ namespace: ns, body: replicaSet("collected", 2) });
     await waitFor(async () => (await runningPods("collected")).length === 2, { ...WAIT, what: "2 collected pods Running" });
     await apps.deleteNamespacedReplicaSet({ name: "collected", namespace: ns, body: { propagationPolicy: "Background" } });
@@ -219,7 +219,7 @@ void describe("control plane environment", () => {
     );
   });
 
-  void test("a node can join and leave", async () => {
+  test("a node can join and leave", async () => {
     const joined = await cp.addNode({ name: "worker-5" });
     assert.equal(joined.metadata?.labels?.["node-role.kubernetes.io/worker"], "");
     await core.createNamespacedPod({ namespace: ns, body: podOnNode("on-new-node", "worker-5") });
@@ -232,7 +232,7 @@ void describe("control plane environment", () => {
     assert.ok(!names.includes("worker-5"));
   });
 
-  void test("deleting a namespace finishes", async () => {
+  test("deleting a namespace finishes", async () => {
     await core.deleteNamespace({ name: ns });
     await waitFor(
       () => core.readNamespace({ name: ns }).then(() => false, (e: unknown) => status(e) === 404),

@@ -34,7 +34,7 @@ function processesRunning(prefix: string): number[] {
 
 const allDead = (pids: readonly number[]): boolean => pids.every((p) => !groupAlive(p));
 
-void test("two control planes in one process are independent and each stop() removes its own", async () => {
+test("two control planes in one process are independent and each stop() removes its own", async () => {
   const [a, b] = await Promise.all([startControlPlane({ binDir, nodes: 1 }), startControlPlane({ binDir, nodes: 2 })]);
   try {
     assert.notEqual(a.server, b.server);
@@ -54,7 +54,7 @@ void test("two control planes in one process are independent and each stop() rem
   assert.ok(!existsSync(b.dir));
 });
 
-void test("a component that fails at start-up fails startControlPlane with its log and leaves nothing running", async () => {
+test("a component that fails at start-up fails startControlPlane with its log and leaves nothing running", async () => {
   const fakeBin = mkdtempSync(join(tmpdir(), "plan-runner-fake-bin-"));
   try {
     for (const b of ["etcd", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"]) symlinkSync(join(binDir, b), join(fakeBin, b));
@@ -79,7 +79,7 @@ const childScript = fileURLToPath(new URL("../env/hold-control-plane.ts", import
 
 // SIGINT takes the same path as SIGTERM (onExitCleanup); SIGKILL is left to the reaper.
 for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-  void test(`a control plane does not outlive its test process killed with ${signal}`, async () => {
+  test(`a control plane does not outlive its test process killed with ${signal}`, async () => {
     const child = spawn(process.execPath, ["--import", "tsx", childScript], {
       env: { ...process.env, PLAN_RUNNER_BIN_DIR: binDir },
       stdio: ["ignore", "pipe", "inherit"],

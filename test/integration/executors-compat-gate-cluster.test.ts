@@ -72,8 +72,8 @@ after(async () => {
   if (dir !== "") await rm(dir, { recursive: true, force: true });
 });
 
-void describe("compat-gate against a real API server", () => {
-  void test("the reader lists nodes with their kubelet and runtime versions and reads workload images", async () => {
+describe("compat-gate against a real API server", () => {
+  test("the reader lists nodes with their kubelet and runtime versions and reads workload images", async () => {
     const reader = apiClusterReader(apiGetter(await kubeconfigConfig(cp?.kubeconfigPath ?? "")));
     const nodes = await reader.listNodes();
     assert.deepEqual(
@@ -84,7 +84,7 @@ void describe("compat-gate against a real API server", () => {
     await assert.rejects(reader.workloadImages({ kind: "StatefulSet", namespace: "calico-system", name: "nope" }), /StatefulSet calico-system\/nope not found/);
   });
 
-  void test("the command with --kubeconfig: oldest kubelet decides, every blocker listed, exit 2", async () => {
+  test("the command with --kubeconfig: oldest kubelet decides, every blocker listed, exit 2", async () => {
     const io = bufferIO();
     const code = await run(["--target", "v1.34.0", "--matrix", join(dir, "matrix.json"), "--kubeconfig", cp?.kubeconfigPath ?? "", "--skip-removed-apis"], io);
     assert.equal(code, 2, io.stderr());
@@ -100,13 +100,13 @@ void describe("compat-gate against a real API server", () => {
     );
   });
 
-  void test("a patch target on the running minor passes the addon ceilings", async () => {
+  test("a patch target on the running minor passes the addon ceilings", async () => {
     const io = bufferIO();
     const code = await run(["--target", "v1.33.9", "--matrix", join(dir, "matrix.json"), "--kubeconfig", cp?.kubeconfigPath ?? "", "--skip-removed-apis"], io);
     assert.equal(code, 0, io.stdout() + io.stderr());
   });
 
-  void test("in a pod: the ServiceAccount token and CA from their well-known files", async () => {
+  test("in a pod: the ServiceAccount token and CA from their well-known files", async () => {
     const admin = await kubeconfigConfig(cp?.kubeconfigPath ?? "");
     const sa = join(dir, "serviceaccount");
     await mkdir(sa, { recursive: true });
@@ -118,7 +118,7 @@ void describe("compat-gate against a real API server", () => {
     assert.deepEqual(nodes.map((n) => n.name).sort(), ["cp-1", "w-1"]);
   });
 
-  void test("a kubeconfig that does not exist is the gate's own error", async () => {
+  test("a kubeconfig that does not exist is the gate's own error", async () => {
     const io = bufferIO();
     const code = await run(["--target", "v1.34.0", "--matrix", join(dir, "matrix.json"), "--kubeconfig", join(dir, "missing.kubeconfig"), "--skip-removed-apis"], io);
     assert.equal(code, 3);

@@ -72,8 +72,8 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 const at = (v: string) => Object.fromEntries(K8S_PACKAGES.map((p) => [p, `hi ${v}-1.1`]));
 
-void describe("kubeadm-upgrade in a real Debian root", () => {
-  void test("first control plane, 1.34.3 -> 1.35.1: repository rewritten, packages upgraded and held, apply without CoreDNS, kubelet restarted; a re-run changes nothing", async () => {
+describe("kubeadm-upgrade in a real Debian root", () => {
+  test("first control plane, 1.34.3 -> 1.35.1: repository rewritten, packages upgraded and held, apply without CoreDNS, kubelet restarted; a re-run changes nothing", async () => {
     const host = await aNode({ controlPlane: true });
     const lines: string[] = [];
     const runner = createHostRunner({ mode: "chroot", root: host.root, log: (l) => void lines.push(l) });
@@ -103,7 +103,7 @@ void describe("kubeadm-upgrade in a real Debian root", () => {
     assert.deepEqual((await host.calls()).slice(callsBefore), [nodeQuery("cp-1")], "the re-run only asked the node's version");
   });
 
-  void test("worker through the CLI: kubeadm upgrade node, then kubelet; the second run has nothing to do", async () => {
+  test("worker through the CLI: kubeadm upgrade node, then kubelet; the second run has nothing to do", async () => {
     const host = await aNode({ controlPlane: false });
     const args = ["kubeadm-upgrade", "--role", "worker", "--release", "v1.35.1", "--node", "w-1", "--host-mode", "chroot", "--host-root", host.root];
     const first = await cli(args);
@@ -119,7 +119,7 @@ void describe("kubeadm-upgrade in a real Debian root", () => {
     assert.match(second.stdout, /^kubeadm-upgrade: nothing to do$/m);
   });
 
-  void test("a failed kubeadm upgrade apply stops with the step named; running again completes the upgrade", async () => {
+  test("a failed kubeadm upgrade apply stops with the step named; running again completes the upgrade", async () => {
     const host = await aNode({ controlPlane: true });
     await host.write("/var/lib/standin/fail-apply-once", "");
     const args = ["kubeadm-upgrade", "--role", "control-plane", "--release", "1.35.1", "--node", "cp-1", "--host-mode", "chroot", "--host-root", host.root];
@@ -136,7 +136,7 @@ void describe("kubeadm-upgrade in a real Debian root", () => {
     assert.doesNotMatch(second.stdout, /\[install-kubeadm\]/, "the resumed run did not reinstall kubeadm");
   });
 
-  void test("bad input never touches the host", async () => {
+  test("bad input never touches the host", async () => {
     const host = await aNode({ controlPlane: false });
     const r = await cli(["kubeadm-upgrade", "--role", "master", "--release", "1.35.1", "--node", "w-1", "--host-mode", "chroot", "--host-root", host.root]);
     assert.equal(r.code, 3);
@@ -146,8 +146,8 @@ void describe("kubeadm-upgrade in a real Debian root", () => {
   });
 });
 
-void describe("os-upgrade in a real Debian root", () => {
-  void test("upgrades what is not held, leaves the held Kubernetes packages, reboots only when asked to; the run after the reboot does nothing", async () => {
+describe("os-upgrade in a real Debian root", () => {
+  test("upgrades what is not held, leaves the held Kubernetes packages, reboots only when asked to; the run after the reboot does nothing", async () => {
     const host = await aNode({ controlPlane: false });
     await host.publish("/srv/os-apt", debs["tool-1.0"] ?? []);
     await host.write("/etc/apt/sources.list.d/os.list", "deb [trusted=yes] file:/srv/os-apt/ /\n");
@@ -173,10 +173,10 @@ void describe("os-upgrade in a real Debian root", () => {
   });
 });
 
-void describe("etcd-snapshot in a real Debian root", () => {
+describe("etcd-snapshot in a real Debian root", () => {
   const etcdctl = "#!/bin/sh\n# stand-in etcdctl: 'snapshot save FILE' writes as many bytes as /var/lib/standin/snapshot-bytes says\nfor last; do :; done\nhead -c \"$(cat /var/lib/standin/snapshot-bytes)\" /dev/zero >\"$last\"\necho \"Snapshot saved at $last\"\n";
   for (const c of [{ bytes: 20_000, code: 0 }, { bytes: 1000, code: 1 }]) {
-    void test(`a ${c.bytes}-byte snapshot is ${c.code === 0 ? "kept and its path printed" : "refused"}`, async () => {
+    test(`a ${c.bytes}-byte snapshot is ${c.code === 0 ? "kept and its path printed" : "refused"}`, async () => {
       const host = await DebianHost.create(lower);
       hosts.push(host);
       await host.write("/usr/bin/etcdctl", etcdctl, 0o755);

@@ -17,8 +17,8 @@ const failure = async (p: Promise<unknown>): Promise<StepFailure> => {
   return e;
 };
 
-void describe("host runner (real processes, local mode)", () => {
-  void test("streams stdout and stderr line by line with the step prefix and returns them", async () => {
+describe("host runner (real processes, local mode)", () => {
+  test("streams stdout and stderr line by line with the step prefix and returns them", async () => {
     const r = localRunner();
     const res = await r.run("greet", ["sh", "-c", "echo one; echo two >&2; echo three"]);
     assert.deepEqual(res, { exitCode: 0, stdout: "one\nthree\n", stderr: "two\n" });
@@ -26,25 +26,25 @@ void describe("host runner (real processes, local mode)", () => {
     assert.equal(r.lines[0], "[greet] $ sh -c 'echo one; echo two >&2; echo three'");
   });
 
-  void test("arguments are never interpreted by a shell", async () => {
+  test("arguments are never interpreted by a shell", async () => {
     const hostile = "$(touch /tmp/pwned-by-plan-runner); `id`; rm -rf / --no-preserve-root";
     const res = await localRunner().run("echo", ["printf", "%s", hostile], { quiet: true });
     assert.equal(res.stdout, hostile);
   });
 
-  void test("quiet keeps stdout out of the log but still returns it", async () => {
+  test("quiet keeps stdout out of the log but still returns it", async () => {
     const r = localRunner();
     const res = await r.run("read", ["printf", "secret-ish\n"], { quiet: true });
     assert.equal(res.stdout, "secret-ish\n");
     assert.deepEqual(r.lines, ["[read] $ printf 'secret-ish\n'"]);
   });
 
-  void test("stdin input reaches the command", async () => {
+  test("stdin input reaches the command", async () => {
     const res = await localRunner().run("write", ["cat"], { input: "line 1\nline 2\n" });
     assert.equal(res.stdout, "line 1\nline 2\n", "output comes back byte for byte, final newline included");
   });
 
-  void test("the pod's environment does not reach the host; the given one does", async () => {
+  test("the pod's environment does not reach the host; the given one does", async () => {
     process.env["PLAN_RUNNER_TEST_LEAK"] = "should-not-leak";
     try {
       const res = await localRunner().run("env", ["env"], { env: { DEBIAN_FRONTEND: "noninteractive" } });
@@ -56,7 +56,7 @@ void describe("host runner (real processes, local mode)", () => {
     }
   });
 
-  void test("a non-zero exit is a typed failure naming the step, the code and the end of stderr", async () => {
+  test("a non-zero exit is a typed failure naming the step, the code and the end of stderr", async () => {
     const e = await failure(localRunner().run("install", ["sh", "-c", "echo 'E: Unable to locate package kubeadm' >&2; exit 100"]));
     assert.equal(e.kind, "exit");
     assert.equal(e.step, "install");
@@ -64,32 +64,32 @@ void describe("host runner (real processes, local mode)", () => {
     assert.match(e.message, /^step "install" failed: sh -c .* exited with code 100\nE: Unable to locate package kubeadm$/);
   });
 
-  void test("an expected exit code is an answer, not a failure", async () => {
+  test("an expected exit code is an answer, not a failure", async () => {
     const res = await localRunner().run("probe", ["sh", "-c", "exit 1"], { okExitCodes: [0, 1] });
     assert.equal(res.exitCode, 1);
   });
 
-  void test("a command that outlives its timeout is killed and reported as a timeout", async () => {
+  test("a command that outlives its timeout is killed and reported as a timeout", async () => {
     const e = await failure(localRunner().run("hang", ["sleep", "30"], { timeoutMs: 300 }));
     assert.equal(e.kind, "timeout");
     assert.match(e.message, /^step "hang" failed: sleep 30 did not finish within 300ms and was killed/);
   });
 
-  void test("a command killed by a signal is reported with the signal", async () => {
+  test("a command killed by a signal is reported with the signal", async () => {
     const e = await failure(localRunner().run("die", ["sh", "-c", "kill -KILL $$"]));
     assert.equal(e.kind, "signal");
     assert.equal(e.signal, "SIGKILL");
     assert.match(e.message, /was killed by SIGKILL/);
   });
 
-  void test("a command that cannot be started is a spawn failure", async () => {
+  test("a command that cannot be started is a spawn failure", async () => {
     const e = await failure(localRunner().run("missing", ["/nonexistent/plan-runner-tool", "x"]));
     assert.equal(e.kind, "spawn");
     assert.match(e.message, /^step "missing" failed: \/nonexistent\/plan-runner-tool x could not be started \(ENOENT\)/);
   });
 });
 
-void describe("host argv per mode", () => {
+describe("host argv per mode", () => {
   const cases = [
     { mode: "chroot" as const, root: "/host", expect: ["chroot", "/host", "apt-get", "update"] },
     { mode: "chroot" as const, root: "/tmp/debian", expect: ["chroot", "/tmp/debian", "apt-get", "update"] },

@@ -83,8 +83,8 @@ after(async () => {
 
 const cluster = () => new FakeCluster().withNodes(aNode("cp", "v1.30.4"));
 
-void describe("removed-API check against a real Prometheus", () => {
-  void test("the reader returns every series with its labels", async () => {
+describe("removed-API check against a real Prometheus", () => {
+  test("the reader returns every series with its labels", async () => {
     const apis = await prometheusDeprecatedApis(promUrl).deprecatedApisInUse();
     assert.deepEqual(
       apis.map((a) => `${a.group}/${a.version}/${a.resource}@${a.removedRelease}`).sort(),
@@ -98,7 +98,7 @@ void describe("removed-API check against a real Prometheus", () => {
     { target: "1.32", expect: ["batch/v1beta1 cronjobs", "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas"], exit: 2 },
   ];
   for (const c of cases) {
-    void test(`target ${c.target}: ${c.expect.length === 0 ? "nothing removed in use" : c.expect.join(", ")}`, async () => {
+    test(`target ${c.target}: ${c.expect.length === 0 ? "nothing removed in use" : c.expect.join(", ")}`, async () => {
       const r = await compatGate({ cluster: cluster(), deprecatedApis: prometheusDeprecatedApis(promUrl) }, aMatrix([]), [1, Number(c.target.split(".")[1])]);
       assert.deepEqual(
         r.reasons.map((x) => /deprecated API (\S+ \S+) is still requested/.exec(x.message)?.[1]),
@@ -109,7 +109,7 @@ void describe("removed-API check against a real Prometheus", () => {
     });
   }
 
-  void test("the command end to end: --prometheus URL, exit 2 and the reasons printed", async () => {
+  test("the command end to end: --prometheus URL, exit 2 and the reasons printed", async () => {
     const io = bufferIO();
     const matrix = join(dir, "matrix.json");
     await writeFile(matrix, JSON.stringify({ addons: [] }));
@@ -119,14 +119,14 @@ void describe("removed-API check against a real Prometheus", () => {
     assert.match(io.stdout(), /^\[ACTIONABLE\] deprecated API flowcontrol\.apiserver\.k8s\.io\/v1beta3 flowschemas is still requested and is removed in Kubernetes 1\.32 \(target 1\.32\)/m);
   });
 
-  void test("a Prometheus that is not there blocks, actionable (fail-safe)", async () => {
+  test("a Prometheus that is not there blocks, actionable (fail-safe)", async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const r = await compatGate({ cluster: cluster(), deprecatedApis: prometheusDeprecatedApis(closed, 5_000) }, aMatrix([]), [1, 31]);
     assert.equal(r.exitCode, 2);
     assert.match(formatReason(r.reasons[0] ?? { tag: "ACTIONABLE", message: "" }), /^\[ACTIONABLE\] removed-API check could not query Prometheus \(http:\/\/127\.0\.0\.1:\d+: fetch failed: connect ECONNREFUSED/);
   });
 
-  void test("something that is not Prometheus blocks too", async () => {
+  test("something that is not Prometheus blocks too", async () => {
     const addr = metrics?.address();
     const notProm = `http://127.0.0.1:${typeof addr === "object" && addr !== null ? addr.port : 0}`;
     const r = await compatGate({ cluster: cluster(), deprecatedApis: prometheusDeprecatedApis(notProm) }, aMatrix([]), [1, 31]);

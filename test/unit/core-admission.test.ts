@@ -6,7 +6,7 @@ const ordered = ["n1", "n2", "n3", "n4", "n5"];
 const run = (concurrency: number, inFlight: string[] = [], blocked: string[] = []) =>
   admit({ ordered, inFlight: new Set(inFlight), blocked: new Set(blocked), concurrency }, (n) => n);
 
-void describe("admission: never more than concurrency; in-flight nodes keep their slots", () => {
+describe("admission: never more than concurrency; in-flight nodes keep their slots", () => {
   const cases: Array<[string, number, string[], string[], { inFlight: string[]; start: string[]; waiting: string[]; blocked: string[] }]> = [
     ["first pass, concurrency 1", 1, [], [], { inFlight: [], start: ["n1"], waiting: ["n2", "n3", "n4", "n5"], blocked: [] }],
     ["first pass, concurrency 2", 2, [], [], { inFlight: [], start: ["n1", "n2"], waiting: ["n3", "n4", "n5"], blocked: [] }],
@@ -22,7 +22,7 @@ void describe("admission: never more than concurrency; in-flight nodes keep thei
   ];
   for (const [name, c, inFlight, blocked, want] of cases) void test(name, () => assert.deepEqual(run(c, inFlight, blocked), want));
 
-  void test("invariant over many shapes: in flight + started <= concurrency, every node once", () => {
+  test("invariant over many shapes: in flight + started <= concurrency, every node once", () => {
     for (let c = 0; c <= 6; c++) {
       for (let mask = 0; mask < 1 << ordered.length; mask++) {
         const inFlight = ordered.filter((_, i) => (mask & (1 << i)) !== 0);

@@ -5,7 +5,7 @@ import { type NodeBuilder, type PlanBuilder, aNode, aPlan } from "./builders.ts"
 
 const HASH = "a".repeat(56);
 
-void describe("eligibility: nodeSelector AND hostname label AND plan label not in (disabled, latestHash)", () => {
+describe("eligibility: nodeSelector AND hostname label AND plan label not in (disabled, latestHash)", () => {
   const cases: Array<[string, PlanBuilder, NodeBuilder, Ineligibility | undefined]> = [
     ["an empty selector, a fresh node", aPlan("os"), aNode("w1"), undefined],
     ["no nodeSelector selects nothing (SUC)", aPlan("os").withoutNodeSelector(), aNode("w1"), "not-selected"],
@@ -26,6 +26,6 @@ void describe("eligibility: nodeSelector AND hostname label AND plan label not i
     ],
   ];
   for (const [name, plan, node, want] of cases) {
-    void test(name, () => assert.equal(eligibility(plan.build(), HASH)(node.build().labels), want));
+    test(name, () => assert.equal(eligibility(plan.build(), HASH)(node.build().labels), want));
   }
 });

@@ -14,17 +14,17 @@ function assertValidName(name: string): void {
   assert.equal(labelValueProblem(name), undefined, name);
 }
 
-void describe("safeConcatName (wrangler pkg/name.SafeConcatName)", () => {
-  void test("short names are joined with '-'", () => assert.equal(safeConcatName("secret", "creds"), "secret-creds"));
-  void test("63 characters are kept whole", () => {
+describe("safeConcatName (wrangler pkg/name.SafeConcatName)", () => {
+  test("short names are joined with '-'", () => assert.equal(safeConcatName("secret", "creds"), "secret-creds"));
+  test("63 characters are kept whole", () => {
     const s = "a".repeat(56);
     assert.equal(safeConcatName("secret", s), `secret-${s}`);
   });
-  void test("64 characters: first 57, '-', 5 hex of sha256(full)", () => {
+  test("64 characters: first 57, '-', 5 hex of sha256(full)", () => {
     const full = `secret-${"b".repeat(57)}`;
     assert.equal(safeConcatName("secret", "b".repeat(57)), `${full.slice(0, 57)}-${sha256(full).slice(0, 5)}`);
   });
-  void test("when the 57th character is not [a-z0-9]: first 56, '-', 6 hex", () => {
+  test("when the 57th character is not [a-z0-9]: first 56, '-', 6 hex", () => {
     const name = `${"c".repeat(49)}-${"d".repeat(20)}`; // "secret-" + 49 c's puts '-' at index 56
     const full = `secret-${name}`;
     assert.equal(full[56], "-");
@@ -32,7 +32,7 @@ void describe("safeConcatName (wrangler pkg/name.SafeConcatName)", () => {
     assert.equal(got, `${full.slice(0, 56)}-${sha256(full).slice(0, 6)}`);
     assert.equal(got.length, 63);
   });
-  void test("SUC container_test: a long secret name keeps its first 50 characters in the volume name", () => {
+  test("SUC container_test: a long secret name keeps its first 50 characters in the volume name", () => {
     const name = "not-having-path-with-a-supercalifragilisticexpialidocious-name";
     const got = safeConcatName("secret", name);
     assert.ok(got.includes(name.slice(0, 50)));
@@ -40,7 +40,7 @@ void describe("safeConcatName (wrangler pkg/name.SafeConcatName)", () => {
   });
 });
 
-void describe("shortNodeName and sanitizeNamePart", () => {
+describe("shortNodeName and sanitizeNamePart", () => {
   const short: Array<[string, string]> = [
     ["worker-1", "worker-1"],
     ["ip-10-0-0-1.eu-west-1.compute.internal", "ip-10-0-0-1"],
@@ -58,17 +58,17 @@ void describe("shortNodeName and sanitizeNamePart", () => {
   for (const [n, want] of clean) void test(`sanitize ${JSON.stringify(n)}`, () => assert.equal(sanitizeNamePart(n), want));
 });
 
-void describe("podName", () => {
-  void test("SUC's shape for ordinary names: SafeConcatName(step, plan, 'on', node, 'with', hash)", () => {
+describe("podName", () => {
+  test("SUC's shape for ordinary names: SafeConcatName(step, plan, 'on', node, 'with', hash)", () => {
     assert.equal(podName("apply", "k3s-server", "cp-1", HASH), safeConcatName("apply", "k3s-server", "on", "cp-1", "with", HASH));
     assert.equal(podName("prepare", "k3s-server", "cp-1", HASH), safeConcatName("prepare", "k3s-server", "on", "cp-1", "with", HASH));
   });
-  void test("short hashes keep the whole readable name", () => assert.equal(podName("apply", "os", "w1", "abc"), "apply-os-on-w1-with-abc"));
-  void test("the first attempt has no suffix, later ones do", () => {
+  test("short hashes keep the whole readable name", () => assert.equal(podName("apply", "os", "w1", "abc"), "apply-os-on-w1-with-abc"));
+  test("the first attempt has no suffix, later ones do", () => {
     assert.equal(podName("apply", "os", "w1", "abc", 1), "apply-os-on-w1-with-abc");
     assert.equal(podName("apply", "os", "w1", "abc", 2), "apply-os-on-w1-with-abc-2");
   });
-  void test("FQDN node names read as the short name", () => assert.match(podName("apply", "os", "w1.zone-a.example", "abc"), /^apply-os-on-w1-with-abc-[0-9a-f]{5}$/));
+  test("FQDN node names read as the short name", () => assert.match(podName("apply", "os", "w1.zone-a.example", "abc"), /^apply-os-on-w1-with-abc-[0-9a-f]{5}$/));
 
   const cases: Array<[string, [string, string, string, number?]]> = [
     ["long plan name", ["p".repeat(63), "worker-1", HASH]],
@@ -80,13 +80,13 @@ void describe("podName", () => {
     ["empty-ish names", ["_", "-", "abc"]],
   ];
   for (const [name, [plan, node, hash, attempt]] of cases) {
-    void test(`valid: ${name}`, () => {
+    test(`valid: ${name}`, () => {
       assertValidName(podName("apply", plan, node, hash, attempt));
       assertValidName(podName("prepare", plan, node, hash, attempt));
     });
   }
 
-  void test("unique where SUC's job names collide", () => {
+  test("unique where SUC's job names collide", () => {
     const pairs: Array<[string, [string, string, string, number?], [string, string, string, number?]]> = [
       ["same host in two domains", ["os", "w1.zone-a.example", HASH], ["os", "w1.zone-b.example", HASH]],
       ["names equal after lower-casing", ["Edge", "w1", HASH], ["edge", "w1", HASH]],
@@ -98,16 +98,16 @@ void describe("podName", () => {
     for (const [what, a, b] of pairs) assert.notEqual(podName("apply", ...a), podName("apply", ...b), what);
   });
 
-  void test("deterministic", () => assert.equal(podName("apply", "P", "N.x", HASH, 3), podName("apply", "P", "N.x", HASH, 3)));
+  test("deterministic", () => assert.equal(podName("apply", "P", "N.x", HASH, 3), podName("apply", "P", "N.x", HASH, 3)));
 });
 
-void describe("labelSafeValue", () => {
-  void test("valid values are unchanged", () => assert.equal(labelSafeValue("v1.30.4-k3s1"), "v1.30.4-k3s1"));
-  void test("long values are cut with a hash and stay distinct", () => {
+describe("labelSafeValue", () => {
+  test("valid values are unchanged", () => assert.equal(labelSafeValue("v1.30.4-k3s1"), "v1.30.4-k3s1"));
+  test("long values are cut with a hash and stay distinct", () => {
     const a = labelSafeValue(`${"n".repeat(70)}a`);
     const b = labelSafeValue(`${"n".repeat(70)}b`);
     assert.equal(labelValueProblem(a), undefined);
     assert.notEqual(a, b);
   });
-  void test("invalid characters are replaced", () => assert.equal(labelValueProblem(labelSafeValue("v1 + build")), undefined));
+  test("invalid characters are replaced", () => assert.equal(labelValueProblem(labelSafeValue("v1 + build")), undefined));
 });

@@ -4,7 +4,7 @@ import type { OrderSpec } from "../../src/generated/plan.ts";
 import { isControlPlane, orderBy, orderNodes } from "../../src/controller/order.ts";
 import { aNode, names, nodes } from "./builders.ts";
 
-void describe("order: control plane first, then priority groups, then name", () => {
+describe("order: control plane first, then priority groups, then name", () => {
   const cases: Array<[string, OrderSpec | undefined, ReturnType<typeof nodes>, string[]]> = [
     ["by name by default", undefined, nodes("w3", "w1", "w2"), ["w1", "w2", "w3"]],
     ["control plane first", undefined, nodes("a-worker", aNode("z-cp").asControlPlane(), "b-worker"), ["z-cp", "a-worker", "b-worker"]],
@@ -46,7 +46,7 @@ void describe("order: control plane first, then priority groups, then name", () 
   ];
   for (const [name, spec, input, want] of cases) void test(name, () => assert.deepEqual(names(orderNodes(input, spec)), want));
 
-  void test("stable and total: every permutation gives one order", () => {
+  test("stable and total: every permutation gives one order", () => {
     const input = nodes(aNode("cp").asControlPlane(), "w2", "w1", aNode("w0").withLabel("zone", "b"), "w3");
     const spec = { groups: [{ matchLabels: { zone: "b" } }] };
     const want = names(orderNodes(input, spec));
@@ -57,21 +57,21 @@ void describe("order: control plane first, then priority groups, then name", () 
     }
     assert.deepEqual(want, ["cp", "w0", "w1", "w2", "w3"]);
   });
-  void test("equal names fall back to the uid", () => {
+  test("equal names fall back to the uid", () => {
     const a = aNode("same").withUid("2").build();
     const b = aNode("same").withUid("1").build();
     assert.deepEqual(orderNodes([a, b], undefined).map((n) => n.uid), ["1", "2"]);
   });
-  void test("does not change its input", () => {
+  test("does not change its input", () => {
     const input = nodes("b", "a");
     orderNodes(input, undefined);
     assert.deepEqual(names(input), ["b", "a"]);
   });
-  void test("orderBy works on any shape", () => {
+  test("orderBy works on any shape", () => {
     const items = [{ id: "x", l: {} }, { id: "y", l: { "node-role.kubernetes.io/control-plane": "" } }];
     assert.deepEqual(orderBy(items, undefined, (i) => ({ name: i.id, labels: i.l })).map((i) => i.id), ["y", "x"]);
   });
-  void test("isControlPlane", () => {
+  test("isControlPlane", () => {
     assert.equal(isControlPlane({ "node-role.kubernetes.io/control-plane": "" }), true);
     assert.equal(isControlPlane({ "node-role.kubernetes.io/master": "true" }), true);
     assert.equal(isControlPlane({ "node-role.kubernetes.io/worker": "" }), false);

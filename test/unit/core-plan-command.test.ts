@@ -33,7 +33,7 @@ const pods = (out: string): PodManifest[] =>
 
 const workers = aPlan("k8s-workers").withConcurrency(2).withServiceAccount("system-upgrade").withPrepare({ image: "plan-runner/upgrade", args: ["compat-gate"] });
 
-void describe("plan-runner plan: the command line", () => {
+describe("plan-runner plan: the command line", () => {
   const cases: Array<[string, string[], number, RegExp]> = [
     ["no arguments", [], 2, /missing the Plan FILE/],
     ["no --nodes", ["x.yaml"], 2, /missing --nodes/],
@@ -44,21 +44,21 @@ void describe("plan-runner plan: the command line", () => {
     ["a bad --pods", ["a.yaml", "--nodes", NODES, "--pods", "some"], 2, /--pods must be/],
   ];
   for (const [name, argv, code, message] of cases) {
-    void test(name, async () => {
+    test(name, async () => {
       const r = await plan(argv);
       assert.equal(r.code, code);
       assert.match(r.err, message);
     });
   }
-  void test("--help prints the usage and succeeds", async () => {
+  test("--help prints the usage and succeeds", async () => {
     const r = await plan(["--help"]);
     assert.equal(r.code, 0);
     assert.match(r.out, /--nodes FILE/);
   });
 });
 
-void describe("plan-runner plan: the dry run", () => {
-  void test("order, waves, skipped nodes and the pods, on a 5-node cluster", async () => {
+describe("plan-runner plan: the dry run", () => {
+  test("order, waves, skipped nodes and the pods, on a 5-node cluster", async () => {
     const r = await plan([file("workers.yaml", workers.build()), "--nodes", NODES]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /# Eligible nodes, in order \(4\):\n#\s+1\. cp-1\s+control-plane\n#\s+2\. worker-1\n#\s+3\. worker-2\s+NotReady\n#\s+4\. worker-4/);
@@ -70,17 +70,17 @@ void describe("plan-runner plan: the dry run", () => {
     ]);
     assert.equal(new Set(ps.map((p) => p.metadata.name)).size, ps.length);
   });
-  void test("the output is YAML: comments, then one Pod per document", async () => {
+  test("the output is YAML: comments, then one Pod per document", async () => {
     const r = await plan([file("w2.yaml", workers.build()), "--nodes", NODES, "--pods", "first"]);
     const docs = parseAllDocuments(r.out);
     assert.ok(docs.every((d) => d.errors.length === 0));
     assert.equal(pods(r.out).length, 2);
   });
-  void test("--pods none prints only the summary", async () => {
+  test("--pods none prints only the summary", async () => {
     const r = await plan([file("w3.yaml", workers.build()), "--nodes", NODES, "--pods", "none"]);
     assert.equal(pods(r.out).length, 0);
   });
-  void test("the hash is SUC's, and provisional without the secrets", async () => {
+  test("the hash is SUC's, and provisional without the secrets", async () => {
     const p = workers.withSecrets({ name: "creds", path: "creds" }).build();
     const f = file("secret-plan.yaml", p);
     const without = await plan([f, "--nodes", NODES, "--pods", "none"]);
@@ -92,7 +92,7 @@ void describe("plan-runner plan: the dry run", () => {
     assert.match(withSecrets.out, new RegExp(`hash\\s+${want.hash}\\n`));
     assert.doesNotMatch(withSecrets.out, /PROVISIONAL/);
   });
-  void test("a node already at the hash is skipped as done", async () => {
+  test("a node already at the hash is skipped as done", async () => {
     const p = aPlan("os-packages").withVersion("v1").build();
     const h = planHash(p, "v1", () => undefined);
     assert.ok(h.ok);
@@ -100,12 +100,12 @@ void describe("plan-runner plan: the dry run", () => {
     const r = await plan([file("os.yaml", p), "--nodes", file("n.yaml", list)]);
     assert.match(r.out, /n1: already upgraded to this hash/);
   });
-  void test("a Plan without nodeSelector says it selects nothing", async () => {
+  test("a Plan without nodeSelector says it selects nothing", async () => {
     const r = await plan([file("nosel.yaml", aPlan("x").withoutNodeSelector().build()), "--nodes", NODES]);
     assert.equal(r.code, 0);
     assert.match(r.out, /no spec.nodeSelector, so it selects no node/);
   });
-  void test("a channel Plan needs --version offline", async () => {
+  test("a channel Plan needs --version offline", async () => {
     const p = aPlan("ch").with((s) => { delete s.version; s.channel = "https://update.example.com/v1-release/channels/stable"; }).build();
     const f = file("channel.yaml", p);
     const r = await plan([f, "--nodes", NODES]);
@@ -115,22 +115,22 @@ void describe("plan-runner plan: the dry run", () => {
     assert.equal(ok.code, 0);
     assert.match(ok.out, /version\s+v1.31.0-k3s1/);
   });
-  void test("an invalid Plan is reported with its place and fails", async () => {
+  test("an invalid Plan is reported with its place and fails", async () => {
     const r = await plan([file("bad.yaml", "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: bad}\nspec:\n  concurency: 2\n  upgrade: {image: x}\n"), "--nodes", NODES]);
     assert.equal(r.code, 1);
     assert.match(r.err, /bad\.yaml:\d+:\d+: error: .*concurency/);
   });
-  void test("an unreadable node list fails with a message", async () => {
+  test("an unreadable node list fails with a message", async () => {
     const r = await plan([file("ok.yaml", workers.build()), "--nodes", join(dir, "missing.yaml")]);
     assert.equal(r.code, 1);
     assert.match(r.err, /cannot read/);
   });
-  void test("a node list of something else fails with a message", async () => {
+  test("a node list of something else fails with a message", async () => {
     const r = await plan([file("ok2.yaml", workers.build()), "--nodes", file("pods.yaml", { apiVersion: "v1", kind: "List", items: [{ kind: "Pod", metadata: { name: "p" } }] })]);
     assert.equal(r.code, 1);
     assert.match(r.err, /expected Node objects/);
   });
-  void test("123 nodes: control planes first, FQDN names shortened in pod names", async () => {
+  test("123 nodes: control planes first, FQDN names shortened in pod names", async () => {
     const r = await plan([file("big.yaml", aPlan("k8s-workers").withConcurrency(10).build()), "--nodes", BIG, "--pods", "first"]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /1\. cp-1\.prod\.example\.net\s+control-plane\n#\s+2\. cp-2[^\n]*\n#\s+3\. cp-3\.prod\.example\.net\s+control-plane/);

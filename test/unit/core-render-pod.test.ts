@@ -30,70 +30,70 @@ const main = (pod: PodManifest): ContainerManifest => {
 };
 const withPrepare = (p: PlanBuilder): PlanBuilder => p.withPrepare({ image: "plan-runner/upgrade", args: ["compat-gate", "--target", "v1.30.4"] });
 
-void describe("renderPod: identity", () => {
-  void test("apply and prepare pod names", () => {
+describe("renderPod: identity", () => {
+  test("apply and prepare pod names", () => {
     assert.equal(render(aPlan("k8s")).metadata.name, podName("apply", "k8s", "worker-1", HASH));
     assert.equal(render(withPrepare(aPlan("k8s")), { step: "prepare" }).metadata.name, podName("prepare", "k8s", "worker-1", HASH));
     assert.match(render(aPlan("k8s")).metadata.name, /^apply-k8s-on-worker-1-with-4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1-[0-9a-f]{5}$/);
   });
-  void test("a retry is another pod", () => assert.notEqual(render(aPlan(), { attempt: 2 }).metadata.name, render(aPlan()).metadata.name));
-  void test("the Plan's namespace, or the default one", () => {
+  test("a retry is another pod", () => assert.notEqual(render(aPlan(), { attempt: 2 }).metadata.name, render(aPlan()).metadata.name));
+  test("the Plan's namespace, or the default one", () => {
     assert.equal(render(aPlan().inNamespace("ops")).metadata.namespace, "ops");
     assert.equal(render(aPlan().inNamespace(undefined), { options: { defaultNamespace: "system-upgrade" } }).metadata.namespace, "system-upgrade");
   });
-  void test("owned by the Plan, never blocking its deletion", () => {
+  test("owned by the Plan, never blocking its deletion", () => {
     assert.deepEqual(render(aPlan("os").withUid("u-1")).metadata.ownerReferences, [
       { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", name: "os", uid: "u-1", controller: true, blockOwnerDeletion: false },
     ]);
     assert.equal(render(aPlan("os")).metadata.ownerReferences, undefined);
   });
-  void test("the controller reads back plan, hash, role and attempt (pod-facts)", () => {
+  test("the controller reads back plan, hash, role and attempt (pod-facts)", () => {
     const pod: Pod = render(aPlan("os"), { attempt: 3 });
     const f = podFacts({ ...pod, status: { phase: "Running" } });
     assert.deepEqual(f && { plan: f.plan, node: f.node, hash: f.hash, role: f.role, attempt: f.attempt }, { plan: "os", node: "worker-1", hash: HASH, role: "apply", attempt: 3 });
   });
 });
 
-void describe("renderPod: pod spec as SUC's job pod", () => {
+describe("renderPod: pod spec as SUC's job pod", () => {
   const pod = render(aPlan());
-  void test("pinned to the node, host namespaces, never restarted", () => {
+  test("pinned to the node, host namespaces, never restarted", () => {
     const s = pod.spec;
     assert.deepEqual(
       { nodeName: s.nodeName, hostIPC: s.hostIPC, hostPID: s.hostPID, hostNetwork: s.hostNetwork, dnsPolicy: s.dnsPolicy, restartPolicy: s.restartPolicy },
       { nodeName: "worker-1", hostIPC: true, hostPID: true, hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet", restartPolicy: "Never" },
     );
   });
-  void test("pinned by the full node name even when the pod name uses the short one", () => {
+  test("pinned by the full node name even when the pod name uses the short one", () => {
     assert.equal(render(aPlan(), { node: "w1.zone-a.example" }).spec.nodeName, "w1.zone-a.example");
   });
-  void test("tolerates the cordon first, then the Plan's tolerations", () => {
+  test("tolerates the cordon first, then the Plan's tolerations", () => {
     const p = render(aPlan().withTolerations({ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }));
     assert.deepEqual(p.spec.tolerations, [
       { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
       { key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" },
     ]);
   });
-  void test("serviceAccountName, priorityClassName and imagePullSecrets only when given", () => {
+  test("serviceAccountName, priorityClassName and imagePullSecrets only when given", () => {
     assert.deepEqual([pod.spec.serviceAccountName, pod.spec.priorityClassName, pod.spec.imagePullSecrets], [undefined, undefined, undefined]);
     const p = render(aPlan().withServiceAccount("system-upgrade").with((s) => ((s.priorityClassName = "system-node-critical"), (s.imagePullSecrets = [{ name: "regcred" }]))));
     assert.deepEqual([p.spec.serviceAccountName, p.spec.priorityClassName, p.spec.imagePullSecrets], ["system-upgrade", "system-node-critical", [{ name: "regcred" }]]);
   });
-  void test("the image gets the latest version as its tag when it has none", () => {
+  test("the image gets the latest version as its tag when it has none", () => {
     assert.equal(main(render(aPlan().withUpgrade({ image: "rancher/k3s-upgrade" }))).image, "rancher/k3s-upgrade:v1.30.4");
     assert.equal(main(render(aPlan().withUpgrade({ image: "rancher/k3s-upgrade:pinned" }))).image, "rancher/k3s-upgrade:pinned");
   });
-  void test("pull policy: IfNotPresent unless configured", () => {
+  test("pull policy: IfNotPresent unless configured", () => {
     assert.equal(main(pod).imagePullPolicy, "IfNotPresent");
     assert.equal(main(render(aPlan(), { options: { imagePullPolicy: "Always" } })).imagePullPolicy, "Always");
   });
-  void test("command and args pass through", () => {
+  test("command and args pass through", () => {
     const c = main(render(aPlan().withUpgrade({ command: ["sh", "-c"], args: ["echo hi"] })));
     assert.deepEqual([c.command, c.args], [["sh", "-c"], ["echo hi"]]);
   });
 });
 
-void describe("renderPod: environment in SUC's order", () => {
-  void test("node, pod name, pod uid, the Plan's envs, plan name, hash, version", () => {
+describe("renderPod: environment in SUC's order", () => {
+  test("node, pod name, pod uid, the Plan's envs, plan name, hash, version", () => {
     const c = main(render(aPlan("os").withUpgrade({ envs: [{ name: "B", value: "2" }, { name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }] })));
     assert.deepEqual(c.env.map((e) => e.name), [
       "SYSTEM_UPGRADE_NODE_NAME",
@@ -109,19 +109,19 @@ void describe("renderPod: environment in SUC's order", () => {
     assert.deepEqual(c.env.slice(-3).map((e) => e.value), ["os", HASH, "v1.30.4"]);
     assert.deepEqual(c.env[4], { name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" } } });
   });
-  void test("SUC container_test: the plan environment is present without user envs", () => {
+  test("SUC container_test: the plan environment is present without user envs", () => {
     assert.equal(main(render(aPlan())).env.length, 6);
   });
-  void test("envFrom passes through", () => {
+  test("envFrom passes through", () => {
     const c = main(render(aPlan().withUpgrade({ envFrom: [{ configMapRef: { name: "cfg" }, prefix: "X_" }] })));
     assert.deepEqual(c.envFrom, [{ configMapRef: { name: "cfg" }, prefix: "X_" }]);
   });
-  void test("prepare gets the same environment", () => {
+  test("prepare gets the same environment", () => {
     assert.deepEqual(main(render(withPrepare(aPlan()), { step: "prepare" })).env.map((e) => e.name), main(render(aPlan())).env.map((e) => e.name));
   });
 });
 
-void describe("renderPod: mounts and volumes", () => {
+describe("renderPod: mounts and volumes", () => {
   const plan = aPlan()
     .withSecrets(
       { name: "having-path", path: "/run/secret/having-path" },
@@ -131,7 +131,7 @@ void describe("renderPod: mounts and volumes", () => {
     .withUpgrade({ volumes: [{ name: "containerd", source: "/var/lib/containerd", destination: "/var/lib/containerd" }] });
   const pod = render(plan);
   const LONG_VOLUME = safeConcatName("secret", "not-having-path-with-a-supercalifragilisticexpialidocious-name");
-  void test("host root, pod info, secrets, then the Plan's volumes", () => {
+  test("host root, pod info, secrets, then the Plan's volumes", () => {
     assert.deepEqual(main(pod).volumeMounts, [
       { name: "host-root", mountPath: "/host" },
       { name: "pod-info", mountPath: "/run/system-upgrade/pod", readOnly: true },
@@ -145,12 +145,12 @@ void describe("renderPod: mounts and volumes", () => {
       { name: "containerd", mountPath: "/var/lib/containerd" },
     ]);
   });
-  void test("SUC container_test: a long secret name keeps its first 50 characters and fits 63", () => {
+  test("SUC container_test: a long secret name keeps its first 50 characters and fits 63", () => {
     const name = "not-having-path-with-a-supercalifragilisticexpialidocious-name";
     const v = pod.spec.volumes.find((x) => x.secret?.secretName === name);
     assert.ok(v !== undefined && v.name.includes(name.slice(0, 50)) && v.name.length <= 63);
   });
-  void test("volumes: host root as a directory, pod info from the downward API, secrets, host paths", () => {
+  test("volumes: host root as a directory, pod info from the downward API, secrets, host paths", () => {
     assert.deepEqual(pod.spec.volumes, [
       { name: "host-root", hostPath: { path: "/", type: "Directory" } },
       {
@@ -172,7 +172,7 @@ void describe("renderPod: mounts and volumes", () => {
       { name: "containerd", hostPath: { path: "/var/lib/containerd" } },
     ]);
   });
-  void test("the prepare pod mounts prepare's volumes, not upgrade's", () => {
+  test("the prepare pod mounts prepare's volumes, not upgrade's", () => {
     const p = render(plan.withPrepare({ image: "x", volumes: [{ name: "etc", source: "/etc", destination: "/host-etc" }] }), { step: "prepare" });
     assert.deepEqual(p.spec.volumes.filter((v) => v.hostPath !== undefined).map((v) => v.name), ["host-root", "etc"]);
     assert.deepEqual(main(p).volumeMounts.at(-1), { name: "etc", mountPath: "/host-etc" });
@@ -186,32 +186,32 @@ void describe("renderPod: mounts and volumes", () => {
   for (const [name, path, want] of paths) void test(`secret path ${name}`, () => assert.equal(secretMountPath({ name: "s", path }), want));
 });
 
-void describe("renderPod: security", () => {
-  void test("upgrade: privileged with CAP_SYS_BOOT by default", () => {
+describe("renderPod: security", () => {
+  test("upgrade: privileged with CAP_SYS_BOOT by default", () => {
     assert.deepEqual(main(render(aPlan())).securityContext, { privileged: true, capabilities: { add: ["CAP_SYS_BOOT"] } });
   });
-  void test("upgrade: SYSTEM_UPGRADE_JOB_PRIVILEGED=false keeps CAP_SYS_BOOT", () => {
+  test("upgrade: SYSTEM_UPGRADE_JOB_PRIVILEGED=false keeps CAP_SYS_BOOT", () => {
     assert.deepEqual(main(render(aPlan(), { options: { privileged: false } })).securityContext, { privileged: false, capabilities: { add: ["CAP_SYS_BOOT"] } });
   });
-  void test("SUC container_test: a Plan's securityContext replaces the default", () => {
+  test("SUC container_test: a Plan's securityContext replaces the default", () => {
     const sc = { privileged: true, capabilities: { add: ["TEST_CONTAINER"] } };
     assert.deepEqual(main(render(aPlan().withUpgrade({ securityContext: sc }))).securityContext, sc);
   });
-  void test("prepare: unprivileged unless the Plan says otherwise", () => {
+  test("prepare: unprivileged unless the Plan says otherwise", () => {
     assert.equal(main(render(withPrepare(aPlan()), { step: "prepare" })).securityContext, undefined);
     const p = aPlan().withPrepare({ image: "x", securityContext: { runAsUser: 0 } });
     assert.deepEqual(main(render(p, { step: "prepare" })).securityContext, { runAsUser: 0 });
   });
-  void test("the container is named after its role", () => {
+  test("the container is named after its role", () => {
     assert.equal(main(render(aPlan())).name, "upgrade");
     assert.equal(main(render(withPrepare(aPlan()), { step: "prepare" })).name, "prepare");
   });
-  void test("rendering a prepare pod of a Plan without prepare is a programming error", () => {
+  test("rendering a prepare pod of a Plan without prepare is a programming error", () => {
     assert.throws(() => render(aPlan(), { step: "prepare" }), /no prepare container/);
   });
 });
 
-void describe("activeDeadlineSeconds (SUC job_suite_test cases)", () => {
+describe("activeDeadlineSeconds (SUC job_suite_test cases)", () => {
   const cases: Array<[string, number | undefined, number, number, number | undefined]> = [
     ["positive: the Plan's value", 12345, 600, 0, 12345],
     ["nil: the controller default", undefined, 300, 0, 300],
@@ -223,7 +223,7 @@ void describe("activeDeadlineSeconds (SUC job_suite_test cases)", () => {
     ["below the maximum: kept", 100, 600, 300, 100],
   ];
   for (const [name, plan, def, max, want] of cases) {
-    void test(name, () => {
+    test(name, () => {
       assert.equal(activeDeadlineSeconds(plan, { defaultSeconds: def, maxSeconds: max }), want);
       const pod = render(aPlan().withDeadline(plan), { options: { activeDeadline: { defaultSeconds: def, maxSeconds: max } } });
       assert.equal(pod.spec.activeDeadlineSeconds, want);
@@ -231,7 +231,7 @@ void describe("activeDeadlineSeconds (SUC job_suite_test cases)", () => {
   }
 });
 
-void describe("renderPod: labels and annotations", () => {
+describe("renderPod: labels and annotations", () => {
   const plan = aPlan("os")
     .withLabels({ "cattle.io/some-label": "biz", "plan.cattle.io/some-label": "buz", "some.other/label": "bla", "upgrade.cattle.io/plan": "spoof" })
     .withAnnotations({
@@ -241,7 +241,7 @@ void describe("renderPod: labels and annotations", () => {
       "kubectl.kubernetes.io/last-applied-configuration": "{}",
     });
   const pod = render(plan.with((s) => (s.exclusive = true)));
-  void test("SUC's labels, the hash and the role", () => {
+  test("SUC's labels, the hash and the role", () => {
     assert.deepEqual(pod.metadata.labels, {
       "some.other/label": "bla",
       "upgrade.cattle.io/controller": "plan-runner",
@@ -254,30 +254,30 @@ void describe("renderPod: labels and annotations", () => {
       "plan-runner.dev/role": "apply",
     });
   });
-  void test("SUC job_suite_test: non-cattle.io annotations are copied; ttl and attempt are set", () => {
+  test("SUC job_suite_test: non-cattle.io annotations are copied; ttl and attempt are set", () => {
     assert.deepEqual(pod.metadata.annotations, {
       "some.other/annotation": "baz",
       "upgrade.cattle.io/ttl-seconds-after-finished": "900",
       "plan-runner.dev/attempt": "1",
     });
   });
-  void test("exclusive defaults to false", () => assert.equal(render(aPlan()).metadata.labels["upgrade.cattle.io/exclusive"], "false"));
-  void test("the ttl outlives postCompleteDelay by a minute", () => {
+  test("exclusive defaults to false", () => assert.equal(render(aPlan()).metadata.labels["upgrade.cattle.io/exclusive"], "false"));
+  test("the ttl outlives postCompleteDelay by a minute", () => {
     assert.equal(render(aPlan(), { postCompleteDelayMs: 20 * 60_000 }).metadata.annotations["upgrade.cattle.io/ttl-seconds-after-finished"], "1260");
     assert.equal(render(aPlan(), { postCompleteDelayMs: 60_000 }).metadata.annotations["upgrade.cattle.io/ttl-seconds-after-finished"], "900");
   });
-  void test("the Plan generation is recorded when known", () => {
+  test("the Plan generation is recorded when known", () => {
     assert.equal(render(aPlan().with((_, p) => (p.metadata["generation"] = 4))).metadata.annotations["plan-runner.dev/plan-generation"], "4");
   });
-  void test("a node name too long for a label value is made to fit", () => {
+  test("a node name too long for a label value is made to fit", () => {
     const long = `n${"x".repeat(100)}`;
     const v = render(aPlan(), { node: long }).metadata.labels["upgrade.cattle.io/node"] ?? "";
     assert.ok(v.length <= 63 && v.startsWith("nxxx"));
   });
 });
 
-void describe("renderPod: purity", () => {
-  void test("the pod shares nothing with the Plan", () => {
+describe("renderPod: purity", () => {
+  test("the pod shares nothing with the Plan", () => {
     const plan = aPlan().withTolerations({ key: "k", operator: "Exists" }).withUpgrade({ envs: [{ name: "A", value: "1" }] }).build();
     const pod = renderPod({ plan, node: aNode("w").build(), step: "apply", latestVersion: "v1", latestHash: HASH }, OPTIONS);
     (pod.spec.tolerations[1] as { key?: string }).key = "changed";
@@ -285,5 +285,5 @@ void describe("renderPod: purity", () => {
     assert.equal(plan.spec.tolerations?.[0]?.key, "k");
     assert.equal(plan.spec.upgrade.envs?.[0]?.value, "1");
   });
-  void test("same input, same pod", () => assert.deepEqual(render(aPlan()), render(aPlan())));
+  test("same input, same pod", () => assert.deepEqual(render(aPlan()), render(aPlan())));
 });

@@ -18,47 +18,47 @@ const cluster = nodes(
   aNode("w6").withLabel("pool", "gpu"),
 );
 
-void describe("selectNodes: eligibility + order + admission for one Plan", () => {
-  void test("a first pass at concurrency 2", () => {
+describe("selectNodes: eligibility + order + admission for one Plan", () => {
+  test("a first pass at concurrency 2", () => {
     const s = selectNodes({ plan: aPlan("os").withConcurrency(2).build(), nodes: cluster, latestHash: HASH, inFlight: new Set() });
     assert.deepEqual(names(s.ordered), ["cp-1", "w1", "w3", "w6"]);
     assert.deepEqual(names(s.start), ["cp-1", "w1"]);
     assert.deepEqual(names(s.waiting), ["w3", "w6"]);
     assert.deepEqual(s.skipped.map((k) => `${k.node.name}:${k.reason}`), ["w2:disabled", "w4:done", "w5:no-hostname-label"]);
   });
-  void test("in flight keeps its slot; the rest wait", () => {
+  test("in flight keeps its slot; the rest wait", () => {
     const s = selectNodes({ plan: aPlan("os").withConcurrency(2).build(), nodes: cluster, latestHash: HASH, inFlight: new Set(["w3"]) });
     assert.deepEqual(names(s.inFlight), ["w3"]);
     assert.deepEqual(names(s.start), ["cp-1"]);
   });
-  void test("exclusive Plans pass over nodes busy with another exclusive Plan", () => {
+  test("exclusive Plans pass over nodes busy with another exclusive Plan", () => {
     const busy = new Set(["cp-1"]);
     const s = selectNodes({ plan: aPlan("os").exclusive().build(), nodes: cluster, latestHash: HASH, inFlight: new Set(), exclusiveBusy: busy });
     assert.deepEqual(names(s.blocked), ["cp-1"]);
     assert.deepEqual(names(s.start), ["w1"]);
   });
-  void test("non-exclusive Plans ignore exclusive work", () => {
+  test("non-exclusive Plans ignore exclusive work", () => {
     const s = selectNodes({ plan: aPlan("os").build(), nodes: cluster, latestHash: HASH, inFlight: new Set(), exclusiveBusy: new Set(["cp-1"]) });
     assert.deepEqual(names(s.start), ["cp-1"]);
   });
-  void test("without a nodeSelector nothing is selected", () => {
+  test("without a nodeSelector nothing is selected", () => {
     const s = selectNodes({ plan: aPlan("os").withoutNodeSelector().build(), nodes: cluster, latestHash: HASH, inFlight: new Set() });
     assert.equal(s.ordered.length, 0);
     assert.equal(s.skipped.length, cluster.length);
   });
-  void test("a node joining is ranked on the next pass; a node leaving is dropped", () => {
+  test("a node joining is ranked on the next pass; a node leaving is dropped", () => {
     const plan = aPlan("os").build();
     const before = selectNodes({ plan, nodes: nodes("w2", "w3"), latestHash: HASH, inFlight: new Set() });
     const after = selectNodes({ plan, nodes: nodes("w1", "w3"), latestHash: HASH, inFlight: new Set() });
     assert.deepEqual([names(before.ordered), names(after.ordered)], [["w2", "w3"], ["w1", "w3"]]);
   });
-  void test("concurrency: missing is 1, given is kept", () => {
+  test("concurrency: missing is 1, given is kept", () => {
     assert.equal(planConcurrency(aPlan().withConcurrency(undefined).build()), 1);
     assert.equal(planConcurrency(aPlan().withConcurrency(4).build()), 4);
   });
 });
 
-void describe("waves", () => {
+describe("waves", () => {
   const cases: Array<[number, number, number[]]> = [
     [5, 1, [1, 1, 1, 1, 1]],
     [5, 2, [2, 2, 1]],
@@ -68,19 +68,19 @@ void describe("waves", () => {
     [3, 0, []],
   ];
   for (const [n, c, sizes] of cases) {
-    void test(`${n} nodes at concurrency ${c}`, () => assert.deepEqual(waves(Array.from({ length: n }, (_, i) => i), c).map((w) => w.length), sizes));
+    test(`${n} nodes at concurrency ${c}`, () => assert.deepEqual(waves(Array.from({ length: n }, (_, i) => i), c).map((w) => w.length), sizes));
   }
 });
 
-void describe("the shipped node lists", () => {
+describe("the shipped node lists", () => {
   const load = (f: string) => (parse(readFileSync(new URL(`../fixtures/nodes/${f}`, import.meta.url), "utf8")) as { items: Node[] }).items.map(toNodeView);
-  void test("cluster-5: cp-1 first; worker-3 opted out of k8s-workers", () => {
+  test("cluster-5: cp-1 first; worker-3 opted out of k8s-workers", () => {
     const s = selectNodes({ plan: aPlan("k8s-workers").withConcurrency(2).build(), nodes: load("cluster-5.yaml"), latestHash: HASH, inFlight: new Set() });
     assert.deepEqual(names(s.ordered), ["cp-1", "worker-1", "worker-2", "worker-4"]);
     assert.deepEqual(s.skipped.map((k) => k.node.name), ["worker-3"]);
     assert.equal(s.ordered.find((n) => n.name === "worker-2")?.ready, false);
   });
-  void test("cluster-123: three control planes first, including the legacy-labelled one", () => {
+  test("cluster-123: three control planes first, including the legacy-labelled one", () => {
     const all = load("cluster-123.yaml");
     const s = selectNodes({ plan: aPlan("k8s-workers").build(), nodes: all, latestHash: HASH, inFlight: new Set() });
     assert.equal(all.length, 123);

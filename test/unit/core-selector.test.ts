@@ -5,7 +5,7 @@ import { matchesNodeSelector, matchesSelector, selectorProblems } from "../../sr
 
 const labels = { app: "web", tier: "front", "kubernetes.io/os": "linux", empty: "" };
 
-void describe("matchesSelector: Kubernetes semantics", () => {
+describe("matchesSelector: Kubernetes semantics", () => {
   const cases: Array<[string, LabelSelector, boolean]> = [
     ["empty selector matches everything", {}, true],
     ["matchLabels equal", { matchLabels: { app: "web" } }, true],
@@ -27,19 +27,19 @@ void describe("matchesSelector: Kubernetes semantics", () => {
   ];
   for (const [name, sel, want] of cases) void test(name, () => assert.equal(matchesSelector(sel, labels, "matches-nothing"), want));
 
-  void test("an unknown operator (unvalidated input) matches nothing", () => {
+  test("an unknown operator (unvalidated input) matches nothing", () => {
     const sel = { matchExpressions: [{ key: "app", operator: "Equals" }] } as unknown as LabelSelector;
     assert.equal(matchesSelector(sel, labels, "matches-everything"), false);
   });
 });
 
-void describe("an absent selector", () => {
-  void test("a Plan without nodeSelector selects no node (SUC: labels.Nothing())", () => assert.equal(matchesNodeSelector(undefined, labels), false));
-  void test("the caller can ask for 'no restriction' instead", () => assert.equal(matchesSelector(undefined, labels, "matches-everything"), true));
-  void test("an empty nodeSelector selects every node", () => assert.equal(matchesNodeSelector({}, {}), true));
+describe("an absent selector", () => {
+  test("a Plan without nodeSelector selects no node (SUC: labels.Nothing())", () => assert.equal(matchesNodeSelector(undefined, labels), false));
+  test("the caller can ask for 'no restriction' instead", () => assert.equal(matchesSelector(undefined, labels, "matches-everything"), true));
+  test("an empty nodeSelector selects every node", () => assert.equal(matchesNodeSelector({}, {}), true));
 });
 
-void describe("selectorProblems", () => {
+describe("selectorProblems", () => {
   const cases: Array<[string, LabelSelector, string[]]> = [
     ["a good selector", { matchLabels: { "example.com/role": "worker" }, matchExpressions: [{ key: "a", operator: "In", values: ["x"] }] }, []],
     ["In without values", { matchExpressions: [{ key: "a", operator: "In", values: [] }] }, ["spec.nodeSelector.matchExpressions[0].values"]],
@@ -52,17 +52,17 @@ void describe("selectorProblems", () => {
     ["matchLabels value too long", { matchLabels: { a: "v".repeat(64) } }, ["spec.nodeSelector.matchLabels.a"]],
   ];
   for (const [name, sel, paths] of cases) {
-    void test(name, () => assert.deepEqual(selectorProblems(sel, "spec.nodeSelector").map((p) => p.path), paths));
+    test(name, () => assert.deepEqual(selectorProblems(sel, "spec.nodeSelector").map((p) => p.path), paths));
   }
-  void test("an unknown operator is named", () => {
+  test("an unknown operator is named", () => {
     const sel = { matchExpressions: [{ key: "a", operator: "Equals" }] } as unknown as LabelSelector;
     const [p] = selectorProblems(sel, "spec.nodeSelector");
     assert.equal(p?.path, "spec.nodeSelector.matchExpressions[0].operator");
     assert.match(p?.message ?? "", /Equals/);
   });
-  void test("every problem is an error", () => {
+  test("every problem is an error", () => {
     const all = selectorProblems({ matchExpressions: [{ key: "a", operator: "In" }] }, "x");
     assert.ok(all.length > 0 && all.every((p) => p.severity === "error"));
   });
-  void test("no selector, no problem", () => assert.deepEqual(selectorProblems(undefined, "spec.nodeSelector"), []));
+  test("no selector, no problem", () => assert.deepEqual(selectorProblems(undefined, "spec.nodeSelector"), []));
 });

@@ -4,7 +4,7 @@ import { imageWithLatestTag, mungeVersion, parseImageReference } from "../../src
 
 const SHA = "sha256:" + "0123456789abcdef".repeat(4);
 
-void describe("mungeVersion ('+' becomes '-', as SUC's MungeVersion)", () => {
+describe("mungeVersion ('+' becomes '-', as SUC's MungeVersion)", () => {
   const cases: Array<[string, string]> = [
     ["v1.30.2+k3s1", "v1.30.2-k3s1"],
     ["v1.2.3+a+b", "v1.2.3-a-b"],
@@ -14,7 +14,7 @@ void describe("mungeVersion ('+' becomes '-', as SUC's MungeVersion)", () => {
   for (const [input, want] of cases) void test(JSON.stringify(input), () => assert.equal(mungeVersion(input), want));
 });
 
-void describe("imageWithLatestTag: SUC's container_test WithLatestTag cases", () => {
+describe("imageWithLatestTag: SUC's container_test WithLatestTag cases", () => {
   const tag = "test";
   const cases: Array<[string, string]> = [
     ["test/image", "test/image:test"],
@@ -25,7 +25,7 @@ void describe("imageWithLatestTag: SUC's container_test WithLatestTag cases", ()
   for (const [image, want] of cases) void test(image, () => assert.equal(imageWithLatestTag(image, tag), want));
 });
 
-void describe("imageWithLatestTag: more references", () => {
+describe("imageWithLatestTag: more references", () => {
   const cases: Array<[string, string, string, string]> = [
     ["official image", "alpine", "v1", "alpine:v1"],
     ["docker.io/library is made familiar", "docker.io/library/alpine", "v1", "alpine:v1"],
@@ -48,13 +48,13 @@ void describe("imageWithLatestTag: more references", () => {
   for (const [name, image, version, want] of cases) void test(name, () => assert.equal(imageWithLatestTag(image, version), want));
 });
 
-void describe("parseImageReference", () => {
-  void test("normalises to docker.io/library", () => {
+describe("parseImageReference", () => {
+  test("normalises to docker.io/library", () => {
     assert.deepEqual(parseImageReference("alpine:3.20"), { domain: "docker.io", path: "library/alpine", tag: "3.20", digest: undefined });
   });
-  void test("keeps a registry port apart from the tag", () => {
+  test("keeps a registry port apart from the tag", () => {
     assert.deepEqual(parseImageReference("reg:5000/x/y:1"), { domain: "reg:5000", path: "x/y", tag: "1", digest: undefined });
   });
-  void test("rejects a digest of the wrong length", () => assert.equal(parseImageReference("alpine@sha256:abcd"), undefined));
-  void test("rejects names over 255 characters", () => assert.equal(parseImageReference(`reg/${"a".repeat(260)}`), undefined));
+  test("rejects a digest of the wrong length", () => assert.equal(parseImageReference("alpine@sha256:abcd"), undefined));
+  test("rejects names over 255 characters", () => assert.equal(parseImageReference(`reg/${"a".repeat(260)}`), undefined));
 });

@@ -45,15 +45,15 @@ async function gate(args: string[], src = sources(cluster()), env: Record<string
   return { code, out: io.stdout(), err: io.stderr() };
 }
 
-void describe("compat-gate command: verdicts", () => {
-  void test("safe: exit 0 and an OK line", async () => {
+describe("compat-gate command: verdicts", () => {
+  test("safe: exit 0 and an OK line", async () => {
     const m = await matrixFile("safe.json", matrixJson([calico]));
     const r = await gate(["--target", "v1.31.5", "--matrix", m, "--prometheus", "http://prom:9090"]);
     assert.equal(r.code, 0);
     assert.match(r.out, /^compat-gate OK: the cluster is safe to upgrade to v1\.31\.5$/m);
   });
 
-  void test("actionable: exit 2, one tagged reason per line", async () => {
+  test("actionable: exit 2, one tagged reason per line", async () => {
     const m = await matrixFile("act.json", matrixJson([calico]));
     const r = await gate(["--target", "v1.32.0", "--matrix", m, "--prometheus", "http://prom:9090"], sources(cluster(), apisInUse(anApi("", "v1", "componentstatuses", "1.32"))));
     assert.equal(r.code, 2);
@@ -64,7 +64,7 @@ void describe("compat-gate command: verdicts", () => {
     ]);
   });
 
-  void test("held: exit 4 even with an actionable reason beside it", async () => {
+  test("held: exit 4 even with an actionable reason beside it", async () => {
     const m = await matrixFile("held.json", matrixJson([calico]));
     const r = await gate(["--target", "v1.33.0", "--matrix", m, "--prometheus", "http://prom:9090"], sources(cluster(), prometheusDown()));
     assert.equal(r.code, 4);
@@ -72,7 +72,7 @@ void describe("compat-gate command: verdicts", () => {
     assert.match(r.out, /^\[ACTIONABLE\] removed-API check could not query Prometheus/m);
   });
 
-  void test("Prometheus URL from the environment; none at all blocks, actionable", async () => {
+  test("Prometheus URL from the environment; none at all blocks, actionable", async () => {
     const m = await matrixFile("env.json", matrixJson([calico]));
     const src = sources(cluster());
     assert.equal((await gate(["--target", "1.31", "--matrix", m], src, { PLAN_RUNNER_PROMETHEUS_URL: "http://from-env:9090" })).code, 0);
@@ -82,21 +82,21 @@ void describe("compat-gate command: verdicts", () => {
     assert.match(none.out, /no Prometheus URL given/);
   });
 
-  void test("--skip-removed-apis says so and passes", async () => {
+  test("--skip-removed-apis says so and passes", async () => {
     const m = await matrixFile("skip.json", matrixJson([calico]));
     const r = await gate(["--target", "1.31", "--matrix", m, "--skip-removed-apis"]);
     assert.equal(r.code, 0);
     assert.match(r.out, /removed-API check skipped/);
   });
 
-  void test("the matrix path can come from the environment", async () => {
+  test("the matrix path can come from the environment", async () => {
     const m = await matrixFile("envmatrix.yaml", "addons: []\n");
     const r = await gate(["--target", "1.31", "--skip-removed-apis"], sources(cluster()), { PLAN_RUNNER_COMPAT_MATRIX: m });
     assert.equal(r.code, 0);
   });
 });
 
-void describe("compat-gate command: bad input is exit 3 with a message naming it, never a stack trace", () => {
+describe("compat-gate command: bad input is exit 3 with a message naming it, never a stack trace", () => {
   const cases: { name: string; args: () => Promise<string[]>; says: RegExp }[] = [
     { name: "no target", args: () => Promise.resolve([]), says: /--target is required/ },
     { name: "malformed target", args: () => Promise.resolve(["--target", "1.35.x"]), says: /bad target version "1\.35\.x"/ },
@@ -113,7 +113,7 @@ void describe("compat-gate command: bad input is exit 3 with a message naming it
     { name: "image pattern that is not a regular expression", args: async () => ["--target", "1.35", "--matrix", await matrixFile("badre.json", matrixJson([{ ...calico, imagePattern: "(unclosed" }]))], says: /imagePattern of calico is not a valid regular expression/ },
   ];
   for (const c of cases) {
-    void test(c.name, async () => {
+    test(c.name, async () => {
       const r = await gate(await c.args());
       assert.equal(r.code, 3, r.err);
       assert.match(r.err, c.says);
@@ -121,7 +121,7 @@ void describe("compat-gate command: bad input is exit 3 with a message naming it
     });
   }
 
-  void test("a cluster that cannot be read is the gate's own error: exit 3", async () => {
+  test("a cluster that cannot be read is the gate's own error: exit 3", async () => {
     const m = await matrixFile("ok.json", matrixJson([calico]));
     const broken = cluster();
     broken.nodesError = "cannot list nodes: HTTP 403 nodes is forbidden";
@@ -130,14 +130,14 @@ void describe("compat-gate command: bad input is exit 3 with a message naming it
     assert.match(r.err, /cannot judge the cluster: cannot list nodes: HTTP 403/);
   });
 
-  void test("--help prints the exit codes and succeeds", async () => {
+  test("--help prints the exit codes and succeeds", async () => {
     const r = await gate(["--help"]);
     assert.equal(r.code, 0);
     assert.match(r.out, /exit 0 safe · 2 blocked, actionable · 4 held/);
   });
 });
 
-void test("the example matrix shipped with the image follows the schema", async () => {
+test("the example matrix shipped with the image follows the schema", async () => {
   const { readFile } = await import("node:fs/promises");
   const path = new URL("../../images/upgrade/compat-matrix.example.json", import.meta.url);
   const matrix = await parseMatrix(await readFile(path, "utf8"), "compat-matrix.example.json");

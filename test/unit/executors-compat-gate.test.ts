@@ -24,7 +24,7 @@ const tags = (reasons: readonly Reason[]): Tag[] => reasons.map((r) => r.tag);
 // calico: 3.25 -> 1.28, 3.26 -> 1.29, 3.27 -> 1.30, 3.28 -> 1.31
 const calico = anAddon("calico", { "3.25": "1.28", "3.26": "1.29", "3.27": "1.30", "3.28": "1.31" });
 
-void describe("checkAddon: one addon against a target", () => {
+describe("checkAddon: one addon against a target", () => {
   const cases: { name: string; addon: typeof calico; target: string; running: AddonVersion; tag?: Tag; says?: RegExp }[] = [
     { name: "running version supports the target", addon: calico, target: "1.29", running: v("3.26.4") },
     { name: "target exactly at the ceiling passes", addon: calico, target: "1.31", running: v("3.28.0") },
@@ -41,7 +41,7 @@ void describe("checkAddon: one addon against a target", () => {
     { name: "a v-prefixed running version is read", addon: calico, target: "1.30", running: v("v3.27.0") },
   ];
   for (const c of cases) {
-    void test(c.name, () => {
+    test(c.name, () => {
       const r = checkAddon(c.addon, m(c.target), c.running);
       if (c.tag === undefined) return assert.equal(r, undefined);
       assert.equal(r?.tag, c.tag);
@@ -50,7 +50,7 @@ void describe("checkAddon: one addon against a target", () => {
   }
 });
 
-void describe("addonVersionFromImages: the running version from the workload's images", () => {
+describe("addonVersionFromImages: the running version from the workload's images", () => {
   const cases: { name: string; images: string[]; expect: AddonVersion }[] = [
     { name: "the first image matching the pattern", images: ["docker.io/calico/cni:v3.27.0", "docker.io/calico/calico:v3.26.1"], expect: { version: "3.26.1" } },
     { name: "a sidecar that does not match is skipped", images: ["envoy:1.30", "quay.io/calico:v3.28.0"], expect: { version: "3.28.0" } },
@@ -59,7 +59,7 @@ void describe("addonVersionFromImages: the running version from the workload's i
   ];
   for (const c of cases) void test(c.name, () => assert.deepEqual(addonVersionFromImages(anAddon("calico", { "3.25": "1.28" }), c.images), c.expect));
 
-  void test("a capture that is not a version is unreadable (unparseable version)", () => {
+  test("a capture that is not a version is unreadable (unparseable version)", () => {
     const addon = anAddon("calico", { "3.25": "1.28" }, { imagePattern: "/calico:(\\w+)" });
     const r = addonVersionFromImages(addon, ["quay.io/calico:latest"]);
     assert.deepEqual(r, { unreadable: '"latest" in image quay.io/calico:latest is not a version' });
@@ -67,11 +67,11 @@ void describe("addonVersionFromImages: the running version from the workload's i
   });
 });
 
-void describe("running minor and when addon ceilings apply", () => {
-  void test("the running minor is the oldest kubelet's", () => {
+describe("running minor and when addon ceilings apply", () => {
+  test("the running minor is the oldest kubelet's", () => {
     assert.deepEqual(runningMinor([aNode("a", "v1.35.1"), aNode("b", "v1.34.7"), aNode("c", "v1.35.0")]), [1, 34]);
   });
-  void test("unparseable kubelet versions are ignored; none at all is unknown", () => {
+  test("unparseable kubelet versions are ignored; none at all is unknown", () => {
     assert.deepEqual(runningMinor([aNode("a", "garbage"), aNode("b", "v1.33.2")]), [1, 33]);
     assert.equal(runningMinor([aNode("a", "")]), undefined);
     assert.equal(runningMinor([]), undefined);
@@ -84,13 +84,13 @@ void describe("running minor and when addon ceilings apply", () => {
     { target: "1.35", running: undefined, applies: true },
   ];
   for (const c of cases) {
-    void test(`target ${c.target} on running ${c.running ?? "unknown"}: ceilings ${c.applies ? "apply" : "do not apply"}`, () => {
+    test(`target ${c.target} on running ${c.running ?? "unknown"}: ceilings ${c.applies ? "apply" : "do not apply"}`, () => {
       assert.equal(addonsApply(m(c.target), c.running === undefined ? undefined : m(c.running)), c.applies);
     });
   }
 });
 
-void describe("checkRemovedApis", () => {
+describe("checkRemovedApis", () => {
   const psp = anApi("policy", "v1beta1", "podsecuritypolicies", "1.25");
   const flow = anApi("flowcontrol.apiserver.k8s.io", "v1beta3", "flowschemas", "1.32");
   const cases: { name: string; target: string; apis: ReturnType<typeof anApi>[]; expect: string[] }[] = [
@@ -103,13 +103,13 @@ void describe("checkRemovedApis", () => {
   ];
   for (const c of cases) void test(c.name, () => assert.deepEqual(checkRemovedApis(m(c.target), c.apis).map(formatReason), c.expect));
 
-  void test("Prometheus unreachable blocks, actionable (fail-safe)", () => {
+  test("Prometheus unreachable blocks, actionable (fail-safe)", () => {
     const r = checkRemovedApis(m("1.30"), { error: "connect ECONNREFUSED 127.0.0.1:9" });
     assert.deepEqual(r.map(formatReason), ["[ACTIONABLE] removed-API check could not query Prometheus (connect ECONNREFUSED 127.0.0.1:9); refusing to upgrade blind"]);
   });
 });
 
-void describe("checkContainerd: the floor per node", () => {
+describe("checkContainerd: the floor per node", () => {
   const matrix = aMatrix([], { "1.37": "2.0" });
   const cases: { name: string; target: string; nodes: ReturnType<typeof aNode>[]; expect: string[] }[] = [
     { name: "a node below the floor blocks, named", target: "1.37", nodes: [aNode("n1", "v1.36.2", "containerd://1.7.28"), aNode("n2", "v1.36.2", "containerd://2.0.4")], expect: ["[ACTIONABLE] node n1 runs containerd 1.7.28, below the 2.0 Kubernetes 1.37 needs; upgrade containerd first"] },
@@ -122,7 +122,7 @@ void describe("checkContainerd: the floor per node", () => {
   for (const c of cases) void test(c.name, () => assert.deepEqual(checkContainerd(matrix, m(c.target), c.nodes).map(formatReason), c.expect));
 });
 
-void describe("verdict: exit codes", () => {
+describe("verdict: exit codes", () => {
   const r = (tag: Tag): Reason => ({ tag, message: "x" });
   const cases: { name: string; reasons: Reason[]; exit: number }[] = [
     { name: "no reason: safe", reasons: [], exit: 0 },
@@ -135,13 +135,13 @@ void describe("verdict: exit codes", () => {
   for (const c of cases) void test(c.name, () => assert.equal(verdict(c.reasons), c.exit));
 });
 
-void describe("compatGate: the whole gate over a cluster", () => {
+describe("compatGate: the whole gate over a cluster", () => {
   const eso = anAddon("eso", { "0.10": "1.31", "0.14": "1.34" });
   const matrix = aMatrix([calico, eso], { "1.32": "1.7.20" });
   const healthyCluster = () =>
     new FakeCluster().withNodes(aNode("cp", "v1.31.4"), aNode("w1", "v1.31.4")).running("calico", "quay.io/calico:v3.28.1").running("eso", "ghcr.io/eso:v0.14.2");
 
-  void test("a patch target is never blocked by addon ceilings, even a ceiling below the running minor", async () => {
+  test("a patch target is never blocked by addon ceilings, even a ceiling below the running minor", async () => {
     const cluster = new FakeCluster().withNodes(aNode("cp", "v1.34.2")).running("calico", "quay.io/calico:v3.25.0").running("eso", "ghcr.io/eso:v0.10.1");
     const r = await compatGate({ cluster, deprecatedApis: apisInUse() }, matrix, m("1.34.5"));
     assert.deepEqual(r.reasons, []);
@@ -149,14 +149,14 @@ void describe("compatGate: the whole gate over a cluster", () => {
     assert.equal(r.addonsChecked, false);
   });
 
-  void test("the same addons block a minor target", async () => {
+  test("the same addons block a minor target", async () => {
     const cluster = new FakeCluster().withNodes(aNode("cp", "v1.34.2")).running("calico", "quay.io/calico:v3.25.0").running("eso", "ghcr.io/eso:v0.10.1");
     const r = await compatGate({ cluster, deprecatedApis: apisInUse() }, matrix, m("1.35.0"));
     assert.deepEqual(tags(r.reasons), ["WAITING", "WAITING"]);
     assert.equal(r.exitCode, 4);
   });
 
-  void test("a half-upgraded cluster is judged by its oldest kubelet", async () => {
+  test("a half-upgraded cluster is judged by its oldest kubelet", async () => {
     const cluster = healthyCluster().withNodes(aNode("cp", "v1.32.0"), aNode("w1", "v1.31.4"));
     const r = await compatGate({ cluster, deprecatedApis: apisInUse() }, matrix, m("1.32"));
     assert.deepEqual(r.running, [1, 31]);
@@ -166,19 +166,19 @@ void describe("compatGate: the whole gate over a cluster", () => {
     assert.equal(r.exitCode, 4);
   });
 
-  void test("safe cluster, minor target within every ceiling: exit 0", async () => {
+  test("safe cluster, minor target within every ceiling: exit 0", async () => {
     const r = await compatGate({ cluster: healthyCluster(), deprecatedApis: apisInUse() }, aMatrix([calico, eso]), m("1.31.9"));
     assert.equal(r.exitCode, 0);
   });
 
-  void test("an addon whose workload is missing blocks, actionable", async () => {
+  test("an addon whose workload is missing blocks, actionable", async () => {
     const cluster = new FakeCluster().withNodes(aNode("cp", "v1.30.1")).running("calico", "quay.io/calico:v3.28.1");
     const r = await compatGate({ cluster, deprecatedApis: apisInUse() }, aMatrix([calico, eso]), m("1.31"));
     assert.deepEqual(r.reasons.map(formatReason), ["[ACTIONABLE] addon eso: cannot read its running version (Deployment kube-system/eso not found); refusing to upgrade blind"]);
     assert.equal(r.exitCode, 2);
   });
 
-  void test("every class together: held wins, every reason listed in order addons, APIs, containerd", async () => {
+  test("every class together: held wins, every reason listed in order addons, APIs, containerd", async () => {
     const gpu = anAddon("gpu", { "25.3": "1.31", "26.3": "1.36" }, { pinned: true });
     const cluster = healthyCluster().running("gpu", "nvcr.io/gpu:v25.3.0").withNodes(aNode("cp", "v1.31.4", "containerd://1.7.2"));
     const r = await compatGate({ cluster, deprecatedApis: apisInUse(anApi("flowcontrol.apiserver.k8s.io", "v1beta3", "flowschemas", "1.32")) }, aMatrix([calico, gpu], { "1.32": "1.7.20" }), m("1.32.0"));
@@ -188,18 +188,18 @@ void describe("compatGate: the whole gate over a cluster", () => {
     assert.equal(r.exitCode, 4);
   });
 
-  void test("Prometheus down blocks a cluster that is otherwise safe", async () => {
+  test("Prometheus down blocks a cluster that is otherwise safe", async () => {
     const r = await compatGate({ cluster: healthyCluster(), deprecatedApis: prometheusDown() }, aMatrix([calico]), m("1.31"));
     assert.deepEqual(tags(r.reasons), ["ACTIONABLE"]);
     assert.equal(r.exitCode, 2);
   });
 
-  void test("the removed-API check switched off asks nothing of Prometheus", async () => {
+  test("the removed-API check switched off asks nothing of Prometheus", async () => {
     const r = await compatGate({ cluster: healthyCluster(), deprecatedApis: null }, aMatrix([calico]), m("1.31"));
     assert.equal(r.exitCode, 0);
   });
 
-  void test("nodes that cannot be listed are the gate's own error", async () => {
+  test("nodes that cannot be listed are the gate's own error", async () => {
     const cluster = healthyCluster();
     cluster.nodesError = "HTTP 403 nodes is forbidden";
     await assert.rejects(compatGate({ cluster, deprecatedApis: apisInUse() }, matrix, m("1.32")), /403/);

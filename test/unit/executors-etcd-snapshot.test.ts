@@ -14,8 +14,8 @@ async function snapshot(host: FakeHost, method: SnapshotMethod) {
   return { result, transcript: runner.transcript() };
 }
 
-void describe("etcd-snapshot", () => {
-  void test("crictl: etcdctl inside the running etcd container, staged in its data dir, moved out, size checked", async () => {
+describe("etcd-snapshot", () => {
+  test("crictl: etcdctl inside the running etcd container, staged in its data dir, moved out, size checked", async () => {
     const host = new FakeHost({ at: "1.34.3" });
     const { result, transcript } = await snapshot(host, "crictl");
     assert.deepEqual(transcript, [
@@ -29,7 +29,7 @@ void describe("etcd-snapshot", () => {
     assert.ok(host.files.has(FINAL));
   });
 
-  void test("host: the host's etcdctl writes straight into the directory", async () => {
+  test("host: the host's etcdctl writes straight into the directory", async () => {
     const { transcript } = await snapshot(new FakeHost({ at: "1.34.3" }), "host");
     assert.deepEqual(transcript, [
       "snapshot-dir: mkdir -p -m 0700 /var/lib/plan-runner/etcd-snapshots",
@@ -45,7 +45,7 @@ void describe("etcd-snapshot", () => {
     { bytes: 50_000_000, ok: true },
   ];
   for (const s of sizes) {
-    void test(`a ${s.bytes}-byte snapshot is ${s.ok ? "accepted" : "refused"}`, async () => {
+    test(`a ${s.bytes}-byte snapshot is ${s.ok ? "accepted" : "refused"}`, async () => {
       const host = new FakeHost({ at: "1.34.3" });
       host.snapshotBytes = s.bytes;
       const run = snapshot(host, "crictl");
@@ -54,14 +54,14 @@ void describe("etcd-snapshot", () => {
     });
   }
 
-  void test("no running etcd container: refused, naming the step", async () => {
+  test("no running etcd container: refused, naming the step", async () => {
     const host = new FakeHost({ at: "1.34.3" });
     host.etcdContainer = undefined;
     await assert.rejects(snapshot(host, "crictl"), (e: unknown) => e instanceof StepFailure && e.step === "find-etcd" && /no running etcd container/.test(e.message));
   });
 
   for (const method of ["crictl", "host"] as const) {
-    void test(`${method}: a failure at any step stops there and names it`, async () => {
+    test(`${method}: a failure at any step stops there and names it`, async () => {
       const { transcript } = await snapshot(new FakeHost({ at: "1.34.3" }), method);
       for (let i = 0; i < transcript.length; i++) {
         const host = new FakeHost({ at: "1.34.3" });
@@ -74,7 +74,7 @@ void describe("etcd-snapshot", () => {
     });
   }
 
-  void test("snapshot names sort by time and carry the release", () => {
+  test("snapshot names sort by time and carry the release", () => {
     const at = new Date("2026-06-28T12:00:00.123Z");
     assert.equal(snapshotName(at, "v1.35.1"), "etcd-before-v1.35.1-20260628T120000Z.db");
     assert.equal(snapshotName(at, undefined), "etcd-20260628T120000Z.db");

@@ -28,8 +28,8 @@ function assertAt(host: FakeHost, upstream: string) {
 
 const MUTATING = /^(apt-source: (tee|mv)|apt-update|dpkg-configure|(un)?hold-|install-|upgrade-(apply|node)|daemon-reload|restart-kubelet)/;
 
-void describe("kubeadm-upgrade: exact commands and order", () => {
-  void test("first control plane, minor bump: repository rewrite, kubeadm, plan + apply leaving CoreDNS alone, kubelet + kubectl, restart, verify", async () => {
+describe("kubeadm-upgrade: exact commands and order", () => {
+  test("first control plane, minor bump: repository rewrite, kubeadm, plan + apply leaving CoreDNS alone, kubelet + kubectl, restart, verify", async () => {
     const host = aNode();
     const { outcome, transcript } = await upgrade(host, "control-plane", "1.35.1");
     assert.equal(outcome, "upgraded");
@@ -59,7 +59,7 @@ void describe("kubeadm-upgrade: exact commands and order", () => {
     assert.equal(host.clusterVersion, "v1.35.1");
   });
 
-  void test("worker, patch bump: the repository is left as it is and kubeadm upgrade node replaces plan/apply", async () => {
+  test("worker, patch bump: the repository is left as it is and kubeadm upgrade node replaces plan/apply", async () => {
     const host = aNode({ controlPlane: false });
     const { transcript } = await upgrade(host, "worker", "1.34.5");
     assert.deepEqual(transcript, [
@@ -83,7 +83,7 @@ void describe("kubeadm-upgrade: exact commands and order", () => {
     assert.equal(host.kubeletConfigFrom, "v1.34.5");
   });
 
-  void test("another control plane after the first: the cluster is at the target, so kubeadm upgrade node (CoreDNS skipped), no plan/apply", async () => {
+  test("another control plane after the first: the cluster is at the target, so kubeadm upgrade node (CoreDNS skipped), no plan/apply", async () => {
     const host = aNode({ clusterAt: "1.35.1" });
     const { transcript } = await upgrade(host, "control-plane", "1.35.1");
     const managed = transcript.filter((l) => /^(cluster-version|local-version|upgrade-)/.test(l));
@@ -97,8 +97,8 @@ void describe("kubeadm-upgrade: exact commands and order", () => {
   });
 });
 
-void describe("kubeadm-upgrade: idempotent", () => {
-  void test("a node already at the target changes nothing and says so", async () => {
+describe("kubeadm-upgrade: idempotent", () => {
+  test("a node already at the target changes nothing and says so", async () => {
     const host = new FakeHost({ at: "1.35.1" }).offer("1.35.1");
     const before = JSON.stringify([...host.installed, ...host.files]);
     const { outcome, transcript, deps } = await upgrade(host, "control-plane", "1.35.1");
@@ -112,7 +112,7 @@ void describe("kubeadm-upgrade: idempotent", () => {
   });
 
   for (const role of ["control-plane", "worker"] as const) {
-    void test(`${role}: running it again after a success only looks`, async () => {
+    test(`${role}: running it again after a success only looks`, async () => {
       const host = aNode({ controlPlane: role === "control-plane" });
       await upgrade(host, role, "1.35.1");
       const again = await upgrade(host, role, "1.35.1");
@@ -122,7 +122,7 @@ void describe("kubeadm-upgrade: idempotent", () => {
     });
   }
 
-  void test("packages installed but the kubelet never restarted (crash after the install): restart and verify only", async () => {
+  test("packages installed but the kubelet never restarted (crash after the install): restart and verify only", async () => {
     const host = new FakeHost({ at: "1.35.1" }).offer("1.35.1");
     host.runningKubelet = "v1.34.3";
     const { outcome, transcript } = await upgrade(host, "worker", "1.35.1");
@@ -131,7 +131,7 @@ void describe("kubeadm-upgrade: idempotent", () => {
     assert.equal(host.runningKubelet, "v1.35.1");
   });
 
-  void test("packages at the target but a hold lost (crash between install and hold): only the hold is put back", async () => {
+  test("packages at the target but a hold lost (crash between install and hold): only the hold is put back", async () => {
     const host = new FakeHost({ at: "1.35.1" }).offer("1.35.1");
     (host.installed.get("kubectl") as { held: boolean }).held = false;
     const { transcript } = await upgrade(host, "worker", "1.35.1");
@@ -141,9 +141,9 @@ void describe("kubeadm-upgrade: idempotent", () => {
   });
 });
 
-void describe("kubeadm-upgrade: a failure at any step stops there, names the step, and a re-run completes", () => {
+describe("kubeadm-upgrade: a failure at any step stops there, names the step, and a re-run completes", () => {
   for (const role of ["control-plane", "worker"] as const) {
-    void test(`${role}: every step`, async () => {
+    test(`${role}: every step`, async () => {
       const { transcript } = await upgrade(aNode({ controlPlane: role === "control-plane" }), role, "1.35.1");
       assert.ok(transcript.length > 10);
       for (let i = 0; i < transcript.length; i++) {
@@ -170,27 +170,27 @@ void describe("kubeadm-upgrade: a failure at any step stops there, names the ste
   }
 });
 
-void describe("kubeadm-upgrade: refusals", () => {
-  void test("kubeadm upgrade plan that does not offer the release stops before apply", async () => {
+describe("kubeadm-upgrade: refusals", () => {
+  test("kubeadm upgrade plan that does not offer the release stops before apply", async () => {
     const host = aNode();
     host.planOutput = "Awesome, you're up-to-date! Enjoy!";
     await assert.rejects(upgrade(host, "control-plane", "1.35.1"), (e: unknown) => e instanceof StepFailure && e.step === "upgrade-plan" && /does not offer "kubeadm upgrade apply v1\.35\.1"/.test(e.message));
     assert.equal(host.clusterVersion, "v1.34.3");
   });
 
-  void test("a release the repositories do not have stops before changing anything but the source", async () => {
+  test("a release the repositories do not have stops before changing anything but the source", async () => {
     const host = aNode();
     await assert.rejects(upgrade(host, "worker", "1.35.9"), (e: unknown) => e instanceof StepFailure && e.step === "resolve-version" && /kubeadm, kubelet, kubectl 1\.35\.9 not offered/.test(e.message));
     assert.equal(host.version("kubeadm"), "1.34.3");
   });
 
-  void test("an apt source naming no minor repository stops at apt-source", async () => {
+  test("an apt source naming no minor repository stops at apt-source", async () => {
     const host = aNode();
     host.files.set(APT_SOURCE, "deb http://example.org/k8s stable main\n");
     await assert.rejects(upgrade(host, "worker", "1.35.1"), (e: unknown) => e instanceof StepFailure && e.step === "apt-source" && /names no \/vMAJOR\.MINOR\/ Kubernetes repository/.test(e.message));
   });
 
-  void test("a node that never reports the release fails at verify, naming the node and what it reports", async () => {
+  test("a node that never reports the release fails at verify, naming the node and what it reports", async () => {
     const host = aNode({ controlPlane: false });
     const runner = host.runner();
     const original = host.respond.bind(host);
@@ -201,7 +201,7 @@ void describe("kubeadm-upgrade: refusals", () => {
   });
 });
 
-void describe("apt source rewrite", () => {
+describe("apt source rewrite", () => {
   const cases: { name: string; content: string; minor: string | undefined; rewritten: string }[] = [
     {
       name: "one-line style with signed-by",
@@ -224,7 +224,7 @@ void describe("apt source rewrite", () => {
     { name: "no minor segment", content: "deb http://example.org/k8s stable main\n", minor: undefined, rewritten: "deb http://example.org/k8s stable main\n" },
   ];
   for (const c of cases) {
-    void test(c.name, () => {
+    test(c.name, () => {
       assert.equal(sourceMinor(c.content), c.minor);
       assert.equal(rewriteSourceMinor(c.content, "1.35"), c.rewritten);
     });

@@ -11,7 +11,7 @@ import type { Command } from "../../src/cli/io.ts";
 const commands: Record<string, Command> = { "kubeadm-upgrade": kubeadmUpgrade, "etcd-snapshot": etcdSnapshot, "os-upgrade": osUpgrade };
 const ok = ["--role", "worker", "--release", "1.35.1", "--node", "n1"];
 
-void describe("node commands: bad input is exit 3 with a message naming it", () => {
+describe("node commands: bad input is exit 3 with a message naming it", () => {
   const cases: { command: string; args: string[]; env?: Record<string, string>; says: RegExp }[] = [
     { command: "kubeadm-upgrade", args: ["--release", "1.35.1", "--node", "n1"], says: /--role is required: control-plane or worker/ },
     { command: "kubeadm-upgrade", args: ["--role", "master", "--release", "1.35.1", "--node", "n1"], says: /unknown role "master": use control-plane or worker/ },
@@ -31,7 +31,7 @@ void describe("node commands: bad input is exit 3 with a message naming it", () 
     { command: "os-upgrade", args: ["--reboot"], says: /Unknown option '--reboot'/ },
   ];
   for (const c of cases) {
-    void test(`${c.command} ${c.args.join(" ")}`, async () => {
+    test(`${c.command} ${c.args.join(" ")}`, async () => {
       const io = bufferIO(c.env ?? {});
       const code = await (commands[c.command] as Command)(c.args, io);
       assert.equal(code, 3);
@@ -42,7 +42,7 @@ void describe("node commands: bad input is exit 3 with a message naming it", () 
   }
 
   for (const name of Object.keys(commands)) {
-    void test(`${name} --help describes the command and exits 0`, async () => {
+    test(`${name} --help describes the command and exits 0`, async () => {
       const io = bufferIO();
       assert.equal(await (commands[name] as Command)(["--help"], io), 0);
       assert.match(io.stdout(), new RegExp(`^usage: plan-runner ${name}`));

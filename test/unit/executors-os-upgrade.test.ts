@@ -27,8 +27,8 @@ async function upgrade(host: FakeHost, rebootIfRequired: boolean) {
   return { outcome, transcript: runner.transcript(), deps };
 }
 
-void describe("os-upgrade", () => {
-  void test("exact commands: holds read, update, upgrade with new packages, holds checked, reboot flag looked at", async () => {
+describe("os-upgrade", () => {
+  test("exact commands: holds read, update, upgrade with new packages, holds checked, reboot flag looked at", async () => {
     const host = aNode();
     const { outcome, transcript } = await upgrade(host, true);
     assert.equal(outcome, "upgraded");
@@ -46,7 +46,7 @@ void describe("os-upgrade", () => {
     assert.equal(host.rebooted, false);
   });
 
-  void test("a package asked for a reboot and --reboot-if-required: reboots, then waits for the reboot to end the pod", async () => {
+  test("a package asked for a reboot and --reboot-if-required: reboots, then waits for the reboot to end the pod", async () => {
     const host = aNode(true);
     const runner = host.runner();
     const deps = fakeDeps(runner);
@@ -56,7 +56,7 @@ void describe("os-upgrade", () => {
     assert.deepEqual(deps.slept, [600_000]);
   });
 
-  void test("the run after the reboot finds nothing to do and does not reboot again", async () => {
+  test("the run after the reboot finds nothing to do and does not reboot again", async () => {
     const host = aNode(true);
     await upgrade(host, true).catch(() => undefined);
     host.rebootRequired = false; // the reboot cleared the flag file
@@ -66,7 +66,7 @@ void describe("os-upgrade", () => {
     assert.equal(host.rebooted, false);
   });
 
-  void test("a reboot is required but not allowed: says so and does not reboot", async () => {
+  test("a reboot is required but not allowed: says so and does not reboot", async () => {
     const host = aNode(true);
     const { outcome, deps } = await upgrade(host, false);
     assert.equal(outcome, "reboot-required-not-rebooting");
@@ -74,13 +74,13 @@ void describe("os-upgrade", () => {
     assert.ok(deps.lines.some((l) => l.includes("--reboot-if-required was not given")));
   });
 
-  void test("no reboot without the flag file, even with --reboot-if-required", async () => {
+  test("no reboot without the flag file, even with --reboot-if-required", async () => {
     const host = aNode(false);
     await upgrade(host, true);
     assert.equal(host.rebooted, false);
   });
 
-  void test("a held package that moved anyway fails the run, naming it", async () => {
+  test("a held package that moved anyway fails the run, naming it", async () => {
     const host = aNode();
     const original = host.respond.bind(host);
     host.respond = (call) => {
@@ -91,7 +91,7 @@ void describe("os-upgrade", () => {
     await assert.rejects(upgrade(host, true), (e: unknown) => e instanceof StepFailure && e.step === "held-after" && /kubelet 1\.34\.3-1\.1 -> 1\.34\.5-1\.1/.test(e.message));
   });
 
-  void test("a failure at any step stops there, names the step, and a re-run completes", async () => {
+  test("a failure at any step stops there, names the step, and a re-run completes", async () => {
     const { transcript } = await upgrade(aNode(true), false);
     for (let i = 0; i < transcript.length; i++) {
       const host = aNode(true);

@@ -18,8 +18,8 @@ async function loadPlan(file: string): Promise<Plan> {
 const expressions = (p: Plan) => (p.spec.nodeSelector?.matchExpressions ?? []).map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`.trim());
 const commandLine = (c: { command?: string[]; args?: string[] } | undefined) => [...(c?.command ?? []), ...(c?.args ?? [])].join(" ");
 
-void describe("plans/", () => {
-  void test("k8s-control-plane: one cordoned control plane at a time, gated, snapshot before kubeadm", async () => {
+describe("plans/", () => {
+  test("k8s-control-plane: one cordoned control plane at a time, gated, snapshot before kubeadm", async () => {
     const p = await loadPlan("k8s-control-plane.yaml");
     assert.equal(p.spec.concurrency, 1);
     assert.equal(p.spec.cordon, true);
@@ -30,7 +30,7 @@ void describe("plans/", () => {
     assert.match(upgrade, /plan-runner etcd-snapshot &&\s+exec plan-runner kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION"/);
   });
 
-  void test("k8s-workers: after the control plane, drained with a timeout, health-gated", async () => {
+  test("k8s-workers: after the control plane, drained with a timeout, health-gated", async () => {
     const p = await loadPlan("k8s-workers.yaml");
     assert.deepEqual(p.spec.after, ["k8s-control-plane"]);
     assert.equal(p.spec.drain?.timeout, "30m");
@@ -39,12 +39,12 @@ void describe("plans/", () => {
     assert.equal(commandLine(p.spec.upgrade), "kubeadm-upgrade --role worker --release $(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)");
   });
 
-  void test("k8s-workers runs the release the control plane runs", async () => {
+  test("k8s-workers runs the release the control plane runs", async () => {
     const [cp, workers] = await Promise.all([loadPlan("k8s-control-plane.yaml"), loadPlan("k8s-workers.yaml")]);
     assert.equal(workers.spec.version, cp.spec.version);
   });
 
-  void test("os-packages: reboots only when required, one drained node at a time", async () => {
+  test("os-packages: reboots only when required, one drained node at a time", async () => {
     const p = await loadPlan("os-packages.yaml");
     assert.equal(p.spec.concurrency, 1);
     assert.equal(commandLine(p.spec.upgrade), "os-upgrade --reboot-if-required");
@@ -52,7 +52,7 @@ void describe("plans/", () => {
   });
 
   for (const file of ["k8s-control-plane.yaml", "k8s-workers.yaml", "os-packages.yaml"]) {
-    void test(`${file}: a tagged image (untagged, the release would become the tag) run as root on the host`, async () => {
+    test(`${file}: a tagged image (untagged, the release would become the tag) run as root on the host`, async () => {
       const p = await loadPlan(file);
       for (const c of [p.spec.prepare, p.spec.upgrade].filter((x) => x !== undefined)) assert.match(c.image, /^plan-runner\/upgrade:\d+\.\d+\.\d+$/);
       assert.deepEqual(p.spec.upgrade.securityContext, { privileged: true, runAsUser: 0 });
