@@ -75,7 +75,7 @@ export class Controller {
       clusterId: () => this.clusterId,
     });
     this.queue = new WorkQueue(
-      async (key) => this.reconciler.reconcile(key),
+      async (key) => (this.plans.get(key)?.spec?.exclusive === true ? this.exclusively(() => this.reconciler.reconcile(key)) : this.reconciler.reconcile(key)),
       { concurrency: config.workers },
       (key, e) => {
         const kind = e instanceof KubeError ? (e.retryable ? `api_${e.status}` : `api_terminal_${e.status}`) : "internal";
@@ -96,6 +96,18 @@ export class Controller {
     }
     this.lost = new Promise((r) => (this.lostResolve = r));
     this.wire();
+  }
+
+  private exclusiveTail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Exclusive Plans reconcile one at a time: each must see the pods and cordons the others
+   * just made (the write-through caches make that so), or two could start on one node.
+   */
+  private exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveTail.then(fn, fn);
+    this.exclusiveTail = run.catch(() => undefined);
+    return run;
   }
 
   private enqueueAll(): void {

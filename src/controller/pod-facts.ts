@@ -67,8 +67,9 @@ export function podFacts(pod: Pod): PodFacts | undefined {
     phase: phase === "Pending" || phase === "Running" || phase === "Succeeded" || phase === "Failed" ? phase : "Unknown",
     terminating: pod.metadata.deletionTimestamp !== undefined,
     exitCode,
-    reason: failed?.reason ?? pod.status?.reason,
-    message: failed?.message ?? pod.status?.message,
+    // The pod's own reason (DeadlineExceeded, Evicted) says more than its container's "Error".
+    reason: pod.status?.reason ?? failed?.reason,
+    message: failed?.message !== undefined && failed.message !== "" ? failed.message : pod.status?.message,
     finishedAt: done ? (last.length > 0 ? Math.max(...last) : (ms(pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime) ?? ms(pod.metadata.creationTimestamp))) : undefined,
     createdAt: ms(pod.metadata.creationTimestamp),
   };

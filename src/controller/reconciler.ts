@@ -155,7 +155,13 @@ export class Reconciler {
     await this.writeStatus(plan, decision);
     const c = (t: string): boolean => decision.status.conditions?.find((x) => x.type === t)?.status === "True";
     this.d.metrics.recordPlan(name, decision.nodeStates, { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete") });
-    const wake = [decision.requeueAfterMs, extraWake, "reason" in resolution || plan.spec.version === undefined ? config.channelPollMs : undefined].filter((x) => x !== undefined);
+    const wake = [
+      decision.requeueAfterMs,
+      extraWake,
+      "reason" in resolution || plan.spec.version === undefined ? config.channelPollMs : undefined,
+      // Alerts change without any Kubernetes event to wake us.
+      plan.spec.gates?.prometheus !== undefined && decision.status.state !== "Complete" ? config.alertsCacheMs : undefined,
+    ].filter((x) => x !== undefined);
     return { requeueAfterMs: wake.length > 0 ? Math.min(...wake) : undefined };
   }
 
