@@ -36,8 +36,8 @@ const workers = aPlan("k8s-workers").withConcurrency(2).withServiceAccount("syst
 describe("plan-runner plan: the command line", () => {
   const cases: Array<[string, string[], number, RegExp]> = [
     ["no arguments", [], 2, /missing the Plan FILE/],
-    ["no --nodes", ["x.yaml"], 2, /missing --nodes/],
-    ["--kubeconfig is for later", ["x.yaml", "--kubeconfig", "kc"], 2, /not yet/],
+    ["neither --nodes nor --kubeconfig", ["x.yaml"], 2, /either --nodes .* or --kubeconfig/],
+    ["both --nodes and --kubeconfig", ["x.yaml", "--nodes", NODES, "--kubeconfig", "kc"], 2, /either --nodes .* or --kubeconfig/],
     ["an unknown option", ["x.yaml", "--nodes", NODES, "--concurency", "2"], 2, /unknown option --concurency/],
     ["an option without its value", ["x.yaml", "--nodes"], 2, /--nodes needs a value/],
     ["two files", ["a.yaml", "b.yaml", "--nodes", NODES], 2, /one Plan FILE expected/],

@@ -3,6 +3,7 @@ import { Controller, type ControllerConfig, defaultIdentity } from "../../contro
 import { KubeAdapter } from "../../controller/kube-adapter.ts";
 import { jsonLogger } from "../../controller/log.ts";
 import { Metrics } from "../../controller/metrics.ts";
+import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/defaults.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
 import { type Command, EXIT_USAGE } from "../io.ts";
 
@@ -51,8 +52,8 @@ export function parseControllerConfig(argv: readonly string[], env: Readonly<Rec
       "pod-ttl": { type: "string", default: "1h" },
       "poll-interval": { type: "string", default: "5m" },
       "channel-poll": { type: "string", default: "15m" },
-      "default-deadline": { type: "string", default: "900" },
-      "max-deadline": { type: "string", default: "7200" },
+      "default-deadline": { type: "string", default: String(DEFAULT_DEADLINE_SECS) },
+      "max-deadline": { type: "string", default: String(MAX_DEADLINE_SECS) },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

@@ -18,27 +18,36 @@ import { isControlPlane } from "../../controller/order.ts";
 import { type RenderOptions, renderPod } from "../../controller/render-pod.ts";
 import { selectNodes, waves } from "../../controller/select.ts";
 import { mungeVersion } from "../../controller/version.ts";
+import { resolveChannel } from "../../controller/channel.ts";
+import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/defaults.ts";
+import { KubeAdapter } from "../../controller/kube-adapter.ts";
+import type { Pod, Secret } from "../../controller/kube-types.ts";
+import { podFacts } from "../../controller/pod-facts.ts";
+import { resources } from "../../controller/ports.ts";
 import { type CliIO, type Command, EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "../io.ts";
 
-const USAGE = `usage: plan-runner plan FILE --nodes NODES.yaml [options]
+const USAGE = `usage: plan-runner plan FILE (--nodes NODES.yaml | --kubeconfig FILE) [options]
 
-Dry run, offline: for each Plan in FILE, the eligible nodes in order, the waves at the Plan's
+Dry run: for each Plan in FILE, the eligible nodes in order, the waves at the Plan's
 concurrency, the skipped nodes and why, and the pods (YAML) the controller would create.
+Nothing is written to any cluster.
 
-  --nodes FILE            nodes as \`kubectl get nodes -o yaml\` prints them (required)
+  --nodes FILE            offline: nodes as \`kubectl get nodes -o yaml\` prints them
+  --kubeconfig FILE       live: read the nodes, the Plan's secrets (for the exact hash), the pods
+                          already in flight and the channel from the cluster and the network
   --secrets FILE          the Plan's secrets as \`kubectl get secrets -o yaml\` prints them, for the exact hash
   --version V             the version to assume when the Plan resolves it from a channel
   --pods all|first|none   which nodes' pods to print (default all)
   --controller-name NAME  value of the upgrade.cattle.io/controller label (default plan-runner)
-  --namespace NS          namespace of Plans that name none (default system-upgrade)
-  --kubeconfig FILE       live mode against a cluster: not yet available`;
+  --namespace NS          namespace of Plans that name none (default system-upgrade)`;
 
-/** SUC's defaults (pkg/upgrade/job): 600 s deadline, no maximum, IfNotPresent, privileged. */
-const SUC_DEFAULTS = { activeDeadline: { defaultSeconds: 600, maxSeconds: 0 } } as const;
+/** The controller's own defaults, so the pods shown are the pods it would create. */
+const CONTROLLER_DEFAULTS = { activeDeadline: { defaultSeconds: DEFAULT_DEADLINE_SECS, maxSeconds: MAX_DEADLINE_SECS } } as const;
 
 interface Args {
   readonly file: string;
-  readonly nodes: string;
+  readonly nodes: string | undefined;
+  readonly kubeconfig: string | undefined;
   readonly secrets: string | undefined;
   readonly version: string | undefined;
   readonly pods: "all" | "first" | "none";
@@ -46,7 +55,7 @@ interface Args {
   readonly namespace: string;
 }
 
-function parseArgs(argv: readonly string[]): Args | { usage: string } | { notYet: string } {
+function parseArgs(argv: readonly string[]): Args | { usage: string } {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   const known = new Set(["--nodes", "--secrets", "--version", "--pods", "--controller-name", "--namespace", "--kubeconfig"]);
@@ -62,15 +71,16 @@ function parseArgs(argv: readonly string[]): Args | { usage: string } | { notYet
       flags.set(name, value);
     } else positional.push(a);
   }
-  if (flags.has("--kubeconfig")) return { notYet: "plan-runner plan: --kubeconfig (live mode) is not yet available; use --nodes with `kubectl get nodes -o yaml` output" };
   if (positional.length !== 1) return { usage: positional.length === 0 ? "missing the Plan FILE" : `one Plan FILE expected, got ${positional.length}` };
   const nodes = flags.get("--nodes");
-  if (nodes === undefined) return { usage: "missing --nodes NODES.yaml (live mode with --kubeconfig is not yet available)" };
+  const kubeconfig = flags.get("--kubeconfig");
+  if ((nodes === undefined) === (kubeconfig === undefined)) return { usage: "give either --nodes NODES.yaml (offline) or --kubeconfig FILE (live)" };
   const pods = flags.get("--pods") ?? "all";
   if (pods !== "all" && pods !== "first" && pods !== "none") return { usage: `--pods must be all, first or none, got ${pods}` };
   return {
     file: positional[0] ?? "",
     nodes,
+    kubeconfig,
     secrets: flags.get("--secrets"),
     version: flags.get("--version"),
     pods,
@@ -123,15 +133,15 @@ function toSecretView(o: Record<string, unknown>): SecretView {
 
 const yamlDoc = (v: unknown): string => stringify(v, { version: "1.1", lineWidth: 0 });
 
-function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly SecretView[] | undefined, args: Args, io: CliIO): boolean {
+function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly SecretView[] | undefined, args: Args, io: CliIO, live?: LiveFacts): boolean {
   const name = plan.metadata.name;
   const ns = plan.metadata.namespace ?? args.namespace;
   const spec = plan.spec;
-  const version = spec.version !== undefined && spec.version !== "" ? mungeVersion(spec.version) : args.version === undefined ? undefined : mungeVersion(args.version);
+  const version = spec.version !== undefined && spec.version !== "" ? mungeVersion(spec.version) : args.version !== undefined ? mungeVersion(args.version) : live?.channelVersion;
   const lines: string[] = [];
   const say = (s = ""): void => void lines.push(s === "" ? "#" : `# ${s}`);
   if (version === undefined) {
-    io.err(`plan-runner plan: Plan ${ns}/${name} resolves its version from the channel ${spec.channel ?? "(none)"}; pass --version to dry-run it offline`);
+    io.err(`plan-runner plan: Plan ${ns}/${name} resolves its version from the channel ${spec.channel ?? "(none)"}${live?.channelError !== undefined ? `, which failed: ${live.channelError}` : ""}; pass --version`);
     return false;
   }
   const hashed = (spec.secrets ?? []).filter((s) => s.ignoreUpdates !== true);
@@ -141,13 +151,14 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   const h = planHash(provisional ? { ...plan, spec: { ...spec, secrets: (spec.secrets ?? []).filter((s) => byName.has(s.name) || s.ignoreUpdates === true) } } : plan, version, (n) => byName.get(n));
   const hash = h.ok ? h.hash : "";
 
-  const sel = selectNodes({ plan, nodes, latestHash: hash, inFlight: new Set() });
+  const inFlight = live?.inFlight.get(name) ?? new Set<string>();
+  const sel = selectNodes({ plan, nodes, latestHash: hash, inFlight });
   const wv = waves(sel.ordered, sel.concurrency);
   say(`Plan ${ns}/${name}`);
   say(`  version      ${version}`);
   say(`  hash         ${hash}${provisional ? `  (PROVISIONAL: contents of secret(s) ${hashed.filter((s) => !byName.has(s.name)).map((s) => s.name).join(", ")} unknown; pass --secrets)` : ""}`);
   say(`  concurrency  ${sel.concurrency}`);
-  say(`  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped`);
+  say(`  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped${live !== undefined ? ` (live; ${inFlight.size} already in flight: ${[...inFlight].join(", ") || "none"})` : ""}`);
   if (spec.nodeSelector === undefined) say("  NOTE: the Plan has no spec.nodeSelector, so it selects no node (as in SUC)");
   say();
   say(`Eligible nodes, in order (${sel.ordered.length}):`);
@@ -161,7 +172,7 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   for (const s of sel.skipped) say(`  ${s.node.name}: ${INELIGIBILITY_TEXT[s.reason]}`);
   io.out(lines.join("\n"));
 
-  const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...SUC_DEFAULTS };
+  const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...CONTROLLER_DEFAULTS };
   const delay = spec.postCompleteDelay === undefined ? undefined : parseGoDuration(spec.postCompleteDelay);
   const postCompleteDelayMs = delay?.ok === true ? delay.ms : undefined;
   const podNodes = args.pods === "none" ? [] : args.pods === "first" ? sel.ordered.slice(0, 1) : sel.ordered;
@@ -174,12 +185,47 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   return true;
 }
 
+/** What live mode reads from the cluster and the network, beyond nodes and secrets. */
+interface LiveFacts {
+  readonly inFlight: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly channelVersion?: string;
+  readonly channelError?: string;
+}
+
+async function readLive(args: Args & { kubeconfig: string }, plans: readonly Plan[]): Promise<{ nodes: NodeView[]; secrets: SecretView[]; live: LiveFacts } | { error: string }> {
+  let kube: KubeAdapter;
+  try {
+    kube = new KubeAdapter({ kubeconfig: args.kubeconfig });
+  } catch (e: unknown) {
+    return { error: `cannot load ${args.kubeconfig}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  try {
+    const nodes = (await kube.list<Node>(resources.nodes, undefined)).items.map(toNodeView);
+    const namespaces = [...new Set(plans.map((p) => p.metadata.namespace ?? args.namespace))];
+    const secrets: SecretView[] = [];
+    const inFlight = new Map<string, Set<string>>();
+    for (const ns of namespaces) {
+      for (const s of (await kube.list<Secret>(resources.secrets, ns)).items) secrets.push(toSecretView(s as unknown as Record<string, unknown>));
+      for (const pod of (await kube.list<Pod>(resources.pods, ns, { labelSelector: `upgrade.cattle.io/controller=${args.controllerName}` })).items) {
+        const f = podFacts(pod);
+        if (f === undefined || f.phase === "Succeeded" || f.phase === "Failed") continue;
+        inFlight.set(f.plan, (inFlight.get(f.plan) ?? new Set()).add(f.node));
+      }
+    }
+    const channelPlan = plans.find((p) => (p.spec.version === undefined || p.spec.version === "") && p.spec.channel !== undefined);
+    let channel: { channelVersion?: string; channelError?: string } = {};
+    if (channelPlan?.spec.channel !== undefined && args.version === undefined) {
+      const r = await resolveChannel(channelPlan.spec.channel, { timeoutMs: 10_000 });
+      channel = "version" in r ? { channelVersion: r.version } : { channelError: r.message };
+    }
+    return { nodes, secrets, live: { inFlight, ...channel } };
+  } catch (e: unknown) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 export const run: Command = async (argv, io) => {
   const args = parseArgs(argv);
-  if ("notYet" in args) {
-    io.err(args.notYet);
-    return EXIT_USAGE;
-  }
   if ("usage" in args) {
     if (args.usage === "") {
       io.out(USAGE);
@@ -195,7 +241,21 @@ export const run: Command = async (argv, io) => {
     io.err(`plan-runner plan: no Plan in ${args.file}`);
     return EXIT_INVALID;
   }
-  const nodeObjects = await readObjects(resolve(io.cwd, args.nodes), "Node");
+  if (args.kubeconfig !== undefined) {
+    const got = await readLive({ ...args, kubeconfig: resolve(io.cwd, args.kubeconfig) }, loaded.plans.map((p) => p.plan));
+    if ("error" in got) {
+      io.err(`plan-runner plan: ${got.error}`);
+      return EXIT_INVALID;
+    }
+    let firstLive = true;
+    for (const { plan } of loaded.plans) {
+      if (!firstLive) io.out("");
+      firstLive = false;
+      if (!describePlan(plan, got.nodes, got.secrets, args, io, got.live)) return EXIT_USAGE;
+    }
+    return EXIT_OK;
+  }
+  const nodeObjects = await readObjects(resolve(io.cwd, args.nodes ?? ""), "Node");
   if ("error" in nodeObjects) {
     io.err(`plan-runner plan: ${nodeObjects.error}`);
     return EXIT_INVALID;
