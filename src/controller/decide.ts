@@ -416,7 +416,8 @@ function eventReason(c: Omit<Condition, "lastTransitionTime" | "lastUpdateTime">
     case "LatestResolved":
       return on ? "Resolved" : "ResolveFailed";
     case "Complete":
-      return on ? "Complete" : c.reason === "SyncJob" ? undefined : c.reason;
+      // Why a Plan is not complete is told by Validated, Held, Blocked, Halted and Waiting.
+      return on ? "Complete" : undefined;
     default:
       return on ? c.type : `${c.type}Cleared`;
   }
