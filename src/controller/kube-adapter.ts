@@ -1,16 +1,15 @@
-// The only file that imports @kubernetes/client-node (style rule 6). client-node is used for
-// what it does well — loading a kubeconfig or the in-cluster service account and turning it
-// into TLS options and headers — while requests go through node:https as plain JSON, so the
-// rest of the controller sees the API's own shapes (no Date conversion) and every request is
-// counted in one place.
-import { KubeConfig } from "@kubernetes/client-node";
+// The only file that may import @kubernetes/client-node (style rule 6), and it does so only
+// for kubeconfig users with exec or auth-provider plugins (see kube-credentials.ts for why).
+// Requests go through node:https as plain JSON, so the rest of the controller sees the API's
+// own shapes (no Date conversion) and every request is counted in one place.
 import { Agent, request, type RequestOptions } from "node:https";
 import { request as httpRequest } from "node:http";
+import { type Credentials, loadCredentials } from "./kube-credentials.ts";
 import type { KubeObject, List } from "./kube-types.ts";
 import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, type WatchEvent } from "./ports.ts";
 
 export interface AdapterOptions {
-  /** kubeconfig file; undefined means in-cluster, then the default loading rules. */
+  /** kubeconfig file; undefined means in-cluster, then $KUBECONFIG or ~/.kube/config. */
   readonly kubeconfig?: string | undefined;
   /** Called once per request, for the api_requests metric and the bench. */
   readonly onRequest?: (verb: string, resource: string, code: number) => void;
@@ -22,14 +21,6 @@ const patchTypes: Record<PatchType, string> = {
   json: "application/json-patch+json",
   strategic: "application/strategic-merge-patch+json",
 };
-
-export function loadKubeConfig(kubeconfig?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
-  else if (process.env["KUBERNETES_SERVICE_HOST"] !== undefined) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
 
 function basePath(r: Resource, namespace: string | undefined): string {
   const root = r.group === "" ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
@@ -44,39 +35,42 @@ function query(opts: Record<string, string | number | boolean | undefined>): str
 }
 
 export class KubeAdapter implements Kube {
-  private readonly kc: KubeConfig;
+  private readonly creds: Credentials;
   private readonly server: URL;
-  private auth: { opts: RequestOptions; at: number } | undefined;
+  private readonly agent: Agent;
+  private plugin: { at: number; headers: Record<string, string> } | undefined;
 
   constructor(private readonly options: AdapterOptions = {}) {
-    this.kc = loadKubeConfig(options.kubeconfig);
-    const cluster = this.kc.getCurrentCluster();
-    if (cluster === null) throw new Error("kubeconfig has no current cluster");
-    this.server = new URL(cluster.server);
-  }
-
-  /** TLS material and headers, refreshed every minute so rotated service-account tokens are picked up. */
-  private async requestOptions(): Promise<RequestOptions> {
-    const now = Date.now();
-    if (this.auth !== undefined && now - this.auth.at < 60_000) return this.auth.opts;
-    const opts: RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
-    // One agent for the process's life (watches hold its sockets); only the headers refresh.
-    const agent =
-      this.auth?.opts.agent instanceof Agent
-        ? this.auth.opts.agent
-        : new Agent({
+    this.creds = loadCredentials(options.kubeconfig);
+    this.server = this.creds.server;
+    // One agent for the process's life: watches hold its sockets.
+    this.agent = new Agent({
       keepAlive: true,
       maxSockets: 32,
-      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-      ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
-      ...(opts.key !== undefined ? { key: opts.key } : {}),
-      ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+      ...(this.creds.ca !== undefined ? { ca: this.creds.ca } : {}),
+      ...(this.creds.cert !== undefined ? { cert: this.creds.cert } : {}),
+      ...(this.creds.key !== undefined ? { key: this.creds.key } : {}),
+      rejectUnauthorized: !this.creds.insecure,
     });
-    const headers: Record<string, string> = { ...(opts.headers as Record<string, string>), "User-Agent": this.options.userAgent ?? "plan-runner" };
-    if (typeof opts.auth === "string") headers["Authorization"] = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
-    this.auth = { opts: { agent, headers }, at: now };
-    return this.auth.opts;
+  }
+
+  private async requestOptions(): Promise<RequestOptions> {
+    const headers: Record<string, string> = { "User-Agent": this.options.userAgent ?? "plan-runner" };
+    const authorization = this.creds.plugin !== undefined ? (await this.pluginHeaders())["Authorization"] : this.creds.authorization();
+    if (authorization !== undefined) headers["Authorization"] = authorization;
+    return { agent: this.agent, headers };
+  }
+
+  /** exec and auth-provider users: client-node runs the plugin; its token is cached for a minute. */
+  private async pluginHeaders(): Promise<Record<string, string>> {
+    if (this.plugin !== undefined && Date.now() - this.plugin.at < 60_000) return this.plugin.headers;
+    const { KubeConfig } = await import("@kubernetes/client-node");
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.creds.plugin!.kubeconfig);
+    const opts: RequestOptions = { headers: {} };
+    await kc.applyToHTTPSOptions(opts);
+    this.plugin = { at: Date.now(), headers: opts.headers as Record<string, string> };
+    return this.plugin.headers;
   }
 
   private async send(

@@ -2,9 +2,10 @@
 // Not a test: nothing here passes or fails CI; the figures go into reviews and release notes.
 import { type Bench, formatTable } from "./bench.ts";
 import { decideBench } from "./decide.ts";
+import { rolloutBench } from "./rollout.ts";
 
 /** Add new benchmarks here. */
-const BENCHES: readonly Bench[] = [decideBench];
+const BENCHES: readonly Bench[] = [decideBench, rolloutBench];
 
 async function main(argv: readonly string[]): Promise<number> {
   const wanted = argv.filter((a) => !a.startsWith("-"));
