@@ -11,6 +11,16 @@ export interface InformerOptions {
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
+/**
+ * managedFields is server-side-apply bookkeeping the controller never reads, and the larger
+ * part of a Node's JSON: dropped before caching, it keeps 1,000 nodes' cache small.
+ */
+function trim<T extends KubeObject>(o: T): T {
+  if (o.metadata.managedFields === undefined) return o;
+  const { managedFields: _dropped, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
 const keyOf = (o: KubeObject): string => (o.metadata.namespace !== undefined ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
 
 /**
@@ -59,6 +69,7 @@ export class Informer<T extends KubeObject> {
    * An older resourceVersion arriving later from the watch is ignored.
    */
   upsert(obj: T): void {
+    obj = trim(obj);
     const k = keyOf(obj);
     const have = this.store.get(k);
     if (have !== undefined && newer(have, obj)) return;
@@ -94,7 +105,8 @@ export class Informer<T extends KubeObject> {
       rv = page.metadata.resourceVersion ?? "";
     } while (cont !== undefined);
     const seen = new Set<string>();
-    for (const item of items) {
+    for (const raw of items) {
+      const item = trim(raw);
       const k = keyOf(item);
       seen.add(k);
       const before = this.store.get(k);
@@ -166,9 +178,9 @@ export class Informer<T extends KubeObject> {
   /** Applies one watch event; false when the watch must restart with a relist (410 Gone). */
   private apply(e: WatchEvent<T>): boolean {
     if (e.type === "ERROR") return false;
-    const obj = e.object;
-    if (obj.metadata.resourceVersion !== undefined) this.resourceVersion = obj.metadata.resourceVersion;
+    if (e.object.metadata.resourceVersion !== undefined) this.resourceVersion = e.object.metadata.resourceVersion;
     if (e.type === "BOOKMARK") return true;
+    const obj = trim(e.object);
     const k = keyOf(obj);
     if (e.type === "DELETED") {
       this.store.delete(k);

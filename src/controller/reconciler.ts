@@ -216,8 +216,23 @@ export class Reconciler {
    * side by side, so a wave of 50 nodes costs one round of requests, not 50.
    */
   private async act(plan: PlanObject, decision: Decision, now: number): Promise<number | undefined> {
+    // Completions and releases first, then new starts: decide() hands a completed node's slot
+    // to the next node in the same pass, and this order keeps that safe across a crash.
+    const freeing = new Set(decision.actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")));
+    const first = decision.actions.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
+    const rest = decision.actions.filter((a) => !first.includes(a));
+    const w1 = await this.actInLanes(plan, first, now);
+    const w2 = await this.actInLanes(plan, rest, now);
+    return w1 === undefined ? w2 : w2 === undefined ? w1 : Math.min(w1, w2);
+  }
+
+  /**
+   * Each node's actions in order (its patch before its event), different nodes side by side,
+   * so a wave of 50 nodes costs one round of requests, not 50.
+   */
+  private async actInLanes(plan: PlanObject, actions: readonly Action[], now: number): Promise<number | undefined> {
     const byNode = new Map<string, Action[]>();
-    for (const a of decision.actions) {
+    for (const a of actions) {
       const key = "node" in a && a.node !== undefined ? `node/${a.node}` : a.kind === "deletePod" ? `pod/${a.name}` : "plan";
       byNode.set(key, [...(byNode.get(key) ?? []), a]);
     }

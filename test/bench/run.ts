@@ -2,10 +2,11 @@
 // Not a test: nothing here passes or fails CI; the figures go into reviews and release notes.
 import { type Bench, formatTable } from "./bench.ts";
 import { decideBench } from "./decide.ts";
+import { decideFullBench } from "./decide-full.ts";
 import { rolloutBench } from "./rollout.ts";
 
 /** Add new benchmarks here. */
-const BENCHES: readonly Bench[] = [decideBench, rolloutBench];
+const BENCHES: readonly Bench[] = [decideBench, decideFullBench, rolloutBench];
 
 async function main(argv: readonly string[]): Promise<number> {
   const wanted = argv.filter((a) => !a.startsWith("-"));
