@@ -22,7 +22,9 @@ export class Metrics {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: "plan_runner_" });
   }
 
-  recordPlan(plan: string, states: ReadonlyMap<string, NodeState>, flags: { held: boolean; blocked: boolean; halted: boolean; complete: boolean }): void {
+  private readonly started = new Map<string, number>();
+
+  recordPlan(plan: string, states: ReadonlyMap<string, NodeState>, flags: { held: boolean; blocked: boolean; halted: boolean; complete: boolean }, now = Date.now()): void {
     const counts: Record<NodeState, number> = { complete: 0, applying: 0, pending: 0, failed: 0, held: 0, blocked: 0 };
     for (const s of states.values()) counts[s]++;
     for (const [state, n] of Object.entries(counts)) this.planNodes.set({ plan, state }, n);
@@ -31,9 +33,15 @@ export class Metrics {
     this.halted.set({ plan }, flags.halted ? 1 : 0);
     this.complete.set({ plan }, flags.complete ? 1 : 0);
     this.inFlight.set({ plan }, counts.applying + counts.held + counts.blocked);
+    // When the current rollout began, for a stall alert (time() - started > N with nothing completing).
+    const busy = counts.applying + counts.held + counts.blocked > 0;
+    if (busy && !this.started.has(plan)) this.started.set(plan, now);
+    if (!busy && (flags.complete || counts.pending === 0)) this.started.delete(plan);
+    this.startedTimestamp.set({ plan }, (this.started.get(plan) ?? 0) / 1000);
   }
 
   forgetPlan(plan: string): void {
+    this.started.delete(plan);
     for (const g of [this.held, this.blocked, this.halted, this.inFlight, this.startedTimestamp, this.complete]) g.remove({ plan });
     for (const state of ["complete", "applying", "pending", "failed", "held", "blocked"]) this.planNodes.remove({ plan, state });
   }

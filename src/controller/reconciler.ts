@@ -13,7 +13,7 @@ import type { Informer } from "./informer.ts";
 import type { KubeObject, Node, Pod, PodDisruptionBudget, Secret } from "./kube-types.ts";
 import type { Metrics } from "./metrics.ts";
 import { type Kube, KubeError, resources } from "./ports.ts";
-import { LABEL_EXCLUSIVE, LABEL_PLAN, podFacts } from "./pod-facts.ts";
+import { LABEL_EXCLUSIVE, LABEL_PLAN, type PodFacts, podFacts } from "./pod-facts.ts";
 import { renderForPlan } from "./render-for-plan.ts";
 import { mungeVersion } from "./version.ts";
 import type { Logger } from "./log.ts";
@@ -60,6 +60,7 @@ export class Reconciler {
   private readonly channels = new Map<string, ChannelCache>();
   private readonly alerts = new Map<string, { at: number; value: { firing: string[] } | { error: string } }>();
   private readonly lastWarned = new Map<string, string>();
+  private readonly countedFailures = new Set<string>();
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -155,9 +156,10 @@ export class Reconciler {
       config,
     });
     const extraWake = await this.act(plan, decision, now);
+    this.observe(plan.metadata.name, pods, decision, now);
     await this.writeStatus(plan, decision);
     const c = (t: string): boolean => decision.status.conditions?.find((x) => x.type === t)?.status === "True";
-    this.d.metrics.recordPlan(name, decision.nodeStates, { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete") });
+    this.d.metrics.recordPlan(name, decision.nodeStates, { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete") }, now);
     const wake = [
       decision.requeueAfterMs,
       extraWake,
@@ -166,6 +168,20 @@ export class Reconciler {
       plan.spec.gates?.prometheus !== undefined && decision.status.state !== "Complete" ? config.alertsCacheMs : undefined,
     ].filter((x) => x !== undefined);
     return { requeueAfterMs: wake.length > 0 ? Math.min(...wake) : undefined };
+  }
+
+  /** Upgrade durations of nodes completed in this pass, and each failed upgrade pod once. */
+  private observe(plan: string, pods: readonly PodFacts[], decision: Decision, now: number): void {
+    for (const a of decision.actions) {
+      if (a.kind !== "patchNode" || a.why !== "complete") continue;
+      const first = Math.min(...pods.filter((p) => p.node === a.node && p.createdAt !== undefined).map((p) => p.createdAt!));
+      if (Number.isFinite(first)) this.d.metrics.nodeDuration.observe({ plan }, Math.max(0, now - first) / 1000);
+    }
+    for (const p of pods) {
+      if (p.role !== "apply" || p.phase !== "Failed" || p.uid === undefined || this.countedFailures.has(p.uid)) continue;
+      this.countedFailures.add(p.uid);
+      this.d.metrics.failures.inc({ plan, reason: p.reason ?? "Error" });
+    }
   }
 
   private async resolve(plan: PlanObject, now: number): Promise<Resolution> {

@@ -168,6 +168,8 @@ describe("SUC e2e: completion and failure", () => {
     const node = await getNode(env, workers[2]!);
     assert.equal(node.metadata.labels?.["example.com/version"], "v2.0.0");
     assert.equal(node.metadata.labels?.["example.com/hash"], done.status?.latestHash);
+    const durations = (await ctl.metrics.nodeDuration.get()).values.find((v) => v.metricName === "plan_runner_node_upgrade_duration_seconds_count" && v.labels["plan"] === "labels");
+    assert.equal(durations?.value, 1, "the node's upgrade duration observed once");
   });
 
   it("a failing upgrade is retried, halts with the exit code and pod in status, and an edit of the Plan fixes it", async () => {
@@ -183,6 +185,8 @@ describe("SUC e2e: completion and failure", () => {
     assert.equal(halted.status?.failures?.[0]?.["node"], workers[0]);
     const applies = (await listPods(env, ns)).filter((p) => p.metadata.labels?.["upgrade.cattle.io/plan"] === "failing");
     assert.equal(applies.length, 2, "first try and one retry, no more");
+    const failures = (await ctl.metrics.failures.get()).values.filter((v) => v.labels["plan"] === "failing");
+    assert.equal(failures.reduce((n, v) => n + v.value, 0), 2, "each failed attempt counted once in plan_runner_node_failures_total");
     // The fix: the user edits the Plan (new args, and the simulated failure removed).
     await applyPlan(env, aPlan(ns, "failing", { ...spec, upgrade: { image: "example.com/upgrade", args: ["fixed"] } }));
     await waitForPlan(env, ns, "failing", "Complete after the edit", (x) => condition(x, "Complete")?.status === "True", 60_000);
