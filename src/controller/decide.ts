@@ -143,6 +143,16 @@ export function decide(input: DecideInput): Decision {
     actions.push({ kind: "event", on: "node", node: node.metadata.name, type: "Normal", reason: "Uncordoned", message: `Plan ${name} released node ${node.metadata.name}: ${why}` });
   };
 
+  /** Cordons (and marks the drain start) unless someone else's cordon already holds the node; true when it asked. */
+  const cordon = (node: Node): boolean => {
+    const patch = cordonPatch(node, name, hash ?? "", spec.drain !== undefined ? new Date(now).toISOString() : undefined);
+    if (patch === undefined) return false;
+    const n = node.metadata.name;
+    actions.push({ kind: "patchNode", node: n, patch, why: "cordon" });
+    actions.push({ kind: "event", on: "node", node: n, type: "Normal", reason: "Cordoned", message: `Plan ${name} cordoned node ${n}${spec.drain !== undefined ? " and is draining it" : ""}` });
+    return true;
+  };
+
   const podsByNode = new Map<string, PodFacts[]>();
   for (const p of input.pods) podsByNode.set(p.node, [...(podsByNode.get(p.node) ?? []), p]);
 
@@ -233,12 +243,7 @@ export function decide(input: DecideInput): Decision {
         }
       }
       if (needsCordon && applies.length === 0 && drainAt === undefined && !cordoned) {
-        const patch = cordonPatch(node, name, hash, spec.drain !== undefined ? new Date(now).toISOString() : undefined);
-        if (patch !== undefined) {
-          actions.push({ kind: "patchNode", node: n, patch, why: "cordon" });
-          actions.push({ kind: "event", on: "node", node: n, type: "Normal", reason: "Cordoned", message: `Plan ${name} cordoned node ${n}${spec.drain !== undefined ? " and is draining it" : ""}` });
-          return "applying";
-        }
+        if (cordon(node)) return "applying";
       }
       const last = latest(applies);
       if (last === undefined) {
@@ -331,13 +336,7 @@ export function decide(input: DecideInput): Decision {
       nodeStates.set(n, "applying");
       applying.push(node.metadata.labels?.[HOSTNAME] ?? n);
       if (spec.prepare !== undefined) actions.push({ kind: "createPod", node: n, pod: input.render.prepare(node, 1), why: "prepare" });
-      else if (needsCordon) {
-        const patch = cordonPatch(node, name, hash, spec.drain !== undefined ? new Date(now).toISOString() : undefined);
-        if (patch !== undefined) {
-          actions.push({ kind: "patchNode", node: n, patch, why: "cordon" });
-          actions.push({ kind: "event", on: "node", node: n, type: "Normal", reason: "Cordoned", message: `Plan ${name} cordoned node ${n}${spec.drain !== undefined ? " and is draining it" : ""}` });
-        } else actions.push({ kind: "createPod", node: n, pod: input.render.apply(node, 1), why: "apply" });
-      } else actions.push({ kind: "createPod", node: n, pod: input.render.apply(node, 1), why: "apply" });
+      else if (!(needsCordon && cordon(node))) actions.push({ kind: "createPod", node: n, pod: input.render.apply(node, 1), why: "apply" });
     }
     if (admission.blocked.length > 0) wakeAt(now + 10_000);
   }
