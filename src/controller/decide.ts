@@ -51,6 +51,11 @@ export interface DecideInput {
   /** Firing alerts that are not ignored, or why the gate could not be read; undefined without the gate. */
   readonly alerts?: { readonly firing: readonly string[] } | { readonly error: string } | undefined;
   readonly window: { readonly open: boolean; readonly message?: string; readonly opensInMs?: number };
+  /**
+   * With gates.health: the pods on each node whose upgrade finished and which waits for its
+   * soak — which are not Ready, and since when all of them have been.
+   */
+  readonly podHealth?: ReadonlyMap<string, { readonly unready: readonly string[]; readonly readySince: number | undefined }>;
   readonly durations: { readonly postCompleteDelayMs: number; readonly backoffMs: number; readonly drainTimeoutMs: number | undefined; readonly soakMs: number; readonly healthTimeoutMs: number | undefined };
   /** Renders this Plan's pods for a node (names are deterministic, so re-creating is harmless). */
   readonly render: { readonly prepare: (node: Node, attempt: number) => Pod; readonly apply: (node: Node, attempt: number) => Pod };
@@ -271,12 +276,15 @@ export function decide(input: DecideInput): Decision {
       if (last.phase === "Succeeded") {
         const finished = last.finishedAt ?? now;
         const health = isReady(node);
-        const soakFrom = Math.max(finished, health.since ?? finished);
+        const podsOnNode = input.podHealth?.get(n);
+        const soakFrom = Math.max(finished, health.since ?? finished, podsOnNode?.readySince ?? finished);
         const due = Math.max(finished + input.durations.postCompleteDelayMs, soakFrom + input.durations.soakMs);
-        if (!health.ready) {
+        const unready = podsOnNode?.unready ?? [];
+        if (!health.ready || unready.length > 0) {
           const timeout = input.durations.healthTimeoutMs;
           if (timeout !== undefined && now > finished + timeout) {
-            return fail(last, "NodeNotReady", `node ${n} did not come back Ready within ${Math.round(timeout / 1000)}s after its upgrade`, applies);
+            const what = !health.ready ? `node ${n} did not come back Ready` : `pods on node ${n} not Ready: ${unready.slice(0, 5).join(", ")}${unready.length > 5 ? ` and ${unready.length - 5} more` : ""}`;
+            return fail(last, "NodeNotReady", `${what} within ${Math.round(timeout / 1000)}s after its upgrade (spec.gates.health)`, applies);
           }
           wakeAt(now + 5000);
           return "applying";

@@ -133,6 +133,7 @@ export class Reconciler {
     };
     const drainTimeout = plan.spec.drain?.timeout === undefined ? undefined : parseDrainTimeout(plan.spec.drain.timeout);
     const version = "version" in resolution ? resolution.version : "";
+    const podHealth = plan.spec.gates?.health !== undefined && "value" in hash ? await this.podHealth(plan, pods, hash.value) : undefined;
     const decision = decide({
       plan,
       problems,
@@ -143,6 +144,7 @@ export class Reconciler {
       afterPending,
       exclusiveBusy,
       alerts: await this.readAlerts(plan, now),
+      ...(podHealth !== undefined ? { podHealth } : {}),
       window: { open: isWindowOpen(plan.spec.window, new Date(now)), ...(plan.spec.window !== undefined ? { message: "outside the maintenance window (spec.window): no new node starts", opensInMs: 60_000 } : {}) },
       durations: {
         postCompleteDelayMs: ms(plan.spec.postCompleteDelay, 0),
@@ -168,6 +170,28 @@ export class Reconciler {
       plan.spec.gates?.prometheus !== undefined && decision.status.state !== "Complete" ? config.alertsCacheMs : undefined,
     ].filter((x) => x !== undefined);
     return { requeueAfterMs: wake.length > 0 ? Math.min(...wake) : undefined };
+  }
+
+  /**
+   * gates.health: for nodes whose upgrade pod succeeded and which are not done yet, the pods
+   * on them that are not Ready (our own upgrade pods aside), and since when all have been Ready.
+   */
+  private async podHealth(plan: PlanObject, pods: readonly PodFacts[], hash: string): Promise<Map<string, { unready: string[]; readySince: number | undefined }>> {
+    const label = `plan.upgrade.cattle.io/${plan.metadata.name}`;
+    const soaking = new Set(
+      pods.filter((p) => p.role === "apply" && p.hash === hash && p.phase === "Succeeded" && this.d.nodes.get(p.node)?.metadata.labels?.[label] !== hash).map((p) => p.node),
+    );
+    const out = new Map<string, { unready: string[]; readySince: number | undefined }>();
+    for (const node of soaking) {
+      const onNode = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${node}` })).items.filter(
+        (p) => p.metadata.labels?.["upgrade.cattle.io/controller"] === undefined && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed",
+      );
+      const ready = onNode.map((p) => p.status?.conditions?.find((c) => c.type === "Ready"));
+      const unready = onNode.filter((_, i) => ready[i]?.status !== "True").map((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`);
+      const since = ready.map((c) => (c?.lastTransitionTime === undefined ? Number.NaN : Date.parse(c.lastTransitionTime))).filter((t) => !Number.isNaN(t));
+      out.set(node, { unready, readySince: since.length > 0 ? Math.max(...since) : undefined });
+    }
+    return out;
   }
 
   /** Upgrade durations of nodes completed in this pass, and each failed upgrade pod once. */

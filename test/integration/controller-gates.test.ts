@@ -160,6 +160,19 @@ describe("controller: deadlines, windows and ordering between Plans", () => {
     }
   });
 
+  it("the health gate holds the next node while pods on the upgraded node are not Ready, then fails naming them", async () => {
+    const label = "test.plan-runner.dev/health";
+    const [first, second] = [workers[3]!, workers[4]!];
+    await optIn(env, [first, second], label);
+    // A pod that never starts on the first node: it is never Ready.
+    await env.kube.create(resources.pods, ns, { apiVersion: "v1", kind: "Pod", metadata: { name: "slow-app", namespace: ns, annotations: { "sim.plan-runner.dev/start-delay": "10m" } }, spec: { nodeName: first, containers: [{ name: "c", image: "example.com/app" }] } } as never);
+    await applyPlan(env, aPlan(ns, "health", { concurrency: 1, gates: { health: { soak: "1s", timeout: "4s" } }, failurePolicy: { retries: 0 }, nodeSelector: { matchLabels: { [label]: "yes" } }, order: { groups: [{ matchLabels: { "kubernetes.io/hostname": first } }] } }));
+    const halted = await waitForPlan(env, ns, "health", "Halted by the health gate", (p) => p.status?.state === "Halted", 60_000);
+    assert.match(condition(halted, "Halted")?.message ?? "", new RegExp(`pods on node ${first} not Ready: \\S*slow-app`));
+    assert.equal((await podsOf("health")).filter((p) => p.spec?.nodeName === second).length, 0, "the next node never started");
+    assert.notEqual((await getNode(env, first)).metadata.labels?.["plan.upgrade.cattle.io/health"], halted.status?.latestHash);
+  });
+
   it("a Plan deleted mid-rollout leaves no node cordoned by it", async () => {
     const label = "test.plan-runner.dev/deleted";
     await optIn(env, workers.slice(0, 2), label);

@@ -192,3 +192,31 @@ describe("decide: the prepare gate", () => {
     assert.equal(w.condition("Held")?.status, "False");
   });
 });
+
+describe("decide: the health gate", () => {
+  const health = (unready: string[]) => new Map([["w00", { unready, readySince: undefined }]]);
+  const durations = { postCompleteDelayMs: 0, backoffMs: 1000, drainTimeoutMs: undefined, soakMs: 0, healthTimeoutMs: 10_000 };
+
+  it("does not finish a node while pods on it are not Ready, and fails it after the timeout naming them", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { timeout: "10s" } } }), workers(2), { input: { podHealth: health(["app/web-1"]), durations } });
+    const d = w.run(40, (x) => x.status.state === "Halted");
+    assert.equal(d.status.state, "Halted");
+    assert.equal(label(w, "w00"), undefined, "not labelled done");
+    assert.match(w.condition("Halted")?.message ?? "", /pods on node w00 not Ready: app\/web-1/);
+    assert.deepEqual(w.started, ["w00"], "the next node did not start");
+  });
+
+  it("finishes the node once its pods are Ready", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { timeout: "10s" } } }), workers(1), { input: { podHealth: health([]), durations } });
+    assert.equal(w.run(20).status.state, "Complete");
+  });
+
+  it("waits for the soak after the pods became Ready", () => {
+    const soakMs = 30_000;
+    const w = new SimWorld(aPlan({ concurrency: 1 }), workers(1), { input: { podHealth: new Map([["w00", { unready: [], readySince: Date.parse("2026-06-01T00:00:20Z") }]]), durations: { ...durations, soakMs, healthTimeoutMs: undefined } } });
+    w.run(60);
+    // Ready since 00:00:20 plus a 30 s soak: not done before 00:00:50.
+    assert.ok(w.now >= Date.parse("2026-06-01T00:00:50Z"), new Date(w.now).toISOString());
+    assert.equal(label(w, "w00"), HASH);
+  });
+});
