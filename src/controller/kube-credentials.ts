@@ -80,7 +80,7 @@ export function loadCredentials(kubeconfig?: string, env: NodeJS.ProcessEnv = pr
   } else if (typeof user["tokenFile"] === "string") {
     authorization = tokenFrom(isAbsolute(user["tokenFile"]) ? user["tokenFile"] : join(base, user["tokenFile"]));
   } else if (typeof user["username"] === "string") {
-    const header = `Basic ${Buffer.from(`${user["username"]}:${String(user["password"] ?? "")}`).toString("base64")}`;
+    const header = `Basic ${Buffer.from(`${user["username"]}:${typeof user["password"] === "string" ? user["password"] : ""}`).toString("base64")}`;
     authorization = () => header;
   }
   return {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import type { Pod } from "../../src/controller/kube-types.ts";
 import { resources } from "../../src/controller/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, PodWatch, type RunningController, aPlan, applyPlan, condition, getNode, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
@@ -113,7 +114,7 @@ describe("controller: deadlines, windows and ordering between Plans", () => {
     const watching = env.kube
       .watch(resources.pods, ns, {}, (e) => {
         if (e.type === "ERROR" || e.type === "BOOKMARK") return;
-        const p = e.object as import("../../src/controller/kube-types.ts").Pod;
+        const p = e.object as Pod;
         const plan = p.metadata.labels?.["upgrade.cattle.io/plan"];
         if (plan !== "ex-a" && plan !== "ex-b") return;
         const node = p.spec?.nodeName ?? "";

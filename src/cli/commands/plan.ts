@@ -205,7 +205,7 @@ async function readLive(args: Args & { kubeconfig: string }, plans: readonly Pla
     const secrets: SecretView[] = [];
     const inFlight = new Map<string, Set<string>>();
     for (const ns of namespaces) {
-      for (const s of (await kube.list<Secret>(resources.secrets, ns)).items) secrets.push(toSecretView(s as unknown as Record<string, unknown>));
+      for (const s of (await kube.list<Secret>(resources.secrets, ns)).items) secrets.push(toSecretView(s));
       for (const pod of (await kube.list<Pod>(resources.pods, ns, { labelSelector: `upgrade.cattle.io/controller=${args.controllerName}` })).items) {
         const f = podFacts(pod);
         if (f === undefined || f.phase === "Succeeded" || f.phase === "Failed") continue;
