@@ -35,9 +35,9 @@ async function stopPrometheus(): Promise<void> {
   if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => p.once("exit", () => resolve()));
   p.kill("SIGTERM");
-  const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+  const killDeadline = setTimeout(() => p.kill("SIGKILL"), 10_000); // escalate if SIGTERM is ignored
   await exited;
-  clearTimeout(timer);
+  clearTimeout(killDeadline);
 }
 
 before(async () => {
