@@ -35,9 +35,9 @@ async function stopPrometheus(): Promise<void> {
   if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => p.once("exit", () => resolve()));
   p.kill("SIGTERM");
-  const killDeadline = setTimeout(() => p.kill("SIGKILL"), 10_000); // escalate if SIGTERM is ignored
+  const deadlineKill = setTimeout(() => p.kill("SIGKILL"), 10_000); // escalate if SIGTERM is ignored
   await exited;
-  clearTimeout(killDeadline);
+  clearTimeout(deadlineKill);
 }
 
 before(async () => {
