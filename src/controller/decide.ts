@@ -448,7 +448,7 @@ function cordonPatch(node: Node, plan: string, hash: string, drainAt: string | u
 }
 
 /** Drops this Plan's claims; the node becomes schedulable only if we cordoned it and no other Plan holds it. */
-function uncordonPatch(node: Node, plan: string, labels: Record<string, string>): NodePatch {
+export function uncordonPatch(node: Node, plan: string, labels: Record<string, string> = {}): NodePatch {
   const ann = node.metadata.annotations ?? {};
   const ours = ann[cordonedBy(plan)] !== undefined;
   const others = Object.keys(ann).some((k) => k.startsWith(CORDON_PREFIX) && k !== cordonedBy(plan));

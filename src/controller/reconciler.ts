@@ -6,7 +6,7 @@ import { parseDrainTimeout, parseGoDuration } from "../plan/duration.ts";
 import { isWindowOpen } from "../plan/window.ts";
 import { validatePlan } from "../plan/validate.ts";
 import { resolveChannel } from "./channel.ts";
-import { type Action, type DecideConfig, type Decision, type NodePatch, type Resolution, cordonedBy, decide, drainStarted } from "./decide.ts";
+import { type Action, type DecideConfig, type Decision, type NodePatch, type Resolution, cordonedBy, decide, drainStarted, uncordonPatch } from "./decide.ts";
 import { planDrain } from "./drain.ts";
 import { planHash } from "./hash.ts";
 import type { Informer } from "./informer.ts";
@@ -85,12 +85,7 @@ export class Reconciler {
     for (const node of this.d.nodes.list()) {
       const ann = node.metadata.annotations ?? {};
       if (ann[cordonedBy(plan)] === undefined && ann[drainStarted(plan)] === undefined) continue;
-      const others = Object.keys(ann).some((k) => k.startsWith("cordoned.plan-runner.dev/") && k !== cordonedBy(plan));
-      const patch: NodePatch = {
-        metadata: { annotations: { [cordonedBy(plan)]: null, [drainStarted(plan)]: null } },
-        ...(ann[cordonedBy(plan)] !== undefined && !others ? { spec: { unschedulable: null } } : {}),
-      };
-      await this.patchNode(node.metadata.name, patch);
+      await this.patchNode(node.metadata.name, uncordonPatch(node, plan));
       this.d.log.info("released node of a deleted plan", { plan, node: node.metadata.name });
     }
   }

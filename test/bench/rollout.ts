@@ -4,12 +4,12 @@
 // from its own metrics, and reads its peak RSS from /proc.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { KubeAdapter } from "../../src/controller/kube-adapter.ts";
 import type { Pod } from "../../src/controller/kube-types.ts";
 import { resources } from "../../src/controller/ports.ts";
 import type { PlanObject } from "../../src/controller/reconciler.ts";
 import { startControlPlane } from "../env/control-plane.ts";
+import { freePorts } from "../env/free-port.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Bench, type BenchTable, median } from "./bench.ts";
 
@@ -18,16 +18,6 @@ const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 50);
 /** How long each simulated upgrade runs; the comparison with the ideal needs pods that take some time. */
 const RUN_FOR = process.env["BENCH_RUN_FOR"] ?? "1s";
 const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "evict"]);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 
 function peakRss(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -38,7 +28,7 @@ async function run(): Promise<BenchTable> {
   const t0 = Date.now();
   const cp = await startControlPlane({ nodes: NODES, controlPlaneNodes: 1, startTimeoutMs: 300_000 });
   const startup = (Date.now() - t0) / 1000;
-  const port = await freePort();
+  const port = (await freePorts(1))[0] ?? 0;
   const child = spawn(process.execPath, ["bin/plan-runner.js", "controller", "--kubeconfig", cp.kubeconfigPath, "--namespace", "bench", "--leader-elect", "false", "--metrics-address", `127.0.0.1:${port}`, "--workers", "4"], { stdio: ["ignore", "ignore", process.env["BENCH_LOG"] !== undefined ? openSync(process.env["BENCH_LOG"], "w") : "ignore"] });
   try {
     const kube = new KubeAdapter({ kubeconfig: cp.kubeconfigPath });
