@@ -27,6 +27,11 @@ export interface DecideConfig {
   readonly podTtlMs: number;
   readonly defaultRetries: number;
   readonly defaultBackoffMs: number;
+  /**
+   * The node this controller runs on (NODE_NAME from the downward API), taken last in every Plan:
+   * its upgrade may end the leader, so every other node is done first (seed incident 2026-05-11).
+   */
+  readonly ownNode?: string | undefined;
 }
 
 /** A resolved version; `error` is set when the channel failed and the last known version is used. */
@@ -337,7 +342,7 @@ export function decide(input: DecideInput): Decision {
     const busy = new Set([...nodeStates].filter(([, s]) => s === "applying" || s === "held" || s === "blocked").map(([n]) => n));
     // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds).
     const wanted = Math.max(0, concurrency - busy.size) + input.exclusiveBusy.size;
-    const ordered = wanted === 0 ? [] : orderBy(idle, spec.order, (node) => ({ name: node.metadata.name, labels: node.metadata.labels ?? {}, ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}) }), wanted);
+    const ordered = wanted === 0 ? [] : orderBy(idle, spec.order, (node) => ({ name: node.metadata.name, labels: node.metadata.labels ?? {}, last: node.metadata.name === input.config.ownNode, ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}) }), wanted);
     const admission = admit({ ordered, inFlight: busy, blocked: input.exclusiveBusy, concurrency }, (node) => node.metadata.name);
     for (const node of admission.start) {
       const n = node.metadata.name;

@@ -12,6 +12,8 @@ export interface OrderKey {
   readonly name: string;
   readonly uid?: string;
   readonly labels: Labels;
+  /** Ranked after every other node: the node hosting the controller itself (seed incident 2026-05-11). */
+  readonly last?: boolean;
 }
 
 const byUid = <T>(keyOf: (item: T) => OrderKey) => (a: T, b: T): number => {
@@ -23,7 +25,8 @@ const byUid = <T>(keyOf: (item: T) => OrderKey) => (a: T, b: T): number => {
 /**
  * The rank of each node: control plane first (unless order.controlPlaneFirst is false: the
  * version-skew rule wants control planes upgraded before kubelets, so it outranks the groups),
- * then the first matching priority group (unmatched nodes after every group), then the name in
+ * then the first matching priority group (unmatched nodes after every group), a node marked `last`
+ * after all of them (the leader's own node: its upgrade ends the leader), then the name in
  * code-unit order (never locale), then the uid. A total order, so every reconcile of the same
  * world yields the same sequence.
  *
@@ -33,14 +36,14 @@ const byUid = <T>(keyOf: (item: T) => OrderKey) => (a: T, b: T): number => {
 export function orderBy<T>(items: readonly T[], spec: OrderSpec | undefined, keyOf: (item: T) => OrderKey, limit = Infinity): T[] {
   const groups = (spec?.groups ?? []).map((g) => compileSelector(g, "matches-everything"));
   const controlPlaneFirst = spec?.controlPlaneFirst ?? true;
-  const buckets: Array<Map<string, T>> = Array.from({ length: 2 * (groups.length + 1) }, () => new Map<string, T>());
+  const buckets: Array<Map<string, T>> = Array.from({ length: 2 * (groups.length + 1) + 1 }, () => new Map<string, T>());
   // Two nodes with one name cannot exist in one cluster, but a hand-made list may hold them.
   const twins = new Map<string, T[]>();
   for (const item of items) {
     const key = keyOf(item);
     let group = groups.findIndex((matches) => matches(key.labels));
     if (group < 0) group = groups.length;
-    const rank = (controlPlaneFirst && isControlPlane(key.labels) ? 0 : groups.length + 1) + group;
+    const rank = key.last === true ? buckets.length - 1 : (controlPlaneFirst && isControlPlane(key.labels) ? 0 : groups.length + 1) + group;
     const bucket = buckets[rank] as Map<string, T>;
     const first = bucket.get(key.name);
     if (first === undefined) bucket.set(key.name, item);

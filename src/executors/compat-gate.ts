@@ -167,6 +167,20 @@ export function checkContainerd(matrix: CompatMatrix, target: Minor, nodes: read
   return reasons;
 }
 
+/**
+ * A target older than a node's kubelet would be a downgrade, which kubeadm cannot do and the
+ * upgrade refuses: a person must correct the Plan, so it is actionable. `target` is the parts
+ * the Plan gives (X.Y or X.Y.Z); a kubelet is compared on as many parts.
+ */
+export function checkDowngrade(target: readonly number[], nodes: readonly NodeFacts[]): Reason[] {
+  const t = target.join(".");
+  return nodes.flatMap((n): Reason[] => {
+    const parts = versionParts(n.kubeletVersion);
+    if (parts === undefined || compareParts(parts.slice(0, target.length), target) <= 0) return [];
+    return [{ tag: "ACTIONABLE", message: `node ${n.name} runs ${n.kubeletVersion}, newer than the target ${t}: plan-runner never downgrades; correct the Plan's version or channel` }];
+  });
+}
+
 /** 0 safe, 2 actionable, 4 held. Held wins: while anything waits, acting on the rest is premature. */
 export function verdict(reasons: readonly Reason[]): number {
   if (reasons.length === 0) return EXIT_SAFE;
@@ -187,7 +201,7 @@ export interface GateResult {
 }
 
 /** Runs every check. Read-only. Fails only when the nodes cannot be listed (the gate's own error). */
-export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: Minor): Promise<GateResult> {
+export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: Minor, targetVersion: readonly number[] = target): Promise<GateResult> {
   const nodes = await deps.cluster.listNodes();
   const running = runningMinor(nodes);
   const reasons: Reason[] = [];
@@ -214,5 +228,6 @@ export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: M
     reasons.push(...checkRemovedApis(target, inUse));
   }
   reasons.push(...checkContainerd(matrix, target, nodes));
+  reasons.push(...checkDowngrade(targetVersion, nodes));
   return { reasons, exitCode: verdict(reasons), running, addonsChecked };
 }

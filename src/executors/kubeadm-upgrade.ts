@@ -6,7 +6,7 @@ import { rewriteSourceMinor, sourceMinor } from "./apt-source.ts";
 import { isAt, madisonVersions, packageStates, type PackageState } from "./packages.ts";
 import { APT_ENV, type ProcedureDeps } from "./procedure.ts";
 import { StepFailure, checkFailed } from "./step-failure.ts";
-import type { Release } from "./versions.ts";
+import { compareParts, debianUpstream, versionParts, type Release } from "./versions.ts";
 
 export type Role = "control-plane" | "worker";
 export const ROLES: readonly Role[] = ["control-plane", "worker"];
@@ -140,6 +140,27 @@ async function restartAndVerify(deps: ProcedureDeps, opts: KubeadmUpgradeOptions
   throw checkFailed("verify", `node ${opts.node} reports ${reported === undefined ? "nothing (API unreachable)" : reported || "no version"}, not ${v}, ${Math.round(opts.verifyTimeoutMs / 1000)}s after the kubelet restart`);
 }
 
+/**
+ * A target older than what the node runs is never applied: kubeadm cannot downgrade, and apt
+ * would happily install the older packages. Refused before anything changes on the host.
+ */
+function refuseDowngrade(states: Map<string, PackageState>, release: Release): void {
+  const target = [release.major, release.minor, release.patch];
+  const newer = PACKAGES.flatMap((p) => {
+    const s = states.get(p);
+    if (s === undefined || !s.installed) return [];
+    const installed = debianUpstream(s.version);
+    const parts = versionParts(installed);
+    return parts !== undefined && compareParts(parts, target) > 0 ? [`${p} ${installed}`] : [];
+  });
+  if (newer.length > 0) {
+    throw checkFailed(
+      "no-downgrade",
+      `the node runs ${newer.join(", ")}, newer than the target v${release.text}: plan-runner never downgrades (kubeadm cannot); correct the Plan's version or channel`,
+    );
+  }
+}
+
 export async function kubeadmUpgrade(deps: ProcedureDeps, opts: KubeadmUpgradeOptions): Promise<KubeadmOutcome> {
   const { runner, log } = deps;
   const target = opts.release.text;
@@ -147,6 +168,7 @@ export async function kubeadmUpgrade(deps: ProcedureDeps, opts: KubeadmUpgradeOp
   log(`kubeadm-upgrade: ${opts.role} ${opts.node} -> ${v}`);
 
   const states = await packageStates(runner, "inspect", PACKAGES);
+  refuseDowngrade(states, opts.release);
   const allAt = PACKAGES.every((p) => isAt(states.get(p), target));
   const allHeld = PACKAGES.every((p) => states.get(p)?.held ?? false);
   if (allAt && allHeld) {

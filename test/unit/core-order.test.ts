@@ -71,6 +71,12 @@ describe("order: control plane first, then priority groups, then name", () => {
     const items = [{ id: "x", l: {} }, { id: "y", l: { "node-role.kubernetes.io/control-plane": "" } }];
     assert.deepEqual(orderBy(items, undefined, (i) => ({ name: i.id, labels: i.l })).map((i) => i.id), ["y", "x"]);
   });
+  test("a node marked last follows every rank, even a control plane and a priority group", () => {
+    const items = [{ id: "own", l: { "node-role.kubernetes.io/control-plane": "", canary: "true" } }, { id: "w", l: {} }, { id: "cp", l: { "node-role.kubernetes.io/control-plane": "" } }];
+    const spec = { groups: [{ matchLabels: { canary: "true" } }] };
+    assert.deepEqual(orderBy(items, spec, (i) => ({ name: i.id, labels: i.l, last: i.id === "own" })).map((i) => i.id), ["cp", "w", "own"]);
+    assert.deepEqual(orderBy(items, spec, (i) => ({ name: i.id, labels: i.l, last: i.id === "own" }), 2).map((i) => i.id), ["cp", "w"]);
+  });
   test("isControlPlane", () => {
     assert.equal(isControlPlane({ "node-role.kubernetes.io/control-plane": "" }), true);
     assert.equal(isControlPlane({ "node-role.kubernetes.io/master": "true" }), true);

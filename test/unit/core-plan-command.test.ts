@@ -70,6 +70,15 @@ describe("plan-runner plan: the dry run", () => {
     ]);
     assert.equal(new Set(ps.map((p) => p.metadata.name)).size, ps.length);
   });
+  test("warns when the version is older than what eligible nodes run (a downgrade), and only then", async () => {
+    const down = await plan([file("down.yaml", aPlan("k8s-workers").withVersion("v1.29.9").build()), "--nodes", NODES, "--pods", "none"]);
+    assert.equal(down.code, 0, down.err);
+    assert.match(down.out, /# {3}WARNING: 4 eligible node\(s\) run a newer Kubernetes than v1\.29\.9 \(cp-1 v1\.30\.4, worker-1 v1\.30\.4, .*\): a downgrade/);
+    for (const v of ["v1.30.4", "v1.31.0"]) {
+      const up = await plan([file(`up-${v}.yaml`, aPlan("k8s-workers").withVersion(v).build()), "--nodes", NODES, "--pods", "none"]);
+      assert.doesNotMatch(up.out, /WARNING: .* newer Kubernetes/);
+    }
+  });
   test("the output is YAML: comments, then one Pod per document", async () => {
     const r = await plan([file("w2.yaml", workers.build()), "--nodes", NODES, "--pods", "first"]);
     const docs = parseAllDocuments(r.out);

@@ -28,6 +28,14 @@ describe("decide: a rollout", () => {
     assert.deepEqual(w.started, ["cp-a", "cp-b", "alpha", "mid", "zeta"]);
   });
 
+  it("takes the node hosting the controller last, after the control plane and every group (seed incident 2026-05-11)", () => {
+    const nodes = [aNode("a"), aNode("cp-1", { controlPlane: true }), aNode("b"), aNode("cp-2", { controlPlane: true })];
+    const w = new SimWorld(aPlan({ concurrency: 1 }), nodes, { config: { ownNode: "cp-1" } });
+    const d = w.run();
+    assert.deepEqual(w.started, ["cp-2", "a", "b", "cp-1"]);
+    assert.equal(d.status.state, "Complete");
+  });
+
   it("honours priority groups in spec.order", () => {
     const nodes = [aNode("a", { labels: { zone: "z2" } }), aNode("b", { labels: { zone: "z1" } }), aNode("c")];
     const w = new SimWorld(aPlan({ concurrency: 1, order: { groups: [{ matchLabels: { zone: "z1" } }, { matchLabels: { zone: "z2" } }] } }), nodes);

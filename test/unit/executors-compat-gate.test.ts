@@ -5,12 +5,14 @@ import {
   addonsApply,
   checkAddon,
   checkContainerd,
+  checkDowngrade,
   checkRemovedApis,
   compatGate,
   formatReason,
   runningMinor,
   verdict,
   type AddonVersion,
+  type NodeFacts,
   type Reason,
   type Tag,
 } from "../../src/executors/compat-gate.ts";
@@ -120,6 +122,29 @@ describe("checkContainerd: the floor per node", () => {
     { name: "a node on another runtime is not judged by the containerd floor", target: "1.37", nodes: [aNode("n1", "v1.36.2", "cri-o://1.30.0")], expect: [] },
   ];
   for (const c of cases) void test(c.name, () => assert.deepEqual(checkContainerd(matrix, m(c.target), c.nodes).map(formatReason), c.expect));
+});
+
+describe("checkDowngrade: a target older than a node's kubelet is blocked (actionable)", () => {
+  const cases: { name: string; target: number[]; nodes: NodeFacts[]; expect: string[] }[] = [
+    { name: "same version: nothing", target: [1, 35, 1], nodes: [aNode("n1", "v1.35.1")], expect: [] },
+    { name: "older nodes: nothing", target: [1, 35, 1], nodes: [aNode("n1", "v1.34.5")], expect: [] },
+    {
+      name: "a patch downgrade on one node names it",
+      target: [1, 35, 1],
+      nodes: [aNode("n1", "v1.35.1"), aNode("n2", "v1.35.2")],
+      expect: ["[ACTIONABLE] node n2 runs v1.35.2, newer than the target 1.35.1: plan-runner never downgrades; correct the Plan's version or channel"],
+    },
+    { name: "a minor-only target compares minors", target: [1, 35], nodes: [aNode("n1", "v1.35.4")], expect: [] },
+    { name: "a minor-only target below the node's minor", target: [1, 34], nodes: [aNode("n1", "v1.35.0+k3s1")], expect: ["[ACTIONABLE] node n1 runs v1.35.0+k3s1, newer than the target 1.34: plan-runner never downgrades; correct the Plan's version or channel"] },
+  ];
+  for (const c of cases) void test(c.name, () => assert.deepEqual(checkDowngrade(c.target, c.nodes).map(formatReason), c.expect));
+
+  test("the whole gate blocks a downgrade with exit 2", async () => {
+    const cluster = new FakeCluster().withNodes(aNode("cp", "v1.35.1"));
+    const r = await compatGate({ cluster, deprecatedApis: apisInUse() }, aMatrix([]), m("1.34.5"), [1, 34, 5]);
+    assert.equal(r.exitCode, 2);
+    assert.match(formatReason(r.reasons[0] as Reason), /never downgrades/);
+  });
 });
 
 describe("verdict: exit codes", () => {

@@ -28,6 +28,23 @@ function assertAt(host: FakeHost, upstream: string) {
 
 const MUTATING = /^(apt-source: (tee|mv)|apt-update|dpkg-configure|(un)?hold-|install-|upgrade-(apply|node)|daemon-reload|restart-kubelet)/;
 
+describe("kubeadm-upgrade: never downgrades", () => {
+  for (const [at, to] of [["1.35.1", "1.34.5"], ["1.34.5", "1.34.3"]] as const) {
+    test(`a node at ${at} refuses ${to} before touching anything`, async () => {
+      const host = new FakeHost({ at }).offer("1.34.3").offer("1.34.5").offer("1.35.1");
+      const runner = host.runner();
+      await assert.rejects(kubeadmUpgrade(fakeDeps(runner), options("worker", to)), (e: unknown) => {
+        assert.ok(e instanceof StepFailure);
+        assert.equal(e.step, "no-downgrade");
+        assert.match(e.message, new RegExp(`kubeadm ${at.replaceAll(".", "\\.")}.*newer than the target v${to.replaceAll(".", "\\.")}: plan-runner never downgrades`));
+        return true;
+      });
+      assert.equal(runner.transcript().filter((l) => MUTATING.test(l)).length, 0, "nothing on the host changed");
+      assertAt(host, at);
+    });
+  }
+});
+
 describe("kubeadm-upgrade: exact commands and order", () => {
   test("first control plane, minor bump: repository rewrite, kubeadm, plan + apply leaving CoreDNS alone, kubelet + kubectl, restart, verify", async () => {
     const host = aNode();

@@ -5,7 +5,7 @@ import { EXIT_GATE_ERROR, compatGate, formatReason, type ClusterReader, type Dep
 import { MatrixError, loadMatrix } from "../../executors/compat-matrix.ts";
 import { apiClusterReader, apiGetter, inClusterConfig, kubeconfigConfig } from "../../executors/kube-api.ts";
 import { prometheusDeprecatedApis } from "../../executors/prometheus-reader.ts";
-import { formatMinor, parseTargetMinor } from "../../executors/versions.ts";
+import { formatMinor, parseTargetMinor, versionParts } from "../../executors/versions.ts";
 
 const DEFAULT_MATRIX = "/run/system-upgrade/secrets/compat-matrix/matrix.json";
 const TERMINATION_LOG = "/dev/termination-log";
@@ -78,7 +78,7 @@ export function compatGateCommand(sources: GateSources): Command {
       const promUrl = values.prometheus ?? io.env["PLAN_RUNNER_PROMETHEUS_URL"];
       const deprecatedApis = values["skip-removed-apis"] === true ? null : promUrl === undefined ? noPrometheus : sources.prometheus(promUrl);
       const cluster = await sources.cluster(values.kubeconfig, io.env);
-      const result = await compatGate({ cluster, deprecatedApis }, matrix, target);
+      const result = await compatGate({ cluster, deprecatedApis }, matrix, target, versionParts(values.target) ?? target);
 
       const t = formatMinor(target);
       const running = result.running === undefined ? "unknown" : formatMinor(result.running);

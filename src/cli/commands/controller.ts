@@ -24,6 +24,10 @@ Runs the controller: watches Plans in --namespace and all Nodes, creates the upg
   --channel-poll D         re-ask a channel for the latest version after (default 15m)
   --default-deadline S     activeDeadlineSeconds when a Plan sets none (default 900)
   --max-deadline S         cap on a Plan's jobActiveDeadlineSecs (default 7200)
+
+Environment (set by deploy/deployment.yaml from the downward API):
+  POD_NAME, POD_NAMESPACE  this replica's pod: never evicted by its own drains
+  NODE_NAME                the node it runs on: taken last in every Plan, since its upgrade may end the leader
 `;
 
 function duration(flag: string, text: string): number {
@@ -89,6 +93,7 @@ export function parseControllerConfig(argv: readonly string[], env: Readonly<Rec
     defaultDeadlineSecs: int("default-deadline", values["default-deadline"], 0),
     maxDeadlineSecs: int("max-deadline", values["max-deadline"], 1),
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
+    ownNode: env["NODE_NAME"] !== "" ? env["NODE_NAME"] : undefined,
   });
   return { config, kubeconfig: values.kubeconfig };
 }

@@ -131,6 +131,19 @@ function toSecretView(o: Record<string, unknown>): SecretView {
   };
 }
 
+/** "node (v1.35.1)" for each node whose kubelet is newer than a Kubernetes-looking version (v1.X.Y). */
+function newerKubelets(nodes: readonly NodeView[], version: string): string[] {
+  const target = /^v?1\.(\d+)\.(\d+)$/.exec(version);
+  if (target === null) return [];
+  const [minor, patch] = [Number(target[1]), Number(target[2])];
+  return nodes.flatMap((n) => {
+    const m = /^v?1\.(\d+)\.(\d+)/.exec(n.kubeletVersion ?? "");
+    if (m === null) return [];
+    const [nm, np] = [Number(m[1]), Number(m[2])];
+    return nm > minor || (nm === minor && np > patch) ? [`${n.name} ${n.kubeletVersion ?? ""}`] : [];
+  });
+}
+
 const yamlDoc = (v: unknown): string => stringify(v, { version: "1.1", lineWidth: 0 });
 
 function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly SecretView[] | undefined, args: Args, io: CliIO, live?: LiveFacts): boolean {
@@ -160,6 +173,10 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   say(`  concurrency  ${sel.concurrency}`);
   say(`  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped${live !== undefined ? ` (live; ${inFlight.size} already in flight: ${[...inFlight].join(", ") || "none"})` : ""}`);
   if (spec.nodeSelector === undefined) say("  NOTE: the Plan has no spec.nodeSelector, so it selects no node (as in SUC)");
+  const newer = newerKubelets(sel.ordered, version);
+  if (newer.length > 0) {
+    say(`  WARNING: ${newer.length} eligible node(s) run a newer Kubernetes than ${version} (${newer.slice(0, 5).join(", ")}${newer.length > 5 ? ", ..." : ""}): a downgrade, which kubeadm-upgrade refuses and the compat gate blocks`);
+  }
   say();
   say(`Eligible nodes, in order (${sel.ordered.length}):`);
   const width = Math.max(4, ...sel.ordered.map((n) => n.name.length));
