@@ -10,6 +10,7 @@ export const controlPlaneBinaries = [
   "kube-controller-manager",
   "kube-scheduler",
   "kubectl",
+  "kubelet",
   "kwok",
 ] as const;
 

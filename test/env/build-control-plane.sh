@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the test control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, etcd, kwok) from the Go module proxy into a cache outside the repository, keyed
+# kubectl, etcd, kwok) and the kubelet of the tests' real nodes, at the same version, from the Go module proxy into a cache outside the repository, keyed
 # by version. Idempotent: a version already in the cache is reused in milliseconds.
 #
 #   PLAN_RUNNER_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/plan-runner)
@@ -15,7 +15,8 @@ KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 cache_root="${PLAN_RUNNER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plan-runner}"
 key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
 bin="$cache_root/bin/$key"
-wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
+k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
+wanted=("${k8s_cmds[@]}" etcd kwok)
 
 say() { printf '[control-plane build] %s\n' "$*" >&2; }
 die() { printf '[control-plane build] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -69,9 +70,9 @@ fi
 # `go install` refuses. A wrapper module requires it and points each staging module at its
 # published v0.X.Y twin; the list is read from the tagged go.mod so it follows new releases.
 need_k8s=0
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do [[ -x "$bin/$b" ]] || need_k8s=1; done
+for b in "${k8s_cmds[@]}"; do [[ -x "$bin/$b" ]] || need_k8s=1; done
 if [[ $need_k8s == 1 ]]; then
-  say "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl ${K8S_VERSION} (10-30 min cold on 2 cores)"
+  say "building ${k8s_cmds[*]} ${K8S_VERSION} (10-30 min cold on 2 cores; progress in this log)"
   staging_version="v0.${K8S_VERSION#v1.}"
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
   w="$cache_root/work/k8s-${K8S_VERSION}"
@@ -93,13 +94,14 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 EOF
   go mod tidy -e >&2 || true
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for b in "${k8s_cmds[@]}"; do
     [[ -x "$bin/$b" ]] && continue
-    say "  go build $b"
+    say "  go build $b ($(( $(date +%s) - start ))s so far)"
     go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b" || die "building $b ${K8S_VERSION} failed"
     mv "$bin/$b.tmp" "$bin/$b"
   done

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -8,7 +8,9 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  PatchStrategy,
   loadYaml,
+  setHeaderOptions,
 } from "@kubernetes/client-node";
 import type { V1CustomResourceDefinition, V1Node } from "@kubernetes/client-node";
 import { ensureControlPlaneBinaries } from "./binaries.ts";
@@ -16,10 +18,13 @@ import { freePorts } from "./free-port.ts";
 import { probe } from "./http-probe.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { criLogLines, kwokConfig, logsCrdPath } from "./kwok-config.ts";
-import { defaultNodeSpecs, simulatedNode } from "./nodes.ts";
+import { defaultNodeSpecs, roleLabel, simulatedNode } from "./nodes.ts";
 import type { NodeRole, SimulatedNodeSpec } from "./nodes.ts";
 import { groupAlive, logTail, onExitCleanup, signalGroup, startComponent, stopGroups } from "./processes.ts";
 import type { Component } from "./processes.ts";
+import { cleanupScript, startRealNode } from "./real-node.ts";
+import type { RealNodeHandle } from "./real-node.ts";
+import { ensureNodeImages } from "./images.ts";
 import { waitFor } from "./wait.ts";
 
 export interface ControlPlaneOptions {
@@ -39,6 +44,15 @@ export interface ControlPlaneOptions {
   keepDir?: boolean;
   /** Progress lines; default silent. */
   log?: (line: string) => void;
+}
+
+export interface AddRealNodeInput {
+  name: string;
+  role?: NodeRole;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** OCI archives imported into the node's containerd; default: the upgrade and pause images (built on first use). */
+  images?: readonly string[];
 }
 
 export interface ComponentInfo {
@@ -67,6 +81,11 @@ export interface ControlPlane {
   readonly components: readonly ComponentInfo[];
   /** Creates a Node like a joining kubelet would and waits until it is Ready and schedulable. */
   addNode(input: AddNodeInput): Promise<V1Node>;
+  /**
+   * Starts a real node (containerd + the kubelet, in this process's own network namespace: see
+   * test/env/netns.sh) and waits until it is Ready, labelled and schedulable. Stopped with the plane.
+   */
+  addRealNode(input: AddRealNodeInput): Promise<RealNodeHandle>;
   /** Deletes a Node (a machine leaving the cluster) and waits until the object is gone. */
   removeNode(name: string): Promise<void>;
   /** What `kubectl logs` shows for a pod's container (all containers when `container` is omitted). */
@@ -139,6 +158,7 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
   let starting = true;
 
   const killAllSync = (): void => {
+    if (existsSync(join(dir, "nodes"))) spawnSync("bash", [cleanupScript, join(dir, "nodes"), realNodeCgroupPrefix(dir)], { stdio: "ignore" });
     for (const c of components) signalGroup(c.pid, "SIGKILL");
     removeDirs();
   };
@@ -148,10 +168,12 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
   };
   const unhook = options.detached ? () => true : onExitCleanup(killAllSync);
   if (!options.detached) reaperPid = startReaper(dir, etcdDataDir, keepDir);
+  const realNodes: RealNodeHandle[] = [];
 
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    for (const n of realNodes) await n.stop();
     await stopGroups(components.map((c) => c.pid));
     if (reaperPid !== undefined) signalGroup(reaperPid, "SIGKILL");
     removeDirs();
@@ -160,8 +182,8 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
 
   // A component that dies while we wait for the cluster fails the start at once, with its log.
   const startup = new AbortController();
-  const launch = (name: string, args: string[]): Component => {
-    const c = startComponent({ name, command: join(binDir, name), args, logPath: join(dir, "logs", `${name}.log`) });
+  const launch = (name: string, args: string[], command = join(binDir, name)): Component => {
+    const c = startComponent({ name, command, args, logPath: join(dir, "logs", `${name}.log`) });
     components.push(c);
     writeFileSync(pgidsPath(dir), components.map((x) => `${x.pid}\n`).join(""));
     void c.exited.then((s) => {
@@ -193,6 +215,8 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
       controllerManager: { token: token(), name: "system:kube-controller-manager", groups: "" },
       scheduler: { token: token(), name: "system:kube-scheduler", groups: "" },
       kwok: { token: token(), name: "kwok", groups: "system:masters" },
+      // Real nodes' kubelets (test only: the Node authorizer is not enabled here).
+      kubelet: { token: token(), name: "plan-runner-kubelet", groups: "system:masters" },
     };
     writeFileSync(
       join(pki, "tokens.csv"),
@@ -358,6 +382,53 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
         await waitFor(() => nodesReady(new Set([input.name])), { timeoutMs: 60_000, what: `node ${input.name} to be Ready` });
         return node;
       },
+      async addRealNode(input) {
+        if (names.has(input.name)) throw new Error(`node ${input.name} already exists`);
+        const images = input.images ?? (await ensureNodeImages());
+        const [kubeletPort, healthzPort] = (await freePorts(2)) as [number, number];
+        const handle = await startRealNode(
+          {
+            dir: join(dir, "nodes", input.name),
+            cgroupPrefix: realNodeCgroupPrefix(dir),
+            index: realNodes.length + 1,
+            binDir,
+            server,
+            caPem,
+            token: users.kubelet.token,
+            kubeletPort,
+            healthzPort,
+            log,
+            launch: (name, command, args) => launch(name, args, command),
+          },
+          input.name,
+          images,
+        );
+        realNodes.push(handle);
+        names.add(input.name);
+        const role = input.role ?? "worker";
+        try {
+          await waitFor(async () => (await core.readNode({ name: input.name })).metadata?.uid, {
+            timeoutMs: 60_000,
+            what: `the kubelet of ${input.name} to register its Node (log: ${handle.kubeletLog})`,
+          });
+          // The kubelet may not set node-role labels on itself: the harness does, as kubeadm would.
+          await core.patchNode(
+            {
+              name: input.name,
+              body: { metadata: { labels: { [roleLabel(role)]: "", ...input.labels }, annotations: { ...input.annotations } } },
+            },
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+          );
+          await waitFor(() => nodesReady(new Set([input.name])), {
+            timeoutMs: 90_000,
+            what: `real node ${input.name} to be Ready (kubelet log: ${handle.kubeletLog})`,
+          });
+        } catch (e: unknown) {
+          process.stderr.write(`--- ${handle.kubeletLog} ---\n${logTail(handle.kubeletLog, 30)}\n`);
+          throw e;
+        }
+        return handle;
+      },
       async removeNode(name) {
         await core.deleteNode({ name });
         names.delete(name);
@@ -433,6 +504,11 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
   }
 }
 
+/** Every real node's cgroups start with this, unique per run dir, so a cleanup finds exactly its own. */
+function realNodeCgroupPrefix(dir: string): string {
+  return `plan-runner-${createHash("sha256").update(dir).digest("hex").slice(0, 10)}-`;
+}
+
 /** Ready=True and none of the taints the node lifecycle controller sets on unready nodes. */
 function schedulable(n: V1Node): boolean {
   const ready = n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -451,13 +527,15 @@ function httpStatus(e: unknown): number | undefined {
  */
 function startReaper(dir: string, etcdDataDir: string, keepDir: boolean): number | undefined {
   const script = [
-    'parent="$1"; dir="$2"; data="$3"; keep="$4"',
+    'parent="$1"; dir="$2"; data="$3"; keep="$4"; cleanup="$5"; prefix="$6"',
     'while kill -0 "$parent" 2>/dev/null; do sleep 1; done',
+    '[ -d "$dir/nodes" ] && bash "$cleanup" "$dir/nodes" "$prefix"',
     'if [ -f "$dir/pgids" ]; then while read -r g; do kill -9 "-$g" 2>/dev/null; done < "$dir/pgids"; fi',
     'rm -rf -- "$data"',
     '[ "$keep" = 1 ] || rm -rf -- "$dir"',
   ].join("\n");
-  const child = spawn("sh", ["-c", script, "reaper", String(process.pid), dir, etcdDataDir, keepDir ? "1" : "0"], {
+  const args = [String(process.pid), dir, etcdDataDir, keepDir ? "1" : "0", cleanupScript, realNodeCgroupPrefix(dir)];
+  const child = spawn("sh", ["-c", script, "reaper", ...args], {
     detached: true,
     stdio: "ignore",
   });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { SIMULATED_NODE_ANNOTATION } from "./nodes.ts";
 
 export const stagesDir = fileURLToPath(new URL("./stages/", import.meta.url));
 export const logsCrdPath = fileURLToPath(new URL("./kwok-logs-crd.yaml", import.meta.url));
@@ -22,7 +23,8 @@ export function kwokConfig(input: KwokConfigInput): string {
     kind: "KwokConfiguration",
     metadata: {},
     options: {
-      manageAllNodes: true,
+      // Only the simulated nodes: a real node beside them has its own kubelet (see nodes.ts).
+      manageNodesWithAnnotationSelector: `${SIMULATED_NODE_ANNOTATION}=fake`,
       // All nodes share one kwok server; each node's InternalIP is a 127/8 address, hence 0.0.0.0.
       serverAddress: `0.0.0.0:${input.kubeletPort}`,
       nodePort: input.kubeletPort,

@@ -17,6 +17,9 @@ export interface SimulatedNodeSpec {
   arch?: string;
 }
 
+/** kwok plays the kubelet of exactly the nodes annotated with this (value "fake"). */
+export const SIMULATED_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+
 export const roleLabel = (role: NodeRole): string => `node-role.kubernetes.io/${role}`;
 
 /** 127.1.x.y: unique per node, and on Linux every 127/8 address reaches the kwok kubelet server. */
@@ -61,6 +64,7 @@ export function simulatedNode(spec: SimulatedNodeSpec, ordinal: number, defaults
       annotations: {
         "node.alpha.kubernetes.io/ttl": "0",
         "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        [SIMULATED_NODE_ANNOTATION]: "fake",
         ...spec.annotations,
       },
     },
