@@ -46,7 +46,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["eslint.config.js", "bin/**"],
+    files: ["eslint.config.js", "bin/**", "images/**/*.js"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly" } },
   },
