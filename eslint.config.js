@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "src/generated/**", "coverage/**"] },
+  { ignores: ["node_modules/**", "dist/**", "src/generated/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -46,7 +46,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["eslint.config.js", "bin/**"],
+    files: ["eslint.config.js", "bin/**", "images/**/*.js"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly" } },
   },

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The one command-line entry. TypeScript sources run through tsx's loader so the image and
-// a git checkout execute the same files.
+// The developers' entry in a git checkout: the TypeScript sources through tsx's loader, so an
+// edit runs without a build. The image never uses this file: it runs the compiled
+// dist/cli/run.js and carries neither src/ nor tsx.
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+await import("../src/cli/run.ts");

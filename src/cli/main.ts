@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type CliIO, type Command, EXIT_USAGE, processIO } from "./io.ts";
 
 /** Each command lives in its own module, loaded only when asked for. */
@@ -12,10 +13,21 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
   "os-upgrade": { summary: "node side: apt upgrade honouring held packages, reboot when required", load: () => import("./commands/os-upgrade.ts") },
 };
 
+/**
+ * The package's version, read from package.json at call time: src/cli/ and dist/cli/ sit at the
+ * same depth, so the same relative URL works in a checkout and in the image.
+ */
+export function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  const version = typeof pkg === "object" && pkg !== null && "version" in pkg ? pkg.version : undefined;
+  if (typeof version !== "string") throw new Error("package.json has no version");
+  return version;
+}
+
 function usage(io: CliIO): void {
   io.err("usage: plan-runner <command> [options]\n\ncommands:");
   for (const [name, c] of Object.entries(commands)) io.err(`  ${name.padEnd(16)} ${c.summary}`);
-  io.err("\nplan-runner <command> --help for a command's options");
+  io.err("\nplan-runner <command> --help for a command's options; plan-runner --version");
 }
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
@@ -23,6 +35,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     usage(io);
     return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === "--version") {
+    io.out(packageVersion());
+    return 0;
   }
   const entry = commands[name];
   if (entry === undefined) {

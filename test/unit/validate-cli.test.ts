@@ -57,6 +57,7 @@ before(() => {
     "tree/deeper/b.yml": plan("tree-b"),
     "tree/notes.txt": "not yaml",
     "tree/.hidden/c.yaml": "garbage: [",
+    "tree/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
     "empty-dir/readme.md": "nothing here",
   });
   // 10 MB of YAML-looking text: refused by size before it is read.
@@ -104,9 +105,10 @@ describe("plan-runner validate: exit codes and output", () => {
     assert.deepEqual(r.out.map((l) => l.split(":")[0]), ["typo.yaml", "drain.yaml", "warn.yaml"]);
   });
 
-  it("walks directories for *.yaml and *.yml, skipping hidden directories and other files", async () => {
+  it("walks directories for *.yaml and *.yml, skipping hidden directories, kustomization.yaml and other files", async () => {
     const r = await validate("tree");
     assert.equal(r.code, 0, r.out.join("\n"));
+    assert.deepEqual(r.out, [], "no warning about the kustomization");
     assert.match(r.err, /2 Plans in 2 files/);
   });
 

@@ -12,7 +12,8 @@ const USAGE = `usage: plan-runner validate [--quiet] <file|dir>...
 
 Checks Plan files (multi-document YAML, read with kubectl's YAML 1.1 rules) against the Plan schema
 and the rules the controller enforces. Directories are searched recursively for *.yaml and *.yml
-(hidden directories and node_modules skipped). Documents of other kinds are skipped with a warning.
+(hidden directories, node_modules and kustomization.yaml files skipped). Documents of other kinds
+are skipped with a warning.
 Files over ${MAX_FILE_BYTES / (1024 * 1024)} MiB are refused.
 
   -q, --quiet   print errors only
@@ -21,6 +22,9 @@ Files over ${MAX_FILE_BYTES / (1024 * 1024)} MiB are refused.
 Exit status: 0 no error (warnings allowed), 1 some error, 2 usage error.`;
 
 const isYaml = (name: string): boolean => /\.ya?ml$/i.test(name);
+// A directory of Plans kept for kustomize has its kustomization.yaml beside them (plans/ does):
+// kustomize's own file, never a Plan, so a directory walk leaves it out instead of warning.
+const isKustomization = (name: string): boolean => /^kustomization\.ya?ml$/i.test(name);
 
 /** Files under `dir`, sorted, named relative to how the user named the directory. */
 async function yamlFilesUnder(dir: string, shown: string): Promise<{ path: string; shown: string }[]> {
@@ -37,7 +41,7 @@ async function yamlFilesUnder(dir: string, shown: string): Promise<{ path: strin
     const name = join(shown, e.name);
     if (e.isDirectory()) {
       if (!e.name.startsWith(".") && e.name !== "node_modules") out.push(...(await yamlFilesUnder(path, name)));
-    } else if (isYaml(e.name) && (e.isFile() || e.isSymbolicLink())) {
+    } else if (isYaml(e.name) && !isKustomization(e.name) && (e.isFile() || e.isSymbolicLink())) {
       out.push({ path, shown: name });
     }
   }

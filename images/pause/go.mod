@@ -1,0 +1,3 @@
+module plan-runner.local/images/pause
+
+go 1.22
