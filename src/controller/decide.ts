@@ -232,25 +232,34 @@ export function decide(input: DecideInput): Decision {
 
     const advance = (): NodeState => {
       if (stale.length > 0) return "applying"; // a pod of an older hash finishes first: never kill an upgrade half-way
-      const prep = latest(current.filter((p) => p.role === "prepare"));
+      const preps = current.filter((p) => p.role === "prepare");
+      const prep = latest(preps);
       const applies = current.filter((p) => p.role === "apply");
       if (spec.prepare !== undefined && applies.length === 0) {
         if (prep === undefined) {
           actions.push({ kind: "createPod", node: n, pod: input.render.prepare(node, 1), why: "prepare" });
           return "applying";
         }
-        if (prep.phase !== "Succeeded") {
-          if (prep.phase !== "Failed" || prep.terminating) return "applying";
-          const rerunAt = (prep.finishedAt ?? now) + config.pollIntervalMs;
-          if (now >= rerunAt) actions.push({ kind: "deletePod", name: prep.name, uid: prep.uid, why: "re-run the prepare gate" });
-          else wakeAt(rerunAt);
-          if (prep.exitCode === 4) {
-            held ??= prep;
+        const ended = prep.phase === "Failed" || prep.phase === "Succeeded";
+        // A newer verdict is in: the older gate pods have said all they had to say.
+        if (ended) for (const old of preps) if (old !== prep && !old.terminating) actions.push({ kind: "deletePod", name: old.name, uid: old.uid, why: "superseded prepare gate" });
+        // While a held or blocked gate runs again, the Plan stays as its last verdict said.
+        const verdict = ended ? prep : latest(preps.filter((p) => p !== prep && p.phase === "Failed"));
+        if (prep.phase !== "Succeeded" && verdict !== undefined) {
+          if (ended && !prep.terminating) {
+            // The re-run is a new pod (next attempt): the old one keeps the verdict visible meanwhile.
+            const rerunAt = (prep.finishedAt ?? now) + config.pollIntervalMs;
+            if (now >= rerunAt) actions.push({ kind: "createPod", node: n, pod: input.render.prepare(node, prep.attempt + 1), why: "re-run the prepare gate" });
+            else wakeAt(rerunAt);
+          }
+          if (verdict.exitCode === 4) {
+            held ??= verdict;
             return "held";
           }
-          blocked ??= prep;
+          blocked ??= verdict;
           return "blocked";
         }
+        if (prep.phase !== "Succeeded") return "applying";
       }
       if (needsCordon && applies.length === 0 && drainAt === undefined && !cordoned) {
         if (cordon(node)) return "applying";

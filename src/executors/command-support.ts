@@ -1,5 +1,6 @@
 // What the node-side commands share: option parsing that reports mistakes as one line (never a
 // stack trace), and the choice of how to reach the host.
+import { access, writeFile } from "node:fs/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { HOST_MODES, createHostRunner, type HostMode, type HostRunner } from "./host-runner.ts";
 import { StepFailure } from "./step-failure.ts";
@@ -58,25 +59,39 @@ export function seconds(name: string, value: string | undefined, fallback: numbe
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const TERMINATION_LOG = "/dev/termination-log";
+
+/**
+ * In a pod, the kubelet copies this file into the container's terminated state, so the controller
+ * can quote why the pod failed on the Plan (kubectl describe plan) without reading its log.
+ */
+export async function terminationMessage(text: string, path = TERMINATION_LOG): Promise<void> {
+  try {
+    await access(path);
+    await writeFile(path, text.slice(0, 4000));
+  } catch {
+    // not in a pod, or not writable: the log still has every line
+  }
+}
+
 /**
  * Runs a node command's body and maps what went wrong to its exit code: bad input 3 (one line
  * naming it, then where to find help), a failed step 1 (naming the step), never a stack trace.
+ * The first line is also the pod's termination message.
  */
-export async function runNodeCommand(name: string, io: { err: (t: string) => void }, body: () => Promise<number>): Promise<number> {
+export async function runNodeCommand(name: string, io: { err: (t: string) => void }, body: () => Promise<number>, terminationLog = TERMINATION_LOG): Promise<number> {
+  const fail = async (code: number, ...lines: string[]): Promise<number> => {
+    for (const l of lines) io.err(l);
+    await terminationMessage(lines[0] ?? "", terminationLog);
+    return code;
+  };
   try {
     return await body();
   } catch (e: unknown) {
-    if (e instanceof BadInput) {
-      io.err(`plan-runner ${name}: ${e.message}`);
-      io.err(`run plan-runner ${name} --help for the options`);
-      return EXIT_BAD_INPUT;
-    }
+    if (e instanceof BadInput) return fail(EXIT_BAD_INPUT, `plan-runner ${name}: ${e.message}`, `run plan-runner ${name} --help for the options`);
     if (e instanceof StepFailure) {
-      io.err(`plan-runner ${name}: ${e.message}`);
-      io.err(`plan-runner ${name}: stopped at step "${e.step}"; fix the cause and run it again: it resumes where it stopped`);
-      return EXIT_STEP_FAILED;
+      return fail(EXIT_STEP_FAILED, `plan-runner ${name}: ${e.message}`, `plan-runner ${name}: stopped at step "${e.step}"; fix the cause and run it again: it resumes where it stopped`);
     }
-    io.err(`plan-runner ${name}: ${e instanceof Error ? e.message : String(e)}`);
-    return EXIT_STEP_FAILED;
+    return fail(EXIT_STEP_FAILED, `plan-runner ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -72,7 +72,8 @@ export async function startRealNode(ctx: RealNodeContext, name: string, images: 
   }
   const ip = realNodeIP(ctx.index);
   await run("ip", ["addr", "add", `${ip}/32`, "dev", "lo"]).catch((e: { stderr?: string }) => {
-    if (!/File exists/.test(e.stderr ?? "")) throw e;
+    // Already there: an earlier test file in this namespace gave a node this address.
+    if (!/File exists|already assigned/.test(e.stderr ?? "")) throw e;
   });
 
   const d = (p: string): string => join(ctx.dir, p);

@@ -147,7 +147,10 @@ export function waitForPlan(env: Env, namespace: string, name: string, what: str
   return waitFor(
     async () => {
       const p = await env.kube.get<PlanObject>(resources.plans, namespace, name);
-      return ok(p) ? p : false;
+      if (ok(p)) return p;
+      // Thrown, not returned: the timeout error then says what the Plan looked like last.
+      const conditions = (p.status?.conditions ?? []).filter((c) => c.status === "True").map((c) => `${c.type}(${c.reason ?? ""}): ${c.message ?? ""}`);
+      throw new Error(`state ${p.status?.state ?? "(none)"}; ${conditions.join("; ") || "no condition True"}`);
     },
     { timeoutMs, what: `Plan ${namespace}/${name}: ${what}`, intervalMs: 100 },
   );

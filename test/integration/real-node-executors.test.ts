@@ -234,6 +234,9 @@ describe("real node: the compat gate as a real prepare pod", () => {
     ctl = await runController(env, ns, { pollIntervalMs: 1000 });
   });
 
+  // A held or blocked gate runs again every poll: the verdict is in the last one that ended.
+  const finishedPrepares = async (plan: string) => (await podsOfPlan(env, ns, plan, "prepare")).filter((p) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded");
+
   it("exit 4 holds, 2 blocks, 0 lets the apply run; each verdict read from the cluster by the gate", async () => {
     // The gate's view: an addon (a Deployment with no replicas: only its image matters) and a matrix.
     const addon = (tag: string) => ({
@@ -262,13 +265,13 @@ describe("real node: the compat gate as a real prepare pod", () => {
     await applyPlan(env, plan);
     const held = await waitForPlan(env, ns, "gated", "Held by the pinned addon", (p) => p.status?.state === "Held", 180_000);
     assert.match(condition(held, "Held")?.message ?? "", /exited 4/);
-    const heldPod = (await podsOfPlan(env, ns, "gated", "prepare")).at(-1);
+    const heldPod = (await finishedPrepares("gated")).at(-1);
     assert.match(await kubectlLogs(env, ns, heldPod?.metadata.name ?? ""), /\[PINNED\] addon cni 3\.25\.0 supports Kubernetes up to 1\.36; target 1\.37 is beyond it; pinned \(test pin\)/);
 
     await setMatrix(false);
     const blocked = await waitForPlan(env, ns, "gated", "Blocked: the addon needs an upgrade", (p) => p.status?.state === "Blocked", 180_000);
     assert.match(condition(blocked, "Blocked")?.message ?? "", /kubectl logs/);
-    const blockedPod = (await podsOfPlan(env, ns, "gated", "prepare")).at(-1);
+    const blockedPod = (await finishedPrepares("gated")).at(-1);
     assert.match(await kubectlLogs(env, ns, blockedPod?.metadata.name ?? ""), /\[ACTIONABLE\] .*upgrade cni to >= 3\.29/);
     assert.equal((await podsOfPlan(env, ns, "gated", "apply")).length, 0, "no apply while gated");
 
@@ -288,7 +291,7 @@ describe("real node: the compat gate as a real prepare pod", () => {
     });
     await applyPlan(env, plan);
     await waitForPlan(env, ns, "older", "Blocked", (p) => p.status?.state === "Blocked", 180_000);
-    const pod = (await podsOfPlan(env, ns, "older", "prepare")).at(-1);
+    const pod = (await finishedPrepares("older")).at(-1);
     assert.match(await kubectlLogs(env, ns, pod?.metadata.name ?? ""), new RegExp(`\\[ACTIONABLE\\] node ${NODE} runs v1\\.\\d+\\.\\d+, newer than the target 1\\.35\\.0: plan-runner never downgrades`));
     assert.equal((await podsOfPlan(env, ns, "older", "apply")).length, 0);
   });

@@ -4,7 +4,7 @@
 // leader (its container killed, as a reboot would), the other replica takes over and finishes:
 // one apply pod per node, every node labelled and uncordoned.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -28,6 +28,8 @@ before(async () => {
   env = await startEnv(0, 0);
   for (const name of ["real-1", "real-2"]) nodes.set(name, await env.cp.addRealNode({ name, labels: { [LABEL]: "yes" } }));
   releaseDir = await mkdtemp(join(tmpdir(), "self-preemption-"));
+  // The payload runs as the image's user (node), which must see the release files.
+  await chmod(releaseDir, 0o755);
 });
 
 after(async () => {
@@ -70,6 +72,12 @@ const leaseHolder = async (): Promise<string | undefined> => {
 const podOfIdentity = (pods: readonly Pod[], identity: string | undefined): Pod | undefined => pods.find((p) => identity?.startsWith(`${p.metadata.name}_`) === true);
 
 async function dumpControllerLogs(): Promise<void> {
+  const pods = await env.cp.kubectl(["get", "pods", "-n", NS, "-o", "wide"]);
+  process.stderr.write(`--- pods ---\n${pods.stdout}${pods.stderr}\n`);
+  for (const p of await podsOfPlan(env, NS, "self").catch(() => [])) {
+    const d = await env.cp.kubectl(["describe", "pod", "-n", NS, p.metadata.name]);
+    process.stderr.write(`--- ${p.metadata.name} ---\n${d.stdout.split("\n").slice(-25).join("\n")}\n`);
+  }
   for (const p of await controllerPods().catch(() => [])) {
     const r = await env.cp.kubectl(["logs", "-n", NS, p.metadata.name, "--tail=40"]);
     process.stderr.write(`--- controller ${p.metadata.name} on ${p.spec?.nodeName ?? "?"} ---\n${r.stdout}${r.stderr}\n`);
@@ -109,6 +117,8 @@ async function selfPreemption(): Promise<void> {
     const log = new EventLog(env, NS);
     const plan = aRealPlan(NS, "self", "", {
       nodeSelector: { matchLabels: { [LABEL]: "yes" } },
+      // Even a priority group naming the leader's node first does not put it before the others.
+      order: { groups: [{ matchLabels: { "kubernetes.io/hostname": leaderNode } }] },
       drain: { timeout: "60s", force: true },
       upgrade: { image: "plan-runner/upgrade:0.1.0", command: ["sh", "-c"], args: [wait] },
     });

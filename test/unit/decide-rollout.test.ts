@@ -187,6 +187,25 @@ describe("decide: the prepare gate", () => {
     });
   }
 
+  for (const [code, state] of [
+    [4, "Held"],
+    [2, "Blocked"],
+  ] as const) {
+    it(`stays ${state} while the re-run of its gate runs (exit ${code}), and the new verdict replaces the old`, () => {
+      const w = new SimWorld(aPlan({ concurrency: 1, prepare: { image: "example/gate" } }), workers(1), { outcome: prepareExits(code), config: { pollIntervalMs: 5000 } });
+      w.run(10, (x) => x.status.state === state);
+      const states: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        w.tick();
+        states.push(w.reconcile().status.state ?? "");
+      }
+      assert.deepEqual([...new Set(states)], [state], "never Applying between two verdicts");
+      const gates = [...w.pods.values()].filter((p) => p.metadata.name.startsWith("prepare-"));
+      assert.ok(w.created.filter((n) => n.startsWith("prepare-")).length >= 3, "the gate ran again");
+      assert.ok(gates.length <= 2, `older verdicts are removed once a newer one is in: ${gates.map((p) => p.metadata.name).join(", ")}`);
+    });
+  }
+
   it("re-runs a held gate after the poll interval and proceeds once it passes", () => {
     let gate = 4;
     const w = new SimWorld(aPlan({ concurrency: 1, prepare: { image: "example/gate" } }), workers(1), {

@@ -1,12 +1,17 @@
 // Bad input to the host commands: exit 3 and one line naming what is wrong, before anything
 // runs on the host (the --host-mode local runner would run for real if it got that far).
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { bufferIO } from "../../src/cli/io.ts";
 import { run as etcdSnapshot } from "../../src/cli/commands/etcd-snapshot.ts";
 import { run as kubeadmUpgrade } from "../../src/cli/commands/kubeadm-upgrade.ts";
 import { run as osUpgrade } from "../../src/cli/commands/os-upgrade.ts";
 import type { Command } from "../../src/cli/io.ts";
+import { BadInput, runNodeCommand } from "../../src/executors/command-support.ts";
+import { StepFailure } from "../../src/executors/step-failure.ts";
 
 const commands: Record<string, Command> = { "kubeadm-upgrade": kubeadmUpgrade, "etcd-snapshot": etcdSnapshot, "os-upgrade": osUpgrade };
 const ok = ["--role", "worker", "--release", "1.35.1", "--node", "n1"];
@@ -49,4 +54,26 @@ describe("node commands: bad input is exit 3 with a message naming it", () => {
       assert.match(io.stdout(), /--host-mode chroot\|nsenter\|local/);
     });
   }
+});
+
+describe("node commands: why they failed is the pod's termination message", () => {
+  const dir = mkdtempSync(join(tmpdir(), "termination-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const cases: Array<[string, () => Promise<number>, number, RegExp]> = [
+    ["a failed step", () => Promise.reject(new StepFailure({ step: "no-downgrade", kind: "check", detail: "the node runs kubelet 1.35.1" })), 1, /^plan-runner x: step "no-downgrade" failed: the node runs kubelet 1\.35\.1$/],
+    ["bad input", () => Promise.reject(new BadInput("--role is required")), 3, /^plan-runner x: --role is required$/],
+  ];
+  for (const [name, body, code, says] of cases) {
+    test(name, async () => {
+      const log = join(dir, name.replaceAll(" ", "-"));
+      writeFileSync(log, "");
+      assert.equal(await runNodeCommand("x", bufferIO(), body, log), code);
+      assert.match(readFileSync(log, "utf8"), says);
+    });
+  }
+  test("outside a pod (no termination log) nothing is written and the exit code stands", async () => {
+    const missing = join(dir, "absent", "termination-log");
+    assert.equal(await runNodeCommand("x", bufferIO(), () => Promise.reject(new BadInput("no")), missing), 3);
+    assert.equal(existsSync(missing), false);
+  });
 });

@@ -1,6 +1,5 @@
-import { access, writeFile } from "node:fs/promises";
 import type { CliIO, Command } from "../io.ts";
-import { BadInput, parseOptions } from "../../executors/command-support.ts";
+import { BadInput, parseOptions, terminationMessage } from "../../executors/command-support.ts";
 import { EXIT_GATE_ERROR, compatGate, formatReason, type ClusterReader, type DeprecatedApiReader } from "../../executors/compat-gate.ts";
 import { MatrixError, loadMatrix } from "../../executors/compat-matrix.ts";
 import { apiClusterReader, apiGetter, inClusterConfig, kubeconfigConfig } from "../../executors/kube-api.ts";
@@ -8,7 +7,6 @@ import { prometheusDeprecatedApis } from "../../executors/prometheus-reader.ts";
 import { formatMinor, parseTargetMinor, versionParts } from "../../executors/versions.ts";
 
 const DEFAULT_MATRIX = "/run/system-upgrade/secrets/compat-matrix/matrix.json";
-const TERMINATION_LOG = "/dev/termination-log";
 
 const HELP = `usage: plan-runner compat-gate --target vX.Y[.Z] [options]
 
@@ -52,16 +50,6 @@ const realSources: GateSources = {
 const noPrometheus: DeprecatedApiReader = {
   deprecatedApisInUse: () => Promise.reject(new Error("no Prometheus URL given (--prometheus or PLAN_RUNNER_PROMETHEUS_URL)")),
 };
-
-/** The verdict's reasons become the pod's termination message, so the controller can quote them. */
-async function terminationMessage(text: string): Promise<void> {
-  try {
-    await access(TERMINATION_LOG);
-    await writeFile(TERMINATION_LOG, text.slice(0, 4000));
-  } catch {
-    // not in a pod, or not writable: the log still has every line
-  }
-}
 
 export function compatGateCommand(sources: GateSources): Command {
   return async (argv, io) => {
