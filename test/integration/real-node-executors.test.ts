@@ -4,10 +4,13 @@
 // Asserts what an operator relies on: the dpkg state afterwards, the node's label and
 // schedulability, the Plan's conditions, and `kubectl logs` on the real pods.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { stringify } from "yaml";
+import { bufferIO } from "../../src/cli/io.ts";
+import { main } from "../../src/cli/main.ts";
 import type { Node } from "../../src/controller/kube-types.ts";
 import { resources } from "../../src/controller/ports.ts";
 import { APT_SOURCE, DebianHost, K8S_PACKAGES, buildDebs, k8sStandins } from "../fixtures/executors/debian-host.ts";
@@ -149,6 +152,15 @@ describe("real node: the executors run by a real kubelet from the built image", 
     assert.equal(await host.read("/var/lib/dpkg/status"), before, "dpkg state untouched");
     const [pod] = await podsOfPlan(env, ns, "downgrade", "apply");
     assert.match(await kubectlLogs(env, ns, pod?.metadata.name ?? ""), /kubeadm 1\.34\.3.*newer than the target v1\.34\.1/);
+  });
+
+  it("no downgrade: plan --kubeconfig warns when the version is older than the real kubelet", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "real-node-plan-"));
+    await writeFile(join(dir, "plan.yaml"), stringify(aRealPlan(ns, "older-k8s", NODE, { version: "v1.35.0" })));
+    const io = bufferIO();
+    assert.equal(await main(["plan", join(dir, "plan.yaml"), "--kubeconfig", env.cp.kubeconfigPath, "--pods", "none"], io), 0, io.stderr());
+    assert.match(io.stdout(), new RegExp(`WARNING: 1 eligible node\\(s\\) run a newer Kubernetes than v1\\.35\\.0 \\(${NODE} v1\\.\\d+\\.\\d+\\): a downgrade`));
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("a failing payload (exit 1) is retried, then Halted; the message's kubectl logs hint shows the real output", async () => {
