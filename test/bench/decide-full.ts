@@ -1,10 +1,10 @@
 // The controller's whole pure decision for one reconcile — every node's step, admission,
 // conditions, status — over API-shaped nodes (what the informer cache holds), with pods in flight.
 import { performance } from "node:perf_hooks";
-import { decide } from "../../src/controller/decide.ts";
-import type { Node } from "../../src/controller/kube-types.ts";
-import { podFacts } from "../../src/controller/pod-facts.ts";
-import { renderForPlan } from "../../src/controller/render-for-plan.ts";
+import { decide } from "../../src/controller/rollout/decide.ts";
+import type { Node } from "../../src/controller/rollout/objects.ts";
+import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
+import { renderForPlan } from "../../src/controller/rollout/render-for-plan.ts";
 import { type Bench, type BenchTable, median } from "./bench.ts";
 import { benchPlan, fleet } from "./decide.ts";
 

@@ -4,8 +4,8 @@
 // already done, some opted out, nodes in flight, names in random order so the sort does real work.
 import { performance } from "node:perf_hooks";
 import type { Plan } from "../../src/generated/plan.ts";
-import type { NodeView } from "../../src/controller/model.ts";
-import { selectNodes } from "../../src/controller/select.ts";
+import type { NodeView } from "../../src/controller/rollout/model.ts";
+import { selectNodes } from "../../src/controller/rollout/select.ts";
 import { type Bench, type BenchTable, median } from "./bench.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";

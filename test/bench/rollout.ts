@@ -4,10 +4,10 @@
 // from its own metrics, and reads its peak RSS from /proc.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
-import { KubeAdapter } from "../../src/controller/kube-adapter.ts";
-import type { Pod } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { startControlPlane } from "../env/control-plane.ts";
 import { freePorts } from "../env/free-port.ts";
 import { waitFor } from "../env/wait.ts";

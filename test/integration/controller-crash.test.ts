@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { once } from "node:events";
-import type { Lease } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
+import type { Lease } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, killAt, aPlan, applyPlan, condition, getNode, listPods, optIn, spawnController, startEnv, waitForPlan } from "./controller-env.ts";
 

@@ -2,8 +2,8 @@
 // status and recreates evicted ReplicaSet pods, so a refusal here is the API server's own.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Pod } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, aPlan, applyPlan, condition, getNode, kubectlApply, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 

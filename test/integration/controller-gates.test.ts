@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { Pod } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, PodWatch, type RunningController, aPlan, applyPlan, condition, getNode, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 

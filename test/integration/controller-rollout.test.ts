@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { resources } from "../../src/controller/ports.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { type Env, PodWatch, aPlan, applyPlan, condition, getNode, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 
 let env: Env;

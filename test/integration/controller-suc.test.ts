@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { resources } from "../../src/controller/ports.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, type RunningController, aPlan, applyPlan, condition, getNode, kubectlApply, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { readFileSync } from "node:fs";
-import { resources } from "../../src/controller/ports.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, aPlan, applyPlan, condition, getNode, kubectlApply, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { main } from "../../src/cli/main.ts";
 import { bufferIO } from "../../src/cli/io.ts";
-import { resources } from "../../src/controller/ports.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { type Env, PodWatch, aPlan, applyPlan, condition, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 
 let env: Env;

@@ -1,9 +1,9 @@
 // Test builders: a valid, minimal object by default, and one method per thing a test cares about,
 // so each test reads as the rule it checks (aPlan().withConcurrency(2), aNode("w1").asControlPlane()).
 import type { ContainerSpec, LabelSelector, OrderSpec, Plan, PlanSpec, SecretSpec, Toleration } from "../../src/generated/plan.ts";
-import type { NodeView, SecretView } from "../../src/controller/model.ts";
-import { LABEL_CONTROL_PLANE, LABEL_MASTER } from "../../src/controller/order.ts";
-import { LABEL_HOSTNAME, planLabelKey } from "../../src/controller/eligibility.ts";
+import type { NodeView, SecretView } from "../../src/controller/rollout/model.ts";
+import { LABEL_CONTROL_PLANE, LABEL_MASTER } from "../../src/controller/rollout/order.ts";
+import { LABEL_HOSTNAME, planLabelKey } from "../../src/controller/rollout/eligibility.ts";
 
 export class PlanBuilder {
   private readonly plan: Plan;

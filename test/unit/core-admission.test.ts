@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { admit } from "../../src/controller/admission.ts";
+import { admit } from "../../src/controller/rollout/admission.ts";
 
 const ordered = ["n1", "n2", "n3", "n4", "n5"];
 const run = (concurrency: number, inFlight: string[] = [], blocked: string[] = []) =>

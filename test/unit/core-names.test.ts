@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { labelSafeValue, podName, safeConcatName, sanitizeNamePart, shortNodeName } from "../../src/controller/names.ts";
+import { labelSafeValue, podName, safeConcatName, sanitizeNamePart, shortNodeName } from "../../src/controller/rollout/names.ts";
 import { dns1123SubdomainProblem, labelValueProblem } from "../../src/plan/k8s-names.ts";
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");

@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments, stringify } from "yaml";
 import { run } from "../../src/cli/commands/plan.ts";
 import { bufferIO } from "../../src/cli/io.ts";
-import { planHash } from "../../src/controller/hash.ts";
-import type { PodManifest } from "../../src/controller/model.ts";
+import { planHash } from "../../src/controller/rollout/hash.ts";
+import type { PodManifest } from "../../src/controller/rollout/model.ts";
 import { aPlan, aSecret } from "./builders.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "plan-cmd-"));

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Pod } from "../../src/controller/kube-types.ts";
-import type { ContainerManifest, PodManifest } from "../../src/controller/model.ts";
-import { podName, safeConcatName } from "../../src/controller/names.ts";
-import { podFacts } from "../../src/controller/pod-facts.ts";
-import { type RenderOptions, activeDeadlineSeconds, renderPod, secretMountPath } from "../../src/controller/render-pod.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import type { ContainerManifest, PodManifest } from "../../src/controller/rollout/model.ts";
+import { podName, safeConcatName } from "../../src/controller/rollout/names.ts";
+import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
+import { type RenderOptions, activeDeadlineSeconds, renderPod, secretMountPath } from "../../src/controller/rollout/render-pod.ts";
 import { type PlanBuilder, aNode, aPlan } from "./builders.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";

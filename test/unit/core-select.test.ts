@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import type { Node } from "../../src/controller/kube-types.ts";
-import { toNodeView } from "../../src/controller/model.ts";
-import { planConcurrency, selectNodes, waves } from "../../src/controller/select.ts";
+import type { Node } from "../../src/controller/rollout/objects.ts";
+import { toNodeView } from "../../src/controller/rollout/model.ts";
+import { planConcurrency, selectNodes, waves } from "../../src/controller/rollout/select.ts";
 import { aNode, aPlan, names, nodes } from "./builders.ts";
 
 const HASH = "c".repeat(56);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cordonedBy } from "../../src/controller/decide.ts";
+import { cordonedBy } from "../../src/controller/rollout/decide.ts";
 import { HASH, SimWorld, aNode, aPlan } from "./sim-world.ts";
 
 const workers = (n: number, prefix = "w"): ReturnType<typeof aNode>[] => Array.from({ length: n }, (_, i) => aNode(`${prefix}${String(i).padStart(2, "0")}`));

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DrainSpec } from "../../src/generated/plan.ts";
-import { planDrain } from "../../src/controller/drain.ts";
-import type { Pod } from "../../src/controller/kube-types.ts";
+import { planDrain } from "../../src/controller/rollout/drain-plan.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
 

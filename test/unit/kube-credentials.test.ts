@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
-import { loadCredentials } from "../../src/controller/kube-credentials.ts";
+import { loadCredentials } from "../../src/controller/kube/credentials.ts";
 
 function kubeconfig(user: Record<string, unknown>, cluster: Record<string, unknown> = { server: "https://127.0.0.1:6443", "certificate-authority-data": Buffer.from("CA").toString("base64") }): string {
   const dir = mkdtempSync(join(tmpdir(), "kc-"));

@@ -2,10 +2,10 @@
 // actions applied as the reconciler would apply them, and pods that finish as a test says.
 // Pure logic only; the real API server is exercised by the integration tests.
 import type { Plan } from "../../src/generated/plan.ts";
-import { type Action, type DecideConfig, type Decision, type DecideInput, type NodePatch, decide } from "../../src/controller/decide.ts";
-import type { Node, Pod } from "../../src/controller/kube-types.ts";
-import { podFacts } from "../../src/controller/pod-facts.ts";
-import { renderForPlan } from "../../src/controller/render-for-plan.ts";
+import { type Action, type DecideConfig, type Decision, type DecideInput, type NodePatch, decide } from "../../src/controller/rollout/decide.ts";
+import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
+import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
+import { renderForPlan } from "../../src/controller/rollout/render-for-plan.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
 
 export const HASH = "h".repeat(8);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { progressBar, renderStatus } from "../../src/cli/commands/status.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { aNode } from "./sim-world.ts";
 
 const HASH = "abc";

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
-import { Controller, type ControllerConfig, defaultIdentity } from "../../controller/controller.ts";
-import { KubeAdapter } from "../../controller/kube-adapter.ts";
-import { jsonLogger } from "../../controller/log.ts";
-import { Metrics } from "../../controller/metrics.ts";
-import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/defaults.ts";
+import { Controller, type ControllerConfig, defaultIdentity } from "../../controller/wiring/process.ts";
+import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import { jsonLogger } from "../../controller/wiring/log.ts";
+import { Metrics } from "../../controller/wiring/metrics.ts";
+import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/wiring/defaults.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
 import { type Command, EXIT_USAGE } from "../io.ts";
 

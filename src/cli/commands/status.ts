@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
 import type { PlanStatus } from "../../generated/plan.ts";
-import { eligibility } from "../../controller/eligibility.ts";
-import { KubeAdapter } from "../../controller/kube-adapter.ts";
-import type { Node } from "../../controller/kube-types.ts";
-import { type Kube, resources } from "../../controller/ports.ts";
-import type { PlanObject } from "../../controller/reconciler.ts";
+import { eligibility } from "../../controller/rollout/eligibility.ts";
+import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import type { Node } from "../../controller/rollout/objects.ts";
+import { type Kube, resources } from "../../controller/kube/ports.ts";
+import type { PlanObject } from "../../controller/wiring/reconciler.ts";
 import { type CliIO, type Command, EXIT_USAGE } from "../io.ts";
 
 const HELP = `usage: plan-runner status [PLAN] [--namespace NS] [--kubeconfig FILE] [--watch] [--interval 2s]

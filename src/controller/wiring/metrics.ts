@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { NodeState } from "./decide.ts";
+import type { NodeState } from "../rollout/decide.ts";
 
 /** The controller's Prometheus metrics, on a registry of its own so tests can run several controllers. */
 export class Metrics {

@@ -1,4 +1,4 @@
-import type { Lease } from "./kube-types.ts";
+import type { Lease } from "../rollout/objects.ts";
 import { type Kube, KubeError, resources } from "./ports.ts";
 
 export interface LeaderOptions {

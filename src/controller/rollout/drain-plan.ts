@@ -1,6 +1,6 @@
-import type { DrainSpec } from "../generated/plan.ts";
-import { matchesSelector } from "../plan/selector.ts";
-import type { Pod } from "./kube-types.ts";
+import type { DrainSpec } from "../../generated/plan.ts";
+import { matchesSelector } from "../../plan/selector.ts";
+import type { Pod } from "./objects.ts";
 import { LABEL_CONTROLLER } from "./pod-facts.ts";
 
 export interface DrainPlan {

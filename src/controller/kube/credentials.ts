@@ -2,7 +2,7 @@
 // service account. Written here rather than taken from client-node because loading
 // client-node costs ~75 MiB of memory (it pulls in every generated API model), more than the
 // whole controller otherwise needs; users of exec or auth-provider plugins still get
-// client-node, loaded only then (kube-adapter.ts).
+// client-node, loaded only then (kube/adapter.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";

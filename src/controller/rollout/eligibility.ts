@@ -1,5 +1,5 @@
-import type { Plan } from "../generated/plan.ts";
-import { type Labels, compileNodeSelector } from "../plan/selector.ts";
+import type { Plan } from "../../generated/plan.ts";
+import { type Labels, compileNodeSelector } from "../../plan/selector.ts";
 
 export const LABEL_HOSTNAME = "kubernetes.io/hostname";
 /** The value of the per-Plan node label that opts a node out. */

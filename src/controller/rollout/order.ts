@@ -1,5 +1,5 @@
-import type { OrderSpec } from "../generated/plan.ts";
-import { type Labels, compileSelector } from "../plan/selector.ts";
+import type { OrderSpec } from "../../generated/plan.ts";
+import { type Labels, compileSelector } from "../../plan/selector.ts";
 import type { NodeView } from "./model.ts";
 
 export const LABEL_CONTROL_PLANE = "node-role.kubernetes.io/control-plane";

@@ -1,5 +1,5 @@
-import { mungeVersion } from "./version.ts";
-import type { Resolution } from "./decide.ts";
+import { mungeVersion } from "../rollout/version.ts";
+import type { Resolution } from "../rollout/decide.ts";
 
 export interface ChannelOptions {
   readonly clusterId?: string | undefined;

@@ -2,11 +2,11 @@
 // shows, compute the actions, the status and when to look again. No I/O, no client-node.
 // Every step of a node's life is read back from the world (pods, node labels and
 // annotations), so a controller killed at any instant resumes exactly where it was.
-import type { Plan, PlanStatus } from "../generated/plan.ts";
-import type { Problem } from "../plan/problem.ts";
+import type { Plan, PlanStatus } from "../../generated/plan.ts";
+import type { Problem } from "../../plan/problem.ts";
 import { admit } from "./admission.ts";
 import { LABEL_HOSTNAME, eligibility, planLabelKey } from "./eligibility.ts";
-import type { Condition, Node, Pod } from "./kube-types.ts";
+import type { Condition, Node, Pod } from "./objects.ts";
 import { orderBy } from "./order.ts";
 import type { PodFacts } from "./pod-facts.ts";
 

@@ -1,4 +1,4 @@
-import type { KubeObject, List } from "./kube-types.ts";
+import type { KubeObject, List } from "../rollout/objects.ts";
 
 /** A resource the controller talks to: its REST path, and whether it is namespaced. */
 export interface Resource {
@@ -69,7 +69,7 @@ export class KubeError extends Error {
 
 export type PatchType = "merge" | "json" | "strategic";
 
-/** The controller's only window onto the API server. Implemented by kube-adapter.ts. */
+/** The controller's only window onto the API server. Implemented by kube/adapter.ts. */
 export interface Kube {
   list<T extends KubeObject>(r: Resource, namespace: string | undefined, opts?: ListOptions): Promise<List<T>>;
   get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T>;

@@ -1,11 +1,11 @@
 // The only file that may import @kubernetes/client-node (style rule 6), and it does so only
-// for kubeconfig users with exec or auth-provider plugins (see kube-credentials.ts for why).
+// for kubeconfig users with exec or auth-provider plugins (see kube/credentials.ts for why).
 // Requests go through node:https as plain JSON, so the rest of the controller sees the API's
 // own shapes (no Date conversion) and every request is counted in one place.
 import { Agent, request, type RequestOptions } from "node:https";
 import { request as httpRequest } from "node:http";
-import { type Credentials, loadCredentials } from "./kube-credentials.ts";
-import type { KubeObject, List } from "./kube-types.ts";
+import { type Credentials, loadCredentials } from "./credentials.ts";
+import type { KubeObject, List } from "../rollout/objects.ts";
 import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, type WatchEvent } from "./ports.ts";
 
 export interface AdapterOptions {

@@ -1,6 +1,6 @@
-import type { Plan } from "../generated/plan.ts";
-import { parseGoDuration } from "../plan/duration.ts";
-import type { Node, Pod } from "./kube-types.ts";
+import type { Plan } from "../../generated/plan.ts";
+import { parseGoDuration } from "../../plan/duration.ts";
+import type { Node, Pod } from "./objects.ts";
 import type { NodeView } from "./model.ts";
 import { renderPod } from "./render-pod.ts";
 

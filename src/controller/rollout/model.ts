@@ -1,4 +1,4 @@
-import type { Node } from "./kube-types.ts";
+import type { Node } from "./objects.ts";
 
 /**
  * The observed world as the pure decision code sees it: small, read-only projections of Nodes,
@@ -19,19 +19,6 @@ export interface NodeView {
   readonly ready: boolean;
   readonly kubeletVersion?: string;
   readonly createdAt?: number;
-}
-
-export type PodPhase = "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
-
-export interface PodView {
-  readonly name: string;
-  readonly namespace: string;
-  readonly uid: string;
-  readonly nodeName: string | undefined;
-  readonly labels: StringMap;
-  readonly annotations: StringMap;
-  readonly phase: PodPhase;
-  readonly terminating: boolean;
 }
 
 /** What the Plan hash needs of a Secret: exactly the fields kubectl's SecretHash reads. */

@@ -1,4 +1,4 @@
-import type { Pod } from "./kube-types.ts";
+import type { Pod } from "./objects.ts";
 
 /** Labels and annotations that tie an upgrade pod to its Plan, node, hash, role and attempt. */
 export const LABEL_CONTROLLER = "upgrade.cattle.io/controller";

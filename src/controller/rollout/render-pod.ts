@@ -5,7 +5,7 @@
 // concurrency slot, SUC #134); prepare is its own pod whose exit code is read; cordon and drain
 // are done by the controller, not by kubectl init containers.
 import { posix } from "node:path";
-import type { ContainerSpec, Plan, SecretSpec } from "../generated/plan.ts";
+import type { ContainerSpec, Plan, SecretSpec } from "../../generated/plan.ts";
 import type { ContainerManifest, EnvVarManifest, NodeView, PodManifest, VolumeManifest, VolumeMountManifest } from "./model.ts";
 import { type PodStep, labelSafeValue, podName, safeConcatName } from "./names.ts";
 import { planLabelKey } from "./eligibility.ts";

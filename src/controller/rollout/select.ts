@@ -1,4 +1,4 @@
-import type { Plan } from "../generated/plan.ts";
+import type { Plan } from "../../generated/plan.ts";
 import { admit } from "./admission.ts";
 import { type Ineligibility, eligibility } from "./eligibility.ts";
 import type { NodeView } from "./model.ts";

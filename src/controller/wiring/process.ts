@@ -1,15 +1,15 @@
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { Informer } from "./informer.ts";
-import type { Node, Pod, Secret } from "./kube-types.ts";
-import { LeaderElector } from "./leader.ts";
+import { Informer } from "../kube/informer.ts";
+import type { Node, Pod, Secret } from "../rollout/objects.ts";
+import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { LABEL_CONTROLLER, LABEL_PLAN } from "./pod-facts.ts";
-import { type Kube, KubeError, resources } from "./ports.ts";
+import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/pod-facts.ts";
+import { type Kube, KubeError, resources } from "../kube/ports.ts";
 import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
-import { WorkQueue } from "./work-queue.ts";
+import { WorkQueue } from "../kube/work-queue.ts";
 
 export interface ControllerConfig extends ReconcilerConfig {
   readonly workers: number;

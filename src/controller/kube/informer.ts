@@ -1,4 +1,4 @@
-import type { KubeObject } from "./kube-types.ts";
+import type { KubeObject } from "../rollout/objects.ts";
 import type { Kube, ListOptions, Resource, WatchEvent } from "./ports.ts";
 import { KubeError } from "./ports.ts";
 

@@ -1,23 +1,23 @@
 // Reconcile = read the caches -> pure decide -> idempotent actions -> status (style rules 1-3).
 // It gets a key, never an event, so running it twice is harmless: every write either finds
 // its work done (AlreadyExists, NotFound, an equal label) or does it once.
-import type { Plan } from "../generated/plan.ts";
-import { parseDrainTimeout, parseGoDuration } from "../plan/duration.ts";
-import { isWindowOpen } from "../plan/window.ts";
-import { validatePlan } from "../plan/validate.ts";
-import { resolveChannel } from "./channel.ts";
-import { type Action, type DecideConfig, type Decision, type NodePatch, type Resolution, cordonedBy, decide, drainStarted, uncordonPatch } from "./decide.ts";
-import { planDrain } from "./drain.ts";
-import { planHash } from "./hash.ts";
-import type { Informer } from "./informer.ts";
-import type { KubeObject, Node, Pod, PodDisruptionBudget, Secret } from "./kube-types.ts";
+import type { Plan } from "../../generated/plan.ts";
+import { parseDrainTimeout, parseGoDuration } from "../../plan/duration.ts";
+import { isWindowOpen } from "../../plan/window.ts";
+import { validatePlan } from "../../plan/validate.ts";
+import { resolveChannel } from "../kube/channel.ts";
+import { type Action, type DecideConfig, type Decision, type NodePatch, type Resolution, cordonedBy, decide, drainStarted, uncordonPatch } from "../rollout/decide.ts";
+import { planDrain } from "../rollout/drain-plan.ts";
+import { planHash } from "../rollout/hash.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { KubeObject, Node, Pod, PodDisruptionBudget, Secret } from "../rollout/objects.ts";
 import type { Metrics } from "./metrics.ts";
-import { type Kube, KubeError, resources } from "./ports.ts";
-import { LABEL_EXCLUSIVE, LABEL_PLAN, type PodFacts, podFacts } from "./pod-facts.ts";
-import { renderForPlan } from "./render-for-plan.ts";
-import { mungeVersion } from "./version.ts";
+import { type Kube, KubeError, resources } from "../kube/ports.ts";
+import { LABEL_EXCLUSIVE, LABEL_PLAN, type PodFacts, podFacts } from "../rollout/pod-facts.ts";
+import { renderForPlan } from "../rollout/render-for-plan.ts";
+import { mungeVersion } from "../rollout/version.ts";
 import type { Logger } from "./log.ts";
-import { stableJson } from "./stable-json.ts";
+import { stableJson } from "../rollout/stable-json.ts";
 
 export type PlanObject = Plan & KubeObject;
 

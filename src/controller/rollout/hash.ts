@@ -18,8 +18,8 @@
  * LatestResolved is Error; that rule belongs to the caller.
  */
 import { createHash } from "node:crypto";
-import type { Plan } from "../generated/plan.ts";
-import { parseGoDuration } from "../plan/duration.ts";
+import type { Plan } from "../../generated/plan.ts";
+import { parseGoDuration } from "../../plan/duration.ts";
 import type { SecretView } from "./model.ts";
 
 export const ANNOTATION_DIGEST = "upgrade.cattle.io/digest";
