@@ -225,10 +225,15 @@ function localClock(now: Date, timeZone: string): { weekday: number; msOfDay: nu
  * (its Contains returns false on a parse error), so a bad window holds a rollout rather than ignoring it.
  */
 export function isWindowOpen(w: TimeWindowSpec | undefined, now: Date): boolean {
-  if (w === undefined) return true;
+  return compileWindow(w)(now);
+}
+
+/** The window read once, as a question to ask at any instant (same rules as isWindowOpen). */
+export function compileWindow(w: TimeWindowSpec | undefined): (now: Date) => boolean {
+  if (w === undefined) return () => true;
   const { window } = parseWindow(w);
-  if (window === undefined) return false;
-  return window.form === "days" ? daysWindowOpen(window, now) : cronWindowOpen(window, now);
+  if (window === undefined) return () => false;
+  return window.form === "days" ? (now) => daysWindowOpen(window, now) : (now) => cronWindowOpen(window, now);
 }
 
 function daysWindowOpen(w: Extract<ParsedWindow, { form: "days" }>, now: Date): boolean {

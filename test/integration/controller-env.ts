@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Controller, type ControllerConfig } from "../../src/controller/wiring/process.ts";
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
 import { silentLogger, jsonLogger } from "../../src/controller/wiring/log.ts";
@@ -41,9 +42,8 @@ export async function startEnv(nodes: number, controlPlaneNodes = 1): Promise<En
 /** Timings small enough for tests; everything else as in production. */
 export function testConfig(namespace: string, overrides: Partial<ControllerConfig> = {}): ControllerConfig {
   return {
+    ...ControllerDefaults,
     namespace,
-    controllerName: "plan-runner",
-    workers: 4,
     relistMs: 60_000,
     leaderElection: false,
     leaseName: "plan-runner-leader",
@@ -53,14 +53,10 @@ export function testConfig(namespace: string, overrides: Partial<ControllerConfi
     metricsAddress: undefined,
     identity: `test-${randomBytes(3).toString("hex")}`,
     pollIntervalMs: 2000,
-    podTtlMs: 3_600_000,
-    defaultRetries: 2,
     defaultBackoffMs: 500,
     channelPollMs: 2000,
     channelTimeoutMs: 2000,
     alertsCacheMs: 500,
-    defaultDeadlineSecs: 900,
-    maxDeadlineSecs: 7200,
     protectedPods: new Set(),
     ...overrides,
   };

@@ -2,8 +2,7 @@
 // so each test reads as the rule it checks (aPlan().withConcurrency(2), aNode("w1").asControlPlane()).
 import type { ContainerSpec, LabelSelector, OrderSpec, Plan, PlanSpec, SecretSpec, Toleration } from "../../src/generated/plan.ts";
 import type { NodeView, SecretView } from "../../src/controller/rollout/model.ts";
-import { LABEL_CONTROL_PLANE, LABEL_MASTER } from "../../src/controller/rollout/order.ts";
-import { LABEL_HOSTNAME, planLabelKey } from "../../src/controller/rollout/eligibility.ts";
+import { LABEL_CONTROL_PLANE, LABEL_HOSTNAME, LABEL_MASTER, labelPlanName } from "../../src/controller/rollout/keys.ts";
 
 export class PlanBuilder {
   private readonly plan: Plan;
@@ -104,7 +103,7 @@ export class NodeBuilder {
   }
   /** plan.upgrade.cattle.io/<plan>=<value>: a hash (done at that hash) or "disabled". */
   withPlanLabel(plan: string, value: string): this {
-    return this.withLabel(planLabelKey(plan), value);
+    return this.withLabel(labelPlanName(plan), value);
   }
   withoutHostname(): this {
     return this.withoutLabel(LABEL_HOSTNAME);

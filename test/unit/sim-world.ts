@@ -3,12 +3,11 @@
 // Pure logic only; the real API server is exercised by the integration tests.
 import type { Plan } from "../../src/generated/plan.ts";
 import { type Action, type DecideConfig, type Decision, type DecideInput, type NodePatch, decide } from "../../src/controller/rollout/decide.ts";
+import { type InputConfig, buildDecideInput } from "../../src/controller/rollout/decide-input.ts";
+import { planHash } from "../../src/controller/rollout/hash.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
-import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
-import { renderForPlan } from "../../src/controller/rollout/render-for-plan.ts";
-import { validatePlan } from "../../src/plan/validate.ts";
-
-export const HASH = "h".repeat(8);
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
+import { checkPlan } from "../../src/plan/compile.ts";
 
 export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Record<string, string>; unschedulable?: boolean } = {}): Node {
   return {
@@ -33,6 +32,9 @@ export function aPlan(spec: Partial<Plan["spec"]> = {}, name = "up"): Plan {
     spec: { concurrency: 1, version: "v1.2.3", nodeSelector: { matchLabels: { upgrade: "yes" } }, upgrade: { image: "example/upgrade" }, ...spec },
   };
 }
+
+/** The hash of every Plan the tests build here (same version, no secrets, no service account). */
+export const HASH = ((h) => (h.ok ? h.hash : ""))(planHash(aPlan(), "v1.2.3", () => undefined));
 
 export type Outcome = { exitCode: number } | "hang";
 
@@ -74,24 +76,24 @@ export class SimWorld {
     for (const n of nodes) this.nodes.set(n.metadata.name, n);
   }
 
+  /** The reconciler's own input assembly, over this world instead of the caches. */
   decide(): Decision {
     const plan = this.plan;
-    const d = decide({
-      plan,
-      problems: validatePlan(plan),
-      resolution: { version: plan.spec.version ?? "v0", source: "Version" },
-      hash: { value: HASH },
-      nodes: [...this.nodes.values()],
-      pods: [...this.pods.values()].map(podFacts).filter((p) => p !== undefined),
-      afterPending: [],
-      exclusiveBusy: new Set(),
-      window: { open: true },
-      durations: { postCompleteDelayMs: 0, backoffMs: 1000, drainTimeoutMs: undefined, soakMs: 0, healthTimeoutMs: undefined },
-      render: renderForPlan(plan, { hash: HASH, version: plan.spec.version ?? "v0", namespace: "sys", controllerName: "test", defaultDeadlineSecs: 900, maxDeadlineSecs: 3600 }),
-      now: this.now,
-      config: { pollIntervalMs: 60_000, podTtlMs: 3_600_000, defaultRetries: 2, defaultBackoffMs: 1000, ...this.opts.config },
-      ...this.opts.input,
-    });
+    const config: InputConfig = {
+      ...ControllerDefaults,
+      namespace: "sys",
+      controllerName: "test",
+      maxDeadlineSecs: 3600,
+      pollIntervalMs: 60_000,
+      podTtlMs: 3_600_000,
+      defaultRetries: 2,
+      defaultBackoffMs: 1000,
+      ...this.opts.config,
+    };
+    const { problems, compiled } = checkPlan(plan, config);
+    const snapshot = { plan: compiled, problems, plans: [plan], nodes: [...this.nodes.values()], pods: [...this.pods.values()], secrets: [] };
+    const input = buildDecideInput(snapshot, { resolution: { version: plan.spec.version ?? "v0", source: "Version" } }, config, this.now);
+    const d = decide({ ...input, ...this.opts.input });
     this.last = d;
     return d;
   }

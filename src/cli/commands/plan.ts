@@ -7,7 +7,6 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import type { Plan } from "../../generated/plan.ts";
-import { parseGoDuration } from "../../plan/duration.ts";
 import { readPlanFile } from "../../plan/load.ts";
 import { formatProblem, validateLoaded } from "../../plan/validate.ts";
 import { INELIGIBILITY_TEXT } from "../../controller/rollout/eligibility.ts";
@@ -19,7 +18,8 @@ import { type RenderOptions, renderPod } from "../../controller/rollout/render-p
 import { selectNodes, waves } from "../../controller/rollout/select.ts";
 import { mungeVersion } from "../../controller/rollout/version.ts";
 import { resolveChannel } from "../../controller/kube/channel.ts";
-import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/wiring/defaults.ts";
+import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
+import { compilePlan } from "../../plan/compile.ts";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
 import type { Pod, Secret } from "../../controller/rollout/objects.ts";
 import { podFacts } from "../../controller/rollout/pod-facts.ts";
@@ -42,7 +42,7 @@ Nothing is written to any cluster.
   --namespace NS          namespace of Plans that name none (default system-upgrade)`;
 
 /** The controller's own defaults, so the pods shown are the pods it would create. */
-const CONTROLLER_DEFAULTS = { activeDeadline: { defaultSeconds: DEFAULT_DEADLINE_SECS, maxSeconds: MAX_DEADLINE_SECS } } as const;
+const CONTROLLER_DEFAULTS = { activeDeadline: { defaultSeconds: D.defaultDeadlineSecs, maxSeconds: D.maxDeadlineSecs } } as const;
 
 interface Args {
   readonly file: string;
@@ -84,8 +84,8 @@ function parseArgs(argv: readonly string[]): Args | { usage: string } {
     secrets: flags.get("--secrets"),
     version: flags.get("--version"),
     pods,
-    controllerName: flags.get("--controller-name") ?? "plan-runner",
-    namespace: flags.get("--namespace") ?? "system-upgrade",
+    controllerName: flags.get("--controller-name") ?? D.controllerName,
+    namespace: flags.get("--namespace") ?? D.namespace,
   };
 }
 
@@ -173,8 +173,7 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   io.out(lines.join("\n"));
 
   const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...CONTROLLER_DEFAULTS };
-  const delay = spec.postCompleteDelay === undefined ? undefined : parseGoDuration(spec.postCompleteDelay);
-  const postCompleteDelayMs = delay?.ok === true ? delay.ms : undefined;
+  const postCompleteDelayMs = compilePlan(plan, D).postCompleteDelayMs;
   const podNodes = args.pods === "none" ? [] : args.pods === "first" ? sel.ordered.slice(0, 1) : sel.ordered;
   for (const node of podNodes) {
     for (const step of spec.prepare === undefined ? (["apply"] as const) : (["prepare", "apply"] as const)) {
@@ -215,7 +214,7 @@ async function readLive(args: Args & { kubeconfig: string }, plans: readonly Pla
     const channelPlan = plans.find((p) => (p.spec.version === undefined || p.spec.version === "") && p.spec.channel !== undefined);
     let channel: { channelVersion?: string; channelError?: string } = {};
     if (channelPlan?.spec.channel !== undefined && args.version === undefined) {
-      const r = await resolveChannel(channelPlan.spec.channel, { timeoutMs: 10_000 });
+      const r = await resolveChannel(channelPlan.spec.channel, { timeoutMs: D.channelTimeoutMs });
       channel = "version" in r ? { channelVersion: r.version } : { channelError: r.message };
     }
     return { nodes, secrets, live: { inFlight, ...channel } };

@@ -1,5 +1,6 @@
+import type { Resolution } from "../rollout/decision.ts";
 import { mungeVersion } from "../rollout/version.ts";
-import type { Resolution } from "../rollout/decide.ts";
+import type { ChannelPort } from "./ports.ts";
 
 export interface ChannelOptions {
   readonly clusterId?: string | undefined;
@@ -42,3 +43,6 @@ export async function resolveChannel(url: string, opts: ChannelOptions): Promise
 }
 
 const lastElement = (path: string): string => decodeURIComponent(path.replace(/\/+$/, "").split("/").pop() ?? "");
+
+/** The channel port over the network. */
+export const httpChannel: ChannelPort = { latest: (url, opts) => resolveChannel(url, opts) };

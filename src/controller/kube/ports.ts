@@ -1,3 +1,5 @@
+import type { CompiledAlerts } from "../../plan/compile.ts";
+import type { AlertReading, Resolution } from "../rollout/decision.ts";
 import type { KubeObject, List } from "../rollout/objects.ts";
 
 /** A resource the controller talks to: its REST path, and whether it is namespaced. */
@@ -61,6 +63,13 @@ export class KubeError extends Error {
   get gone(): boolean {
     return this.status === 410;
   }
+  /**
+   * Retrying cannot fix it until the Plan or the cluster changes: Pod Security or RBAC refused
+   * (403, which is also how a missing PriorityClass is refused), the object is invalid (400, 422).
+   */
+  get terminal(): boolean {
+    return this.status === 400 || this.status === 403 || this.status === 422;
+  }
   /** Worth retrying as is: throttling, conflicts, server or network trouble. */
   get retryable(): boolean {
     return this.status === 0 || this.status === 409 || this.status === 429 || this.status >= 500;
@@ -93,4 +102,14 @@ export interface Kube {
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
   ): Promise<void>;
+}
+
+/** Where a Plan's channel points: the latest version, or why there is none. Implemented by channel.ts. */
+export interface ChannelPort {
+  latest(url: string, opts: { readonly clusterId?: string | undefined; readonly latestVersion?: string | undefined; readonly timeoutMs: number }): Promise<Resolution>;
+}
+
+/** gates.prometheus: which alerts fire now. Implemented by alerts.ts. */
+export interface AlertsPort {
+  firing(gate: CompiledAlerts): Promise<AlertReading>;
 }

@@ -1,7 +1,8 @@
 import type { DrainSpec } from "../../generated/plan.ts";
+import type { CompiledDrain } from "../../plan/compile.ts";
 import { matchesSelector } from "../../plan/selector.ts";
 import type { Pod } from "./objects.ts";
-import { LABEL_CONTROLLER } from "./pod-facts.ts";
+import { ANNOTATION_MIRROR_POD, LABEL_CONTROLLER } from "./keys.ts";
 
 export interface DrainPlan {
   /** Pods to evict (or delete, with disableEviction). */
@@ -12,7 +13,6 @@ export interface DrainPlan {
   readonly refusals: readonly string[];
 }
 
-const MIRROR = "kubernetes.io/config.mirror";
 
 /**
  * Which pods a drain of a node must remove, with kubectl drain's rules: DaemonSet pods are
@@ -32,7 +32,7 @@ export function planDrain(pods: readonly Pod[], spec: DrainSpec, now: number, pr
     const id = `${pod.metadata.namespace ?? ""}/${pod.metadata.name}`;
     const labels = pod.metadata.labels ?? {};
     if (labels[LABEL_CONTROLLER] !== undefined || protectedPods.has(id)) continue;
-    if (pod.metadata.annotations?.[MIRROR] !== undefined) continue;
+    if (pod.metadata.annotations?.[ANNOTATION_MIRROR_POD] !== undefined) continue;
     if (spec.podSelector !== undefined && !matchesSelector(spec.podSelector, labels, "matches-everything")) continue;
     const phase = pod.status?.phase;
     if (pod.metadata.deletionTimestamp !== undefined) {
@@ -60,4 +60,26 @@ export function planDrain(pods: readonly Pod[], spec: DrainSpec, now: number, pr
     evict.push(pod);
   }
   return { evict, terminating, refusals };
+}
+
+/** How one pod leaves the node in this pass of a drain. */
+export interface Removal {
+  readonly pod: Pod;
+  /** Eviction respects PodDisruptionBudgets; delete is disableEviction, or unblockPDB past the deadline. */
+  readonly how: "evict" | "delete";
+  readonly gracePeriodSeconds: number | undefined;
+}
+
+export interface DrainPass {
+  readonly removals: readonly Removal[];
+  readonly terminating: readonly Pod[];
+  readonly refusals: readonly string[];
+}
+
+/** One pass of a drain: which pods go and how, so the actuator only carries it out. */
+export function planDrainPass(pods: readonly Pod[], rules: CompiledDrain, deadline: number | undefined, now: number, protectedPods: ReadonlySet<string>): DrainPass {
+  const plan = planDrain(pods, rules.spec, now, protectedPods);
+  const overdue = deadline !== undefined && now >= deadline;
+  const how = rules.disableEviction || (overdue && rules.unblockPDB) ? "delete" : "evict";
+  return { removals: plan.evict.map((pod) => ({ pod, how, gracePeriodSeconds: rules.gracePeriodSeconds })), terminating: plan.terminating, refusals: plan.refusals };
 }

@@ -1,12 +1,7 @@
 import type { Plan } from "../../generated/plan.ts";
 import { type Labels, compileNodeSelector } from "../../plan/selector.ts";
 
-export const LABEL_HOSTNAME = "kubernetes.io/hostname";
-/** The value of the per-Plan node label that opts a node out. */
-export const DISABLED = "disabled";
-
-/** `plan.upgrade.cattle.io/<plan>`: the hash a node was last upgraded to under this Plan, or `disabled`. */
-export const planLabelKey = (plan: string): string => `plan.upgrade.cattle.io/${plan}`;
+import { DISABLED, LABEL_HOSTNAME, labelPlanName } from "./keys.ts";
 
 /** Why a node is not a candidate; the order is the order of the checks. */
 export type Ineligibility = "not-selected" | "no-hostname-label" | "disabled" | "done";
@@ -26,7 +21,7 @@ export const INELIGIBILITY_TEXT: Readonly<Record<Ineligibility, string>> = {
  */
 export function eligibility(plan: Plan, latestHash: string): (labels: Labels) => Ineligibility | undefined {
   const selected = compileNodeSelector(plan.spec.nodeSelector);
-  const key = planLabelKey(plan.metadata.name);
+  const key = labelPlanName(plan.metadata.name);
   return (labels) => {
     if (!selected(labels)) return "not-selected";
     if (labels[LABEL_HOSTNAME] === undefined) return "no-hostname-label";

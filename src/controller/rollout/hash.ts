@@ -20,9 +20,9 @@
 import { createHash } from "node:crypto";
 import type { Plan } from "../../generated/plan.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
+import { ANNOTATION_DIGEST } from "./keys.ts";
 import type { SecretView } from "./model.ts";
 
-export const ANNOTATION_DIGEST = "upgrade.cattle.io/digest";
 
 export type SecretLookup = (name: string) => SecretView | undefined;
 

@@ -2,9 +2,7 @@ import type { OrderSpec } from "../../generated/plan.ts";
 import { type Labels, compileSelector } from "../../plan/selector.ts";
 import type { NodeView } from "./model.ts";
 
-export const LABEL_CONTROL_PLANE = "node-role.kubernetes.io/control-plane";
-/** Clusters older than Kubernetes 1.24 (and some distributions still) mark control planes only so. */
-export const LABEL_MASTER = "node-role.kubernetes.io/master";
+import { LABEL_CONTROL_PLANE, LABEL_MASTER } from "./keys.ts";
 
 export const isControlPlane = (labels: Labels): boolean => labels[LABEL_CONTROL_PLANE] !== undefined || labels[LABEL_MASTER] !== undefined;
 

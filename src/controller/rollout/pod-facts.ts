@@ -1,15 +1,6 @@
 import type { Pod } from "./objects.ts";
 
-/** Labels and annotations that tie an upgrade pod to its Plan, node, hash, role and attempt. */
-export const LABEL_CONTROLLER = "upgrade.cattle.io/controller";
-export const LABEL_PLAN = "upgrade.cattle.io/plan";
-export const LABEL_NODE = "upgrade.cattle.io/node";
-export const LABEL_VERSION = "upgrade.cattle.io/version";
-export const LABEL_EXCLUSIVE = "upgrade.cattle.io/exclusive";
-export const LABEL_HASH = "plan-runner.dev/hash";
-export const LABEL_ROLE = "plan-runner.dev/role";
-export const ANNOTATION_ATTEMPT = "plan-runner.dev/attempt";
-export const ANNOTATION_GENERATION = "plan-runner.dev/plan-generation";
+import { ANNOTATION_ATTEMPT, ANNOTATION_GENERATION, LABEL_HASH, LABEL_PLAN, LABEL_ROLE } from "./keys.ts";
 
 export type PodRole = "prepare" | "apply";
 

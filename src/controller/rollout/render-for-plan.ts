@@ -1,7 +1,7 @@
-import type { Plan } from "../../generated/plan.ts";
-import { parseGoDuration } from "../../plan/duration.ts";
-import type { Node, Pod } from "./objects.ts";
+import type { CompiledPlan } from "../../plan/compile.ts";
+import type { PodRenderer } from "./decision.ts";
 import type { NodeView } from "./model.ts";
+import type { Node } from "./objects.ts";
 import { renderPod } from "./render-pod.ts";
 
 export interface RenderContext {
@@ -19,33 +19,27 @@ export function nodeView(n: Node): NodeView {
   return {
     name: n.metadata.name,
     uid: n.metadata.uid ?? "",
-    labels: (n.metadata.labels ?? {}),
-    annotations: (n.metadata.annotations ?? {}),
+    labels: n.metadata.labels ?? {},
+    annotations: n.metadata.annotations ?? {},
     unschedulable: n.spec?.unschedulable === true,
     ready: n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
   };
 }
 
-/** Binds a Plan, its hash and the controller's defaults, leaving node and attempt. */
-export function renderForPlan(plan: Plan, ctx: RenderContext): { prepare: (node: Node, attempt: number) => Pod; apply: (node: Node, attempt: number) => Pod } {
-  const delay = plan.spec.postCompleteDelay === undefined ? undefined : parseGoDuration(plan.spec.postCompleteDelay);
-  const render = (step: "prepare" | "apply") => (node: Node, attempt: number): Pod =>
-    renderPod(
-      {
-        plan,
-        node: nodeView(node),
-        step,
-        latestVersion: ctx.version,
-        latestHash: ctx.hash,
-        attempt,
-        ...(delay?.ok === true ? { postCompleteDelayMs: delay.ms } : {}),
-      },
-      {
-        controllerName: ctx.controllerName,
-        activeDeadline: { defaultSeconds: ctx.defaultDeadlineSecs, maxSeconds: ctx.maxDeadlineSecs },
-        defaultNamespace: ctx.namespace,
-        ...(ctx.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: ctx.ttlSecondsAfterFinished } : {}),
-      },
-    );
+/** Binds a compiled Plan, its hash and the controller's defaults, leaving node and attempt. */
+export function renderForPlan(plan: CompiledPlan, ctx: RenderContext): PodRenderer {
+  const delay = plan.postCompleteDelayMs;
+  const render =
+    (step: "prepare" | "apply") =>
+    (node: Node, attempt: number) =>
+      renderPod(
+        { plan: plan.source, node: nodeView(node), step, latestVersion: ctx.version, latestHash: ctx.hash, attempt, ...(delay !== undefined ? { postCompleteDelayMs: delay } : {}) },
+        {
+          controllerName: ctx.controllerName,
+          activeDeadline: { defaultSeconds: ctx.defaultDeadlineSecs, maxSeconds: ctx.maxDeadlineSecs },
+          defaultNamespace: ctx.namespace,
+          ...(ctx.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: ctx.ttlSecondsAfterFinished } : {}),
+        },
+      );
   return { prepare: render("prepare"), apply: render("apply") };
 }

@@ -8,10 +8,10 @@ import { posix } from "node:path";
 import type { ContainerSpec, Plan, SecretSpec } from "../../generated/plan.ts";
 import type { ContainerManifest, EnvVarManifest, NodeView, PodManifest, VolumeManifest, VolumeMountManifest } from "./model.ts";
 import { type PodStep, labelSafeValue, podName, safeConcatName } from "./names.ts";
-import { planLabelKey } from "./eligibility.ts";
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_GENERATION,
+  ANNOTATION_TTL,
   LABEL_CONTROLLER,
   LABEL_EXCLUSIVE,
   LABEL_HASH,
@@ -19,10 +19,10 @@ import {
   LABEL_PLAN,
   LABEL_ROLE,
   LABEL_VERSION,
-} from "./pod-facts.ts";
+  labelPlanName,
+} from "./keys.ts";
 import { imageWithLatestTag } from "./version.ts";
 
-export const ANNOTATION_TTL = "upgrade.cattle.io/ttl-seconds-after-finished";
 export const SECRETS_DIR = "/run/system-upgrade/secrets";
 export const POD_INFO_DIR = "/run/system-upgrade/pod";
 export const HOST_ROOT = "/host";
@@ -153,7 +153,7 @@ export function renderPod(input: RenderInput, options: RenderOptions): PodManife
     [LABEL_NODE]: labelSafeValue(node.name),
     [LABEL_PLAN]: planName,
     [LABEL_VERSION]: labelSafeValue(input.latestVersion),
-    [planLabelKey(planName)]: input.latestHash,
+    [labelPlanName(planName)]: input.latestHash,
     [LABEL_HASH]: input.latestHash,
     [LABEL_ROLE]: step,
   };

@@ -6,8 +6,10 @@ import type { Node, Pod, Secret } from "../rollout/objects.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/pod-facts.ts";
-import { type Kube, KubeError, resources } from "../kube/ports.ts";
+import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/keys.ts";
+import { httpAlerts } from "../kube/alerts.ts";
+import { httpChannel } from "../kube/channel.ts";
+import { type AlertsPort, type ChannelPort, type Kube, KubeError, resources } from "../kube/ports.ts";
 import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
 
@@ -28,6 +30,9 @@ export const defaultIdentity = (): string => `${process.env["POD_NAME"] ?? hostn
 
 export interface ControllerDeps {
   readonly kube: Kube;
+  /** Default: over the network. */
+  readonly channel?: ChannelPort;
+  readonly alerts?: AlertsPort;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now?: () => number;
@@ -64,6 +69,8 @@ export class Controller {
     this.secrets = new Informer(kube, { resource: resources.secrets, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
     this.reconciler = new Reconciler({
       kube,
+      channel: d.channel ?? httpChannel,
+      alerts: d.alerts ?? httpAlerts,
       plans: this.plans,
       nodes: this.nodes,
       pods: this.pods,
