@@ -11,7 +11,20 @@ const pureRoom = {
   paths: [
     clientNode,
     execa,
-    ...["node:http", "node:https", "node:net", "node:tls", "node:dns", "node:fs", "node:fs/promises", "node:child_process", "node:os", "prom-client", "p-queue", "yaml"].map(io),
+    ...[
+      "node:http",
+      "node:https",
+      "node:net",
+      "node:tls",
+      "node:dns",
+      "node:fs",
+      "node:fs/promises",
+      "node:child_process",
+      "node:os",
+      "prom-client",
+      "p-queue",
+      "yaml",
+    ].map(io),
   ],
   patterns: [
     { group: ["**/kube/*", "**/kube/**"], message: "the rollout room imports nothing from the I/O room (src/controller/kube)" },

@@ -71,7 +71,9 @@ export function addonVersionFromImages(addon: AddonSpec, images: readonly string
     if (versionParts(captured) === undefined) return { unreadable: `"${captured}" in image ${image} is not a version` };
     return { version: captured };
   }
-  return { unreadable: images.length === 0 ? "its workload has no containers" : `no image matches the pattern "${addon.imagePattern}" (images: ${images.join(", ")})` };
+  return {
+    unreadable: images.length === 0 ? "its workload has no containers" : `no image matches the pattern "${addon.imagePattern}" (images: ${images.join(", ")})`,
+  };
 }
 
 /** The ceiling for a running version: the entry with the highest floor at or below it. */
@@ -106,7 +108,10 @@ export function checkAddon(addon: AddonSpec, target: Minor, running: AddonVersio
   const parts = versionParts(running.version) as number[];
   const max = ceilingFor(addon, parts);
   if (max === undefined) {
-    return { tag: "ACTIONABLE", message: `addon ${addon.name} ${running.version} is older than every version in the compat matrix, so its Kubernetes support is unknown` };
+    return {
+      tag: "ACTIONABLE",
+      message: `addon ${addon.name} ${running.version} is older than every version in the compat matrix, so its Kubernetes support is unknown`,
+    };
   }
   const maxMinor = minorOf(max);
   if (maxMinor === undefined || cmp(target, maxMinor) <= 0) return undefined;

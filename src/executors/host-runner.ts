@@ -106,14 +106,33 @@ export function createHostRunner(config: HostRunnerConfig): HostRunner {
       const stdout = typeof result.stdout === "string" ? result.stdout : "";
       const stderr = typeof result.stderr === "string" ? result.stderr : "";
       if (result.timedOut) {
-        throw new StepFailure({ step, kind: "timeout", argv, stderr, detail: `${displayArgv(argv)} did not finish within ${timeoutMs < 1000 ? `${timeoutMs}ms` : `${Math.round(timeoutMs / 1000)}s`} and was killed${tail(stderr)}` });
+        throw new StepFailure({
+          step,
+          kind: "timeout",
+          argv,
+          stderr,
+          detail: `${displayArgv(argv)} did not finish within ${timeoutMs < 1000 ? `${timeoutMs}ms` : `${Math.round(timeoutMs / 1000)}s`} and was killed${tail(stderr)}`,
+        });
       }
       if (result.signal !== undefined) {
-        throw new StepFailure({ step, kind: "signal", argv, stderr, signal: result.signal, detail: `${displayArgv(argv)} was killed by ${result.signal}${tail(stderr)}` });
+        throw new StepFailure({
+          step,
+          kind: "signal",
+          argv,
+          stderr,
+          signal: result.signal,
+          detail: `${displayArgv(argv)} was killed by ${result.signal}${tail(stderr)}`,
+        });
       }
       if (result.exitCode === undefined) {
         const why = result.code ?? result.shortMessage ?? "could not start";
-        throw new StepFailure({ step, kind: "spawn", argv, stderr, detail: `${displayArgv(hostArgv(config.mode, config.root, argv))} could not be started (${why})` });
+        throw new StepFailure({
+          step,
+          kind: "spawn",
+          argv,
+          stderr,
+          detail: `${displayArgv(hostArgv(config.mode, config.root, argv))} could not be started (${why})`,
+        });
       }
       judgeExit(step, argv, result.exitCode, stderr, opts.okExitCodes);
       return { exitCode: result.exitCode, stdout, stderr };

@@ -112,7 +112,8 @@ export function compilePlan(plan: Plan, defaults: PlanDefaults): CompiledPlan {
     cordon: spec.cordon === true || spec.drain !== undefined,
     drain: compileDrain(spec.drain),
     hasPrepare: spec.prepare !== undefined,
-    health: health === undefined ? undefined : { soakMs: ms(health.soak, 0), timeoutMs: health.timeout === undefined ? undefined : ms(health.timeout, 600_000) },
+    health:
+      health === undefined ? undefined : { soakMs: ms(health.soak, 0), timeoutMs: health.timeout === undefined ? undefined : ms(health.timeout, 600_000) },
     windowOpen: spec.window === undefined ? undefined : compileWindow(spec.window),
     alerts: compileAlerts(plan),
     after: spec.after ?? [],

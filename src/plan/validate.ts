@@ -210,9 +210,7 @@ function schemaProblems(obj: unknown): SchemaProblem[] {
   if (validateSchema(obj)) return [];
   const errors: readonly ErrorObject[] = validateSchema.errors ?? [];
   // The int-or-string macro expands to anyOf: its own error says it in one sentence.
-  return errors
-    .filter((e) => e.keyword !== "anyOf" && !e.schemaPath.includes("/anyOf/"))
-    .map((e) => ({ keyword: e.keyword, problem: readable(e, obj) }));
+  return errors.filter((e) => e.keyword !== "anyOf" && !e.schemaPath.includes("/anyOf/")).map((e) => ({ keyword: e.keyword, problem: readable(e, obj) }));
 }
 
 /** An ajv error as a field path and a sentence. */
@@ -504,7 +502,8 @@ function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, 
     if (from !== undefined) {
       if (e["value"] !== undefined) out.push(error(ep, "value and valueFrom cannot both be set"));
       const sources = Object.keys(from).filter((k) => from[k] !== undefined);
-      if (sources.length !== 1) out.push(error(`${ep}.valueFrom`, `needs exactly one source (fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef), got ${sources.length}`));
+      if (sources.length !== 1)
+        out.push(error(`${ep}.valueFrom`, `needs exactly one source (fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef), got ${sources.length}`));
     }
   });
 
@@ -553,7 +552,12 @@ function sharedVolumeRules(prepare: Obj, upgrade: Obj): Problem[] {
     if (!isObj(v) || typeof v["name"] !== "string" || typeof v["source"] !== "string") return;
     const other = sources.get(v["name"]);
     if (other !== undefined && other !== v["source"]) {
-      out.push(error(`spec.prepare.volumes[${i}].source`, `volume "${v["name"]}" is ${other} in spec.upgrade.volumes: one pod cannot mount two host paths under one name`));
+      out.push(
+        error(
+          `spec.prepare.volumes[${i}].source`,
+          `volume "${v["name"]}" is ${other} in spec.upgrade.volumes: one pod cannot mount two host paths under one name`,
+        ),
+      );
     }
   });
   return out;
@@ -572,7 +576,9 @@ function drainRules(spec: Obj): Problem[] {
     const d = parseDrainTimeout(timeout);
     if (!d.ok) out.push(error("spec.drain.timeout", d.reason));
     else if (typeof timeout === "number" && timeout > 0 && timeout < 1e6) {
-      out.push(warning("spec.drain.timeout", `${timeout} is ${timeout} nanoseconds (an integer counts nanoseconds, as in SUC); write "${timeout}s" for seconds`));
+      out.push(
+        warning("spec.drain.timeout", `${timeout} is ${timeout} nanoseconds (an integer counts nanoseconds, as in SUC); write "${timeout}s" for seconds`),
+      );
     }
   } else if (drain["unblockPDB"] === true) {
     out.push(warning("spec.drain.unblockPDB", "acts when drain.timeout expires, and no timeout is set: a blocked drain would wait forever"));
@@ -759,7 +765,10 @@ export function crossPlanProblems(plans: readonly ValidatedPlan[]): LocatedProbl
   for (const [key, vp] of byKey) {
     const ns = key.slice(0, key.indexOf("/"));
     const after = isObj(vp.plan.spec) && Array.isArray(vp.plan.spec.after) ? vp.plan.spec.after : [];
-    edges.set(key, after.filter((a): a is string => typeof a === "string").map((a) => `${ns}/${a}`));
+    edges.set(
+      key,
+      after.filter((a): a is string => typeof a === "string").map((a) => `${ns}/${a}`),
+    );
   }
   const state = new Map<string, "visiting" | "done">();
   const reported = new Set<string>();

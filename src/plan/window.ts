@@ -28,13 +28,27 @@ export interface WindowParse {
 }
 
 const DAY_NAMES: Readonly<Record<string, number>> = {
-  su: 0, sun: 0, sunday: 0,
-  mo: 1, mon: 1, monday: 1,
-  tu: 2, tue: 2, tuesday: 2,
-  we: 3, wed: 3, wednesday: 3,
-  th: 4, thu: 4, thursday: 4,
-  fr: 5, fri: 5, friday: 5,
-  sa: 6, sat: 6, saturday: 6,
+  su: 0,
+  sun: 0,
+  sunday: 0,
+  mo: 1,
+  mon: 1,
+  monday: 1,
+  tu: 2,
+  tue: 2,
+  tuesday: 2,
+  we: 3,
+  wed: 3,
+  wednesday: 3,
+  th: 4,
+  thu: 4,
+  thursday: 4,
+  fr: 5,
+  fri: 5,
+  friday: 5,
+  sa: 6,
+  sat: 6,
+  saturday: 6,
 };
 
 /** kured parses numbers with strconv.Atoi, so "+1" and "01" are days too; names are case-insensitive. */

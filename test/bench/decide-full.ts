@@ -23,8 +23,17 @@ function world(n: number): { nodes: Node[]; pods: ReturnType<typeof podFacts>[];
     spec: {},
     status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }] },
   }));
-  const render = renderForPlan(compiled, { hash: HASH, version: "v1.31.1", namespace: "system-upgrade", controllerName: "plan-runner", defaultDeadlineSecs: 900, maxDeadlineSecs: 7200 });
-  const inFlight = nodes.filter((x) => x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== HASH && x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== "disabled").slice(0, 8);
+  const render = renderForPlan(compiled, {
+    hash: HASH,
+    version: "v1.31.1",
+    namespace: "system-upgrade",
+    controllerName: "plan-runner",
+    defaultDeadlineSecs: 900,
+    maxDeadlineSecs: 7200,
+  });
+  const inFlight = nodes
+    .filter((x) => x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== HASH && x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== "disabled")
+    .slice(0, 8);
   const pods = inFlight.map((node) => podFacts({ ...render.apply(node, 1), status: { phase: "Running" } }));
   return { nodes, pods, render };
 }
@@ -57,6 +66,10 @@ export const decideFullBench: Bench = {
       const runs = Array.from({ length: 7 }, once);
       rows.push([n.toLocaleString("en-US"), runs[0]?.actions ?? 0, median(runs.map((r) => r.ms)).toFixed(2), Math.max(...runs.map((r) => r.ms)).toFixed(2)]);
     }
-    return { title: `decide-full: ${this.description} (median of 7 after 3 warm-up runs; 8 nodes in flight, concurrency 10)`, columns: ["nodes", "actions", "median ms", "max ms"], rows };
+    return {
+      title: `decide-full: ${this.description} (median of 7 after 3 warm-up runs; 8 nodes in flight, concurrency 10)`,
+      columns: ["nodes", "actions", "median ms", "max ms"],
+      rows,
+    };
   },
 };

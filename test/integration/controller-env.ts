@@ -68,7 +68,12 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export async function runController(env: Env, namespace: string, overrides: Partial<ControllerConfig> = {}, kubeconfig = env.cp.kubeconfigPath): Promise<RunningController> {
+export async function runController(
+  env: Env,
+  namespace: string,
+  overrides: Partial<ControllerConfig> = {},
+  kubeconfig = env.cp.kubeconfigPath,
+): Promise<RunningController> {
   const metrics = new Metrics(false);
   const kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
   const log = process.env["PLAN_RUNNER_TEST_LOG"] === "1" ? jsonLogger() : silentLogger;
@@ -122,7 +127,10 @@ export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject>
   } catch (e: unknown) {
     if (!(e instanceof KubeError && e.alreadyExists)) throw e;
     const have = await env.kube.get<PlanObject>(resources.plans, plan.metadata.namespace, plan.metadata.name);
-    return env.kube.replace(resources.plans, plan.metadata.namespace, { ...plan, metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion } } as PlanObject);
+    return env.kube.replace(resources.plans, plan.metadata.namespace, {
+      ...plan,
+      metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion },
+    } as PlanObject);
   }
 }
 
@@ -168,20 +176,30 @@ export class PodWatch {
   private readonly abort = new AbortController();
   private readonly done: Promise<void>;
 
-  constructor(env: Env, namespace: string, private readonly role: "apply" | "prepare" = "apply") {
+  constructor(
+    env: Env,
+    namespace: string,
+    private readonly role: "apply" | "prepare" = "apply",
+  ) {
     this.done = env.kube
-      .watch<Pod>(resources.pods, namespace, { allowWatchBookmarks: false }, (e) => {
-        if (e.type === "ERROR" || e.type === "BOOKMARK") return;
-        const pod = e.object;
-        if (pod.metadata.labels?.["plan-runner.dev/role"] !== this.role) return;
-        this.seen.set(pod.metadata.name, pod);
-        const node = pod.spec?.nodeName ?? "";
-        if (!this.nodeOrder.includes(node)) this.nodeOrder.push(node);
-        const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed" || e.type === "DELETED";
-        if (finished) this.active.delete(pod.metadata.name);
-        else this.active.set(pod.metadata.name, pod.spec?.nodeName ?? "");
-        this.maxActive = Math.max(this.maxActive, new Set(this.active.values()).size);
-      }, this.abort.signal)
+      .watch<Pod>(
+        resources.pods,
+        namespace,
+        { allowWatchBookmarks: false },
+        (e) => {
+          if (e.type === "ERROR" || e.type === "BOOKMARK") return;
+          const pod = e.object;
+          if (pod.metadata.labels?.["plan-runner.dev/role"] !== this.role) return;
+          this.seen.set(pod.metadata.name, pod);
+          const node = pod.spec?.nodeName ?? "";
+          if (!this.nodeOrder.includes(node)) this.nodeOrder.push(node);
+          const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed" || e.type === "DELETED";
+          if (finished) this.active.delete(pod.metadata.name);
+          else this.active.set(pod.metadata.name, pod.spec?.nodeName ?? "");
+          this.maxActive = Math.max(this.maxActive, new Set(this.active.values()).size);
+        },
+        this.abort.signal,
+      )
       .catch(() => {});
   }
 

@@ -60,7 +60,10 @@ describe("order: control plane first, then priority groups, then name", () => {
   test("equal names fall back to the uid", () => {
     const a = aNode("same").withUid("2").build();
     const b = aNode("same").withUid("1").build();
-    assert.deepEqual(orderNodes([a, b], undefined).map((n) => n.uid), ["1", "2"]);
+    assert.deepEqual(
+      orderNodes([a, b], undefined).map((n) => n.uid),
+      ["1", "2"],
+    );
   });
   test("does not change its input", () => {
     const input = nodes("b", "a");
@@ -68,8 +71,14 @@ describe("order: control plane first, then priority groups, then name", () => {
     assert.deepEqual(names(input), ["b", "a"]);
   });
   test("orderBy works on any shape", () => {
-    const items = [{ id: "x", l: {} }, { id: "y", l: { "node-role.kubernetes.io/control-plane": "" } }];
-    assert.deepEqual(orderBy(items, undefined, (i) => ({ name: i.id, labels: i.l })).map((i) => i.id), ["y", "x"]);
+    const items = [
+      { id: "x", l: {} },
+      { id: "y", l: { "node-role.kubernetes.io/control-plane": "" } },
+    ];
+    assert.deepEqual(
+      orderBy(items, undefined, (i) => ({ name: i.id, labels: i.l })).map((i) => i.id),
+      ["y", "x"],
+    );
   });
   test("isControlPlane", () => {
     assert.equal(isControlPlane({ "node-role.kubernetes.io/control-plane": "" }), true);

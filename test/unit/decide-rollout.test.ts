@@ -148,7 +148,9 @@ describe("decide: failures", () => {
 
   it("editing a halted Plan (new generation) retries the failed node", () => {
     let broken = true;
-    const w = new SimWorld(aPlan({ concurrency: 1, failurePolicy: { retries: 0 } }), workers(2), { outcome: () => (broken ? { exitCode: 1 } : { exitCode: 0 }) });
+    const w = new SimWorld(aPlan({ concurrency: 1, failurePolicy: { retries: 0 } }), workers(2), {
+      outcome: () => (broken ? { exitCode: 1 } : { exitCode: 0 }),
+    });
     w.run(50, (x) => x.status.state === "Halted");
     broken = false;
     w.plan = { ...w.plan, metadata: { ...w.plan.metadata, generation: 2 }, spec: { ...w.plan.spec, upgrade: { image: "example/upgrade", args: ["--fixed"] } } };
@@ -158,7 +160,8 @@ describe("decide: failures", () => {
 });
 
 describe("decide: the prepare gate", () => {
-  const prepareExits = (code: number) => (pod: { metadata: { name: string } }) => (pod.metadata.name.startsWith("prepare-") ? { exitCode: code } : { exitCode: 0 });
+  const prepareExits = (code: number) => (pod: { metadata: { name: string } }) =>
+    pod.metadata.name.startsWith("prepare-") ? { exitCode: code } : { exitCode: 0 };
 
   for (const [code, state, cond] of [
     [4, "Held", "Held"],
@@ -211,7 +214,9 @@ describe("decide: the health gate", () => {
   });
 
   it("waits for the soak after the pods became Ready", () => {
-    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { soak: "30s" } } }), workers(1), { input: { podHealth: new Map([["w00", { unready: [], readySince: Date.parse("2026-06-01T00:00:20Z") }]]) } });
+    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { soak: "30s" } } }), workers(1), {
+      input: { podHealth: new Map([["w00", { unready: [], readySince: Date.parse("2026-06-01T00:00:20Z") }]]) },
+    });
     w.run(60);
     // Ready since 00:00:20 plus a 30 s soak: not done before 00:00:50.
     assert.ok(w.now >= Date.parse("2026-06-01T00:00:50Z"), new Date(w.now).toISOString());

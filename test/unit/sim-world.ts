@@ -16,7 +16,12 @@ export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Rec
     metadata: {
       name,
       uid: `uid-${name}`,
-      labels: { "kubernetes.io/hostname": name, "upgrade": "yes", ...(opts.controlPlane === true ? { "node-role.kubernetes.io/control-plane": "" } : {}), ...opts.labels },
+      labels: {
+        "kubernetes.io/hostname": name,
+        upgrade: "yes",
+        ...(opts.controlPlane === true ? { "node-role.kubernetes.io/control-plane": "" } : {}),
+        ...opts.labels,
+      },
       annotations: {},
     },
     spec: opts.unschedulable === true ? { unschedulable: true } : {},
@@ -71,7 +76,11 @@ export class SimWorld {
   /** Nodes that had a pod created, in order of their first pod. */
   readonly started: string[] = [];
 
-  constructor(plan: Plan, nodes: readonly Node[], private readonly opts: SimOptions = {}) {
+  constructor(
+    plan: Plan,
+    nodes: readonly Node[],
+    private readonly opts: SimOptions = {},
+  ) {
     this.plan = plan;
     for (const n of nodes) this.nodes.set(n.metadata.name, n);
   }
@@ -136,7 +145,11 @@ export class SimWorld {
     this.created.push(pod.metadata.name);
     const node = pod.spec?.nodeName ?? "";
     if (!this.started.includes(node)) this.started.push(node);
-    this.pods.set(pod.metadata.name, { ...pod, metadata: { ...pod.metadata, uid: `uid-${pod.metadata.name}`, creationTimestamp: new Date(this.now).toISOString() }, status: { phase: "Pending" } });
+    this.pods.set(pod.metadata.name, {
+      ...pod,
+      metadata: { ...pod.metadata, uid: `uid-${pod.metadata.name}`, creationTimestamp: new Date(this.now).toISOString() },
+      status: { phase: "Pending" },
+    });
     this.track();
   }
 
@@ -158,7 +171,9 @@ export class SimWorld {
           ...pod,
           status: {
             phase: out.exitCode === 0 ? "Succeeded" : "Failed",
-            containerStatuses: [{ name: "upgrade", state: { terminated: { exitCode: out.exitCode, reason: out.exitCode === 0 ? "Completed" : "Error", finishedAt } } }],
+            containerStatuses: [
+              { name: "upgrade", state: { terminated: { exitCode: out.exitCode, reason: out.exitCode === 0 ? "Completed" : "Error", finishedAt } } },
+            ],
           },
         });
       }

@@ -34,8 +34,11 @@ function duration(flag: string, text: string): number {
 
 class UsageError extends Error {}
 
-/** Parsed once at start-up into a frozen object (style rule 9). */
-export function parseControllerConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { config: ControllerConfig; kubeconfig: string | undefined } {
+/** Parsed once at start-up into a frozen object: nothing later reads flags or the environment. */
+export function parseControllerConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { config: ControllerConfig; kubeconfig: string | undefined } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -65,7 +68,10 @@ export function parseControllerConfig(argv: readonly string[], env: Readonly<Rec
     if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag}: "${v}" must be an integer >= ${min}`);
     return n;
   };
-  const span = (flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll", fallback: number): number => {
+  const span = (
+    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll",
+    fallback: number,
+  ): number => {
     const text = values[flag];
     return typeof text === "string" ? duration(flag, text) : fallback;
   };

@@ -137,18 +137,29 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   const name = plan.metadata.name;
   const ns = plan.metadata.namespace ?? args.namespace;
   const spec = plan.spec;
-  const version = spec.version !== undefined && spec.version !== "" ? mungeVersion(spec.version) : args.version !== undefined ? mungeVersion(args.version) : live?.channelVersion;
+  const version =
+    spec.version !== undefined && spec.version !== ""
+      ? mungeVersion(spec.version)
+      : args.version !== undefined
+        ? mungeVersion(args.version)
+        : live?.channelVersion;
   const lines: string[] = [];
   const say = (s = ""): void => void lines.push(s === "" ? "#" : `# ${s}`);
   if (version === undefined) {
-    io.err(`plan-runner plan: Plan ${ns}/${name} resolves its version from the channel ${spec.channel ?? "(none)"}${live?.channelError !== undefined ? `, which failed: ${live.channelError}` : ""}; pass --version`);
+    io.err(
+      `plan-runner plan: Plan ${ns}/${name} resolves its version from the channel ${spec.channel ?? "(none)"}${live?.channelError !== undefined ? `, which failed: ${live.channelError}` : ""}; pass --version`,
+    );
     return false;
   }
   const hashed = (spec.secrets ?? []).filter((s) => s.ignoreUpdates !== true);
   const byName = new Map((secrets ?? []).map((s) => [s.name, s]));
   const provisional = hashed.some((s) => !byName.has(s.name));
   // Without the secrets the hash cannot be SUC's; the dry run still shows order and pods, with that said loudly.
-  const h = planHash(provisional ? { ...plan, spec: { ...spec, secrets: (spec.secrets ?? []).filter((s) => byName.has(s.name) || s.ignoreUpdates === true) } } : plan, version, (n) => byName.get(n));
+  const h = planHash(
+    provisional ? { ...plan, spec: { ...spec, secrets: (spec.secrets ?? []).filter((s) => byName.has(s.name) || s.ignoreUpdates === true) } } : plan,
+    version,
+    (n) => byName.get(n),
+  );
   const hash = h.ok ? h.hash : "";
 
   const inFlight = live?.inFlight.get(name) ?? new Set<string>();
@@ -156,14 +167,29 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   const wv = waves(sel.ordered, sel.concurrency);
   say(`Plan ${ns}/${name}`);
   say(`  version      ${version}`);
-  say(`  hash         ${hash}${provisional ? `  (PROVISIONAL: contents of secret(s) ${hashed.filter((s) => !byName.has(s.name)).map((s) => s.name).join(", ")} unknown; pass --secrets)` : ""}`);
+  say(
+    `  hash         ${hash}${
+      provisional
+        ? `  (PROVISIONAL: contents of secret(s) ${hashed
+            .filter((s) => !byName.has(s.name))
+            .map((s) => s.name)
+            .join(", ")} unknown; pass --secrets)`
+        : ""
+    }`,
+  );
   say(`  concurrency  ${sel.concurrency}`);
-  say(`  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped${live !== undefined ? ` (live; ${inFlight.size} already in flight: ${[...inFlight].join(", ") || "none"})` : ""}`);
+  say(
+    `  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped${live !== undefined ? ` (live; ${inFlight.size} already in flight: ${[...inFlight].join(", ") || "none"})` : ""}`,
+  );
   if (spec.nodeSelector === undefined) say("  NOTE: the Plan has no spec.nodeSelector, so it selects no node (as in SUC)");
   say();
   say(`Eligible nodes, in order (${sel.ordered.length}):`);
   const width = Math.max(4, ...sel.ordered.map((n) => n.name.length));
-  sel.ordered.forEach((n, i) => say(`  ${String(i + 1).padStart(4)}. ${n.name.padEnd(width)}${isControlPlane(n.labels) ? "  control-plane" : ""}${n.ready ? "" : "  NotReady"}${n.unschedulable ? "  cordoned" : ""}`));
+  sel.ordered.forEach((n, i) =>
+    say(
+      `  ${String(i + 1).padStart(4)}. ${n.name.padEnd(width)}${isControlPlane(n.labels) ? "  control-plane" : ""}${n.ready ? "" : "  NotReady"}${n.unschedulable ? "  cordoned" : ""}`,
+    ),
+  );
   say();
   say(`Waves at concurrency ${sel.concurrency}: ${wv.length}`);
   wv.forEach((w, i) => say(`  wave ${i + 1}: ${w.map((n) => n.name).join(", ")}`));
@@ -177,7 +203,10 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   const podNodes = args.pods === "none" ? [] : args.pods === "first" ? sel.ordered.slice(0, 1) : sel.ordered;
   for (const node of podNodes) {
     for (const step of spec.prepare === undefined ? (["apply"] as const) : (["prepare", "apply"] as const)) {
-      const pod = renderPod({ plan, node, step, latestVersion: version, latestHash: hash, ...(postCompleteDelayMs === undefined ? {} : { postCompleteDelayMs }) }, options);
+      const pod = renderPod(
+        { plan, node, step, latestVersion: version, latestHash: hash, ...(postCompleteDelayMs === undefined ? {} : { postCompleteDelayMs }) },
+        options,
+      );
       io.out(`---\n${yamlDoc(pod)}`);
     }
   }
@@ -191,7 +220,10 @@ interface LiveFacts {
   readonly channelError?: string;
 }
 
-async function readLive(args: Args & { kubeconfig: string }, plans: readonly Plan[]): Promise<{ nodes: NodeView[]; secrets: SecretView[]; live: LiveFacts } | { error: string }> {
+async function readLive(
+  args: Args & { kubeconfig: string },
+  plans: readonly Plan[],
+): Promise<{ nodes: NodeView[]; secrets: SecretView[]; live: LiveFacts } | { error: string }> {
   let kube: KubeAdapter;
   try {
     kube = new KubeAdapter({ kubeconfig: args.kubeconfig });
@@ -241,7 +273,10 @@ export const run: Command = async (argv, io) => {
     return EXIT_INVALID;
   }
   if (args.kubeconfig !== undefined) {
-    const got = await readLive({ ...args, kubeconfig: resolve(io.cwd, args.kubeconfig) }, loaded.plans.map((p) => p.plan));
+    const got = await readLive(
+      { ...args, kubeconfig: resolve(io.cwd, args.kubeconfig) },
+      loaded.plans.map((p) => p.plan),
+    );
     if ("error" in got) {
       io.err(`plan-runner plan: ${got.error}`);
       return EXIT_INVALID;

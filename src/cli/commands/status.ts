@@ -38,7 +38,8 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
       const name = n.metadata.name;
       const host = n.metadata.labels?.["kubernetes.io/hostname"] ?? name;
       const f = failed.get(name);
-      const state = why === "done" ? "complete" : f !== undefined ? (f["reason"] === "Retrying" ? "retrying" : "failed") : applying.has(host) ? "applying" : "pending";
+      const state =
+        why === "done" ? "complete" : f !== undefined ? (f["reason"] === "Retrying" ? "retrying" : "failed") : applying.has(host) ? "applying" : "pending";
       const cordoned = n.spec?.unschedulable === true ? " (cordoned)" : "";
       out.push(`  ${name.padEnd(28)} ${state}${cordoned}${f !== undefined ? `  ${String(f["message"] ?? "")}` : ""}`);
     }
@@ -49,16 +50,31 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
 
 async function snapshot(kube: Kube, namespace: string, only: string | undefined): Promise<string> {
   const [plans, nodes] = await Promise.all([kube.list<PlanObject>(resources.plans, namespace), kube.list<Node>(resources.nodes, undefined)]);
-  return renderStatus(plans.items.filter((p) => only === undefined || p.metadata.name === only), nodes.items);
+  return renderStatus(
+    plans.items.filter((p) => only === undefined || p.metadata.name === only),
+    nodes.items,
+  );
 }
 
 export const run: Command = async (argv: readonly string[], io: CliIO) => {
-  let values: { kubeconfig?: string | undefined; namespace?: string | undefined; watch?: boolean | undefined; interval?: string | undefined; help?: boolean | undefined };
+  let values: {
+    kubeconfig?: string | undefined;
+    namespace?: string | undefined;
+    watch?: boolean | undefined;
+    interval?: string | undefined;
+    help?: boolean | undefined;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: [...argv],
-      options: { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, watch: { type: "boolean", short: "w" }, interval: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        kubeconfig: { type: "string" },
+        namespace: { type: "string", short: "n" },
+        watch: { type: "boolean", short: "w" },
+        interval: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       allowPositionals: true,
     }));
   } catch (e: unknown) {

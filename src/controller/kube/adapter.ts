@@ -1,4 +1,4 @@
-// The only file that may import @kubernetes/client-node (style rule 6), and it does so only
+// The only file that may import @kubernetes/client-node (lint enforces it), and it does so only
 // for kubeconfig users with exec or auth-provider plugins (see kube/credentials.ts for why).
 // Requests go through node:https as plain JSON, so the rest of the controller sees the API's
 // own shapes (no Date conversion) and every request is counted in one place.
@@ -195,7 +195,17 @@ export class KubeAdapter implements Kube {
           if ((res.statusCode ?? 0) !== 200) {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => reject(new KubeError(res.statusCode ?? 0, "WatchFailed", `watch ${url.pathname}: ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`, "watch", url.pathname)));
+            res.on("end", () =>
+              reject(
+                new KubeError(
+                  res.statusCode ?? 0,
+                  "WatchFailed",
+                  `watch ${url.pathname}: ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`,
+                  "watch",
+                  url.pathname,
+                ),
+              ),
+            );
             return;
           }
           let buffered = "";
@@ -213,7 +223,9 @@ export class KubeAdapter implements Kube {
           res.on("error", (e) => (signal.aborted ? resolve() : reject(e)));
         },
       );
-      req.on("error", (e) => (signal.aborted ? resolve() : reject(new KubeError(0, "Transport", `watch ${url.pathname}: ${e.message}`, "watch", url.pathname))));
+      req.on("error", (e) =>
+        signal.aborted ? resolve() : reject(new KubeError(0, "Transport", `watch ${url.pathname}: ${e.message}`, "watch", url.pathname)),
+      );
       req.end();
     });
   }

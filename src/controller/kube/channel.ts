@@ -24,8 +24,11 @@ export async function resolveChannel(url: string, opts: ChannelOptions): Promise
   } catch (e: unknown) {
     const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
     const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
-    return { reason: timedOut ? "ChannelTimeout" : "ChannelUnreachable", message: `channel ${url}: ${timedOut ? `no answer within ${opts.timeoutMs} ms` : cause}` };
-  } 
+    return {
+      reason: timedOut ? "ChannelTimeout" : "ChannelUnreachable",
+      message: `channel ${url}: ${timedOut ? `no answer within ${opts.timeoutMs} ms` : cause}`,
+    };
+  }
   await res.body?.cancel();
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.get("location");

@@ -99,7 +99,11 @@ export class Informer<T extends KubeObject> {
     let cont: string | undefined;
     let rv = "";
     do {
-      const page = await this.kube.list<T>(this.opts.resource, this.opts.namespace, { ...this.listOptions(), limit: 500, ...(cont !== undefined ? { continue: cont } : {}) });
+      const page = await this.kube.list<T>(this.opts.resource, this.opts.namespace, {
+        ...this.listOptions(),
+        limit: 500,
+        ...(cont !== undefined ? { continue: cont } : {}),
+      });
       items.push(...page.items);
       cont = page.metadata.continue === "" ? undefined : page.metadata.continue;
       rv = page.metadata.resourceVersion ?? "";
@@ -166,7 +170,12 @@ export class Informer<T extends KubeObject> {
         if (this.stopped) break;
         failures++;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-        this.opts.log?.("informer error; relisting", { resource: this.opts.resource.plural, error: e instanceof Error ? e.message : String(e), status: e instanceof KubeError ? e.status : undefined, retryInMs: delay });
+        this.opts.log?.("informer error; relisting", {
+          resource: this.opts.resource.plural,
+          error: e instanceof Error ? e.message : String(e),
+          status: e instanceof KubeError ? e.status : undefined,
+          retryInMs: delay,
+        });
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
           this.abort.signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });

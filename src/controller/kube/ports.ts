@@ -34,8 +34,9 @@ export type WatchEvent<T> =
   | { readonly type: "ERROR"; readonly object: { code?: number; reason?: string; message?: string } };
 
 /**
- * What failed, for callers that must decide what happens next (style: never match on
- * message text). `status` 0 is a transport error.
+ * What failed, for callers that must decide what happens next: retry, back off, or tell the
+ * user (docs/architecture.md, "Errors"). Callers never match on message text, which the
+ * API server may reword. `status` 0 is a transport error.
  */
 export class KubeError extends Error {
   constructor(
@@ -106,7 +107,10 @@ export interface Kube {
 
 /** Where a Plan's channel points: the latest version, or why there is none. Implemented by channel.ts. */
 export interface ChannelPort {
-  latest(url: string, opts: { readonly clusterId?: string | undefined; readonly latestVersion?: string | undefined; readonly timeoutMs: number }): Promise<Resolution>;
+  latest(
+    url: string,
+    opts: { readonly clusterId?: string | undefined; readonly latestVersion?: string | undefined; readonly timeoutMs: number },
+  ): Promise<Resolution>;
 }
 
 /** gates.prometheus: which alerts fire now. Implemented by alerts.ts. */

@@ -9,8 +9,9 @@ export interface WorkQueueOptions {
 export type Outcome = { readonly requeueAfterMs?: number | undefined };
 
 /**
- * Keys, not events (style rule 5): a key is pending at most once and running at most once;
- * an add while it runs marks it dirty so it runs once more afterwards. Errors back off
+ * Keys, not events: the reconciler reads the world itself, so an event adds nothing
+ * (docs/architecture.md). A key is pending at most once and running at most once; an add
+ * while it runs marks it dirty so it runs once more afterwards. Errors back off
  * exponentially per key; a success resets the key's backoff.
  */
 export class WorkQueue {

@@ -36,7 +36,11 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
   const exclusiveBusy = r.input.exclusiveBusy;
   // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds).
   const wanted = Math.max(0, concurrency - busy.size) + exclusiveBusy.size;
-  const keyOf = (node: Node) => ({ name: node.metadata.name, labels: node.metadata.labels ?? {}, ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}) });
+  const keyOf = (node: Node) => ({
+    name: node.metadata.name,
+    labels: node.metadata.labels ?? {},
+    ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}),
+  });
   const ordered = wanted === 0 ? [] : orderBy(idle, r.plan.order, keyOf, wanted);
   const blocked = new Set(ordered.map((n) => n.metadata.name).filter((node) => !clusterGate.check({ node, exclusiveBusy }).open));
   const admission = admit({ ordered, inFlight: busy, blocked, concurrency }, (node) => node.metadata.name);

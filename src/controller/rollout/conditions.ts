@@ -113,10 +113,13 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
     const before = previous.find((p) => p.type === c.type);
     const gated = GATED.has(c.type);
     const changed =
-      before === undefined ? c.status === "True" || !gated : before.status !== c.status || before.reason !== c.reason || (gated && c.status === "True" && before.message !== c.message);
+      before === undefined
+        ? c.status === "True" || !gated
+        : before.status !== c.status || before.reason !== c.reason || (gated && c.status === "True" && before.message !== c.message);
     const reason = changed ? eventReason(c) : undefined;
     if (reason === undefined) continue;
-    const bad = c.type === "Validated" || c.type === "LatestResolved" ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
+    const bad =
+      c.type === "Validated" || c.type === "LatestResolved" ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
     const message = c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})`;
     out.push({ kind: "event", on: "plan", type: bad ? "Warning" : "Normal", reason, message });
   }
@@ -136,6 +139,8 @@ export function planState(r: Rollout, counts: Counts, gates: PlanGates): string 
 
 /** The first condition that is wrong and says why; else the progress. */
 export function planMessage(conditions: readonly PlanCondition[], fallback: string): string {
-  const wrong = conditions.find((c) => c.status === (c.type === "Validated" || c.type === "LatestResolved" ? "False" : "True") && c.type !== "Complete" && c.message !== "");
+  const wrong = conditions.find(
+    (c) => c.status === (c.type === "Validated" || c.type === "LatestResolved" ? "False" : "True") && c.type !== "Complete" && c.message !== "",
+  );
   return wrong?.message ?? fallback;
 }

@@ -50,7 +50,11 @@ function hashOf(s: Snapshot, resolution: Resolution, namespace: string): HashOut
   return h.ok ? { value: h.hash } : { error: `secret ${namespace}/${h.missingSecret} (spec.secrets) not found: create it or remove it from the Plan` };
 }
 
-const planPods = (s: Snapshot): PodFacts[] => s.pods.filter((p) => p.metadata.labels?.[LABEL_PLAN] === s.plan.name).map(podFacts).filter((p) => p !== undefined);
+const planPods = (s: Snapshot): PodFacts[] =>
+  s.pods
+    .filter((p) => p.metadata.labels?.[LABEL_PLAN] === s.plan.name)
+    .map(podFacts)
+    .filter((p) => p !== undefined);
 
 const afterPending = (s: Snapshot): string[] =>
   s.plan.after.filter((other) => s.plans.find((p) => p.metadata.name === other)?.status?.conditions?.find((c) => c.type === "Complete")?.status !== "True");
@@ -78,7 +82,13 @@ export function soakingNodes(s: Snapshot, resolution: Resolution, config: InputC
   const label = labelPlanName(s.plan.name);
   const nodes = new Map(s.nodes.map((n) => [n.metadata.name, n]));
   const done = (node: string): boolean => nodes.get(node)?.metadata.labels?.[label] === hash.value;
-  return [...new Set(planPods(s).filter((p) => p.role === "apply" && p.hash === hash.value && p.phase === "Succeeded" && !done(p.node)).map((p) => p.node))];
+  return [
+    ...new Set(
+      planPods(s)
+        .filter((p) => p.role === "apply" && p.hash === hash.value && p.phase === "Succeeded" && !done(p.node))
+        .map((p) => p.node),
+    ),
+  ];
 }
 
 /** Which of a node's pods are not Ready (our own upgrade pods aside), and since when all have been. */

@@ -13,7 +13,6 @@ export interface DrainPlan {
   readonly refusals: readonly string[];
 }
 
-
 /**
  * Which pods a drain of a node must remove, with kubectl drain's rules: DaemonSet pods are
  * skipped (ignoreDaemonSets, default true) and mirror pods always; a pod with no controller
@@ -77,9 +76,19 @@ export interface DrainPass {
 }
 
 /** One pass of a drain: which pods go and how, so the actuator only carries it out. */
-export function planDrainPass(pods: readonly Pod[], rules: CompiledDrain, deadline: number | undefined, now: number, protectedPods: ReadonlySet<string>): DrainPass {
+export function planDrainPass(
+  pods: readonly Pod[],
+  rules: CompiledDrain,
+  deadline: number | undefined,
+  now: number,
+  protectedPods: ReadonlySet<string>,
+): DrainPass {
   const plan = planDrain(pods, rules.spec, now, protectedPods);
   const overdue = deadline !== undefined && now >= deadline;
   const how = rules.disableEviction || (overdue && rules.unblockPDB) ? "delete" : "evict";
-  return { removals: plan.evict.map((pod) => ({ pod, how, gracePeriodSeconds: rules.gracePeriodSeconds })), terminating: plan.terminating, refusals: plan.refusals };
+  return {
+    removals: plan.evict.map((pod) => ({ pod, how, gracePeriodSeconds: rules.gracePeriodSeconds })),
+    terminating: plan.terminating,
+    refusals: plan.refusals,
+  };
 }

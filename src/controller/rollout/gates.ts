@@ -22,13 +22,16 @@ const closed = (reason: string, message: string): GateVerdict => ({ open: false,
 
 /** spec.after: the Plans this one waits for must be Complete. */
 export const afterGate: Gate<readonly string[]> = {
-  check: (pending) => (pending.length === 0 ? open("PlansComplete") : closed("WaitingForPlans", `waiting for Plan(s) ${pending.join(", ")} to complete (spec.after)`)),
+  check: (pending) =>
+    pending.length === 0 ? open("PlansComplete") : closed("WaitingForPlans", `waiting for Plan(s) ${pending.join(", ")} to complete (spec.after)`),
 };
 
 /** spec.window: outside it no new node starts (a node that started finishes). */
 export const windowGate: Gate<{ readonly isOpen: ((now: Date) => boolean) | undefined; readonly now: number }> = {
   check: ({ isOpen, now }) =>
-    isOpen === undefined || isOpen(new Date(now)) ? open("InsideWindow") : closed("OutsideWindow", "outside the maintenance window (spec.window): no new node starts"),
+    isOpen === undefined || isOpen(new Date(now))
+      ? open("InsideWindow")
+      : closed("OutsideWindow", "outside the maintenance window (spec.window): no new node starts"),
 };
 
 /** gates.prometheus: a firing alert, or alerts that cannot be read (fail safe), hold the rollout. */
@@ -74,7 +77,10 @@ export function prepareGate(pollIntervalMs: number, namespace: string): Gate<Pod
       }
       const actionable = pod.exitCode === 2;
       const why = actionable ? " (action needed)" : " (gate error: treated as a block)";
-      return closed(actionable ? "PrepareBlocked" : "PrepareFailed", `prepare pod ${pod.name} exited ${pod.exitCode ?? "?"}${why}; see kubectl logs -n ${namespace} ${pod.name}`);
+      return closed(
+        actionable ? "PrepareBlocked" : "PrepareFailed",
+        `prepare pod ${pod.name} exited ${pod.exitCode ?? "?"}${why}; see kubectl logs -n ${namespace} ${pod.name}`,
+      );
     },
   };
 }

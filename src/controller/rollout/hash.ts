@@ -23,7 +23,6 @@ import { parseGoDuration } from "../../plan/duration.ts";
 import { ANNOTATION_DIGEST } from "./keys.ts";
 import type { SecretView } from "./model.ts";
 
-
 export type SecretLookup = (name: string) => SecretView | undefined;
 
 export type PlanHashResult = { readonly ok: true; readonly hash: string } | { readonly ok: false; readonly missingSecret: string };
@@ -61,7 +60,9 @@ export function secretHash(s: SecretView): string {
   fields.push(`"data":${s.data === undefined ? "null" : goJSONObject(s.data, (v) => goJSONString(Buffer.from(v, "base64").toString("base64")))}`);
   if (s.immutable !== undefined) fields.push(`"immutable":${String(s.immutable)}`);
   fields.push(`"kind":"Secret"`, `"name":${goJSONString(s.name)}`, `"type":${goJSONString(s.type)}`);
-  const hex = createHash("sha256").update(`{${fields.join(",")}}`, "utf8").digest("hex");
+  const hex = createHash("sha256")
+    .update(`{${fields.join(",")}}`, "utf8")
+    .digest("hex");
   return hex.slice(0, 10).replace(/[013ae]/g, (c) => CONSONANT[c] ?? c);
 }
 
@@ -333,5 +334,8 @@ function goSprint(v: unknown): string {
 
 /** strings.TrimSpace: Go's unicode.IsSpace set, which differs from String.prototype.trim. */
 function goTrimSpace(s: string): string {
-  return s.replace(/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g, "");
+  return s.replace(
+    /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g,
+    "",
+  );
 }

@@ -66,6 +66,9 @@ export function podName(step: PodStep, plan: string, node: string, hash: string,
 export function labelSafeValue(value: string): string {
   if (value.length <= MAX && /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value)) return value;
   const digest = sha256Hex(value).slice(0, 8);
-  const base = value.replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, MAX - digest.length - 1).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+  const base = value
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .slice(0, MAX - digest.length - 1)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
   return base === "" ? digest : `${base}-${digest}`;
 }

@@ -24,8 +24,7 @@ export type NodeLife =
   | { readonly phase: "failed"; readonly cause: FailureCause };
 
 export type FailureCause =
-  | { readonly kind: "pod"; readonly last: PodFacts; readonly applies: readonly PodFacts[] }
-  | { readonly kind: "drain"; readonly count: number };
+  { readonly kind: "pod"; readonly last: PodFacts; readonly applies: readonly PodFacts[] } | { readonly kind: "drain"; readonly count: number };
 
 export const latest = (pods: readonly PodFacts[]): PodFacts | undefined =>
   pods.reduce<PodFacts | undefined>((a, p) => (a === undefined || p.attempt > a.attempt ? p : a), undefined);

@@ -12,11 +12,13 @@ export interface OrderKey {
   readonly labels: Labels;
 }
 
-const byUid = <T>(keyOf: (item: T) => OrderKey) => (a: T, b: T): number => {
-  const x = keyOf(a).uid ?? "";
-  const y = keyOf(b).uid ?? "";
-  return x < y ? -1 : x > y ? 1 : 0;
-};
+const byUid =
+  <T>(keyOf: (item: T) => OrderKey) =>
+  (a: T, b: T): number => {
+    const x = keyOf(a).uid ?? "";
+    const y = keyOf(b).uid ?? "";
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
 
 /**
  * The rank of each node: control plane first (unless order.controlPlaneFirst is false: the

@@ -61,7 +61,11 @@ export function podFacts(pod: Pod): PodFacts | undefined {
     // The pod's own reason (DeadlineExceeded, Evicted) says more than its container's "Error".
     reason: pod.status?.reason ?? failed?.reason,
     message: failed?.message !== undefined && failed.message !== "" ? failed.message : pod.status?.message,
-    finishedAt: done ? (last.length > 0 ? Math.max(...last) : (ms(pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime) ?? ms(pod.metadata.creationTimestamp))) : undefined,
+    finishedAt: done
+      ? last.length > 0
+        ? Math.max(...last)
+        : (ms(pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime) ?? ms(pod.metadata.creationTimestamp))
+      : undefined,
     createdAt: ms(pod.metadata.creationTimestamp),
   };
 }

@@ -42,7 +42,9 @@ export function withRefusals(
           message: `the API server refused ${first.call}: ${first.message}${more}; not retried until the Plan or the cluster changes (next look in ${Math.round(retryInMs / 60_000)}m)`,
         };
   const same = previous !== undefined && previous.status === next.status && previous.reason === next.reason && previous.message === next.message;
-  const stamped: Condition = same ? { ...next, lastTransitionTime: previous.lastTransitionTime ?? at, lastUpdateTime: previous.lastUpdateTime ?? at } : { ...next, lastTransitionTime: at, lastUpdateTime: at };
+  const stamped: Condition = same
+    ? { ...next, lastTransitionTime: previous.lastTransitionTime ?? at, lastUpdateTime: previous.lastUpdateTime ?? at }
+    : { ...next, lastTransitionTime: at, lastUpdateTime: at };
   const kept = conditions.filter((c) => c.type !== CONDITION);
   const out: PlanStatus = { ...status, conditions: [...kept, stamped].map((c) => ({ ...c })), ...(first !== undefined ? { message: next.message ?? "" } : {}) };
   const changed = !same && (first !== undefined || previous?.status === "True");

@@ -29,17 +29,23 @@ export function nodeView(n: Node): NodeView {
 /** Binds a compiled Plan, its hash and the controller's defaults, leaving node and attempt. */
 export function renderForPlan(plan: CompiledPlan, ctx: RenderContext): PodRenderer {
   const delay = plan.postCompleteDelayMs;
-  const render =
-    (step: "prepare" | "apply") =>
-    (node: Node, attempt: number) =>
-      renderPod(
-        { plan: plan.source, node: nodeView(node), step, latestVersion: ctx.version, latestHash: ctx.hash, attempt, ...(delay !== undefined ? { postCompleteDelayMs: delay } : {}) },
-        {
-          controllerName: ctx.controllerName,
-          activeDeadline: { defaultSeconds: ctx.defaultDeadlineSecs, maxSeconds: ctx.maxDeadlineSecs },
-          defaultNamespace: ctx.namespace,
-          ...(ctx.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: ctx.ttlSecondsAfterFinished } : {}),
-        },
-      );
+  const render = (step: "prepare" | "apply") => (node: Node, attempt: number) =>
+    renderPod(
+      {
+        plan: plan.source,
+        node: nodeView(node),
+        step,
+        latestVersion: ctx.version,
+        latestHash: ctx.hash,
+        attempt,
+        ...(delay !== undefined ? { postCompleteDelayMs: delay } : {}),
+      },
+      {
+        controllerName: ctx.controllerName,
+        activeDeadline: { defaultSeconds: ctx.defaultDeadlineSecs, maxSeconds: ctx.maxDeadlineSecs },
+        defaultNamespace: ctx.namespace,
+        ...(ctx.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: ctx.ttlSecondsAfterFinished } : {}),
+      },
+    );
   return { prepare: render("prepare"), apply: render("apply") };
 }

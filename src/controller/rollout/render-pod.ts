@@ -1,4 +1,4 @@
-// The prepare and apply pods of one node (design.md §3), built as SUC builds its job's pod
+// The prepare and apply pods of one node (docs/architecture.md, "A node's life"), built as SUC builds its job's pod
 // (pkg/upgrade/job New, pkg/upgrade/container New and options) so a SUC Plan's payload finds
 // the same host, mounts and environment. Differences, on purpose: a bare Pod pinned with
 // spec.nodeName instead of a Job with node affinity (the controller owns retries and the

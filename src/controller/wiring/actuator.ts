@@ -49,7 +49,9 @@ export class Actuator {
    * the next node in the same pass, and this order keeps that safe across a crash.
    */
   async apply(plan: PlanObject, actions: readonly Action[], now: number): Promise<Outcome> {
-    const freeing = new Set(actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")));
+    const freeing = new Set(
+      actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")),
+    );
     const first = actions.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
     const rest = actions.filter((a) => !first.includes(a));
     const o1 = await this.inLanes(plan, first, now);
@@ -141,7 +143,13 @@ export class Actuator {
   private async drain(plan: PlanObject, a: DrainAction, now: number): Promise<number | undefined> {
     const pods = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${a.node}` })).items;
     const pass = planDrainPass(pods, a.rules, a.deadline, now, this.d.protectedPods);
-    this.d.log.info("drain pass", { plan: plan.metadata.name, node: a.node, evict: pass.removals.length, terminating: pass.terminating.length, refused: pass.refusals.length });
+    this.d.log.info("drain pass", {
+      plan: plan.metadata.name,
+      node: a.node,
+      evict: pass.removals.length,
+      terminating: pass.terminating.length,
+      refused: pass.refusals.length,
+    });
     if (pass.refusals.length > 0) return this.drainFailed(plan, a, "DrainRefused", `cannot drain node ${a.node}: ${pass.refusals.join("; ")}`);
     if (pass.removals.length === 0 && pass.terminating.length === 0) {
       await this.createPod(a.then);
@@ -185,7 +193,14 @@ export class Actuator {
 
   private async drainFailed(plan: PlanObject, a: DrainAction, reason: string, message: string): Promise<undefined> {
     await this.patchNode(a.node, a.onFail);
-    await this.event(plan, { kind: "event", on: "node", node: a.node, type: "Warning", reason, message: `Plan ${plan.metadata.name}: ${message}; node uncordoned` });
+    await this.event(plan, {
+      kind: "event",
+      on: "node",
+      node: a.node,
+      type: "Warning",
+      reason,
+      message: `Plan ${plan.metadata.name}: ${message}; node uncordoned`,
+    });
     this.d.metrics.failures.inc({ plan: plan.metadata.name, reason });
     return undefined;
   }
@@ -231,7 +246,13 @@ export class Actuator {
     } catch (e: unknown) {
       this.d.log.warn("could not record an event", { reason: a.reason, error: e instanceof Error ? e.message : String(e) });
     }
-    this.d.log.info("event", { plan: plan.metadata.name, ...(a.node !== undefined ? { node: a.node } : {}), type: a.type, reason: a.reason, message: a.message });
+    this.d.log.info("event", {
+      plan: plan.metadata.name,
+      ...(a.node !== undefined ? { node: a.node } : {}),
+      type: a.type,
+      reason: a.reason,
+      message: a.message,
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-/** Structured JSON logs, one object per line (design §5). Secret values never reach here: callers log names only. */
+/** Structured JSON logs, one object per line, so log pipelines need no parser of their own. Secret values never reach here: callers log names only. */
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;

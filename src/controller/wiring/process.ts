@@ -65,7 +65,13 @@ export class Controller {
     const informerLog = (msg: string, fields?: Record<string, unknown>): void => log.warn(msg, fields);
     this.plans = new Informer(kube, { resource: resources.plans, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
     this.nodes = new Informer(kube, { resource: resources.nodes, relistMs: config.relistMs, log: informerLog });
-    this.pods = new Informer(kube, { resource: resources.pods, namespace: config.namespace, labelSelector: `${LABEL_CONTROLLER}=${config.controllerName}`, relistMs: config.relistMs, log: informerLog });
+    this.pods = new Informer(kube, {
+      resource: resources.pods,
+      namespace: config.namespace,
+      labelSelector: `${LABEL_CONTROLLER}=${config.controllerName}`,
+      relistMs: config.relistMs,
+      log: informerLog,
+    });
     this.secrets = new Informer(kube, { resource: resources.secrets, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
     this.reconciler = new Reconciler({
       kube,
