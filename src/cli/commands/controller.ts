@@ -34,6 +34,25 @@ function duration(flag: string, text: string): number {
 
 class UsageError extends Error {}
 
+const OPTIONS = {
+  kubeconfig: { type: "string" },
+  namespace: { type: "string" },
+  name: { type: "string", default: D.controllerName },
+  "metrics-address": { type: "string", default: D.metricsAddress },
+  "leader-elect": { type: "string", default: String(D.leaderElection) },
+  "lease-duration": { type: "string" },
+  "renew-deadline": { type: "string" },
+  "retry-period": { type: "string" },
+  workers: { type: "string", default: String(D.workers) },
+  relist: { type: "string" },
+  "pod-ttl": { type: "string" },
+  "poll-interval": { type: "string" },
+  "channel-poll": { type: "string" },
+  "default-deadline": { type: "string", default: String(D.defaultDeadlineSecs) },
+  "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /** Parsed once at start-up into a frozen object: nothing later reads flags or the environment. */
 export function parseControllerConfig(
   argv: readonly string[],
@@ -41,24 +60,7 @@ export function parseControllerConfig(
 ): { config: ControllerConfig; kubeconfig: string | undefined } {
   const { values } = parseArgs({
     args: [...argv],
-    options: {
-      kubeconfig: { type: "string" },
-      namespace: { type: "string" },
-      name: { type: "string", default: D.controllerName },
-      "metrics-address": { type: "string", default: D.metricsAddress },
-      "leader-elect": { type: "string", default: String(D.leaderElection) },
-      "lease-duration": { type: "string" },
-      "renew-deadline": { type: "string" },
-      "retry-period": { type: "string" },
-      workers: { type: "string", default: String(D.workers) },
-      relist: { type: "string" },
-      "pod-ttl": { type: "string" },
-      "poll-interval": { type: "string" },
-      "channel-poll": { type: "string" },
-      "default-deadline": { type: "string", default: String(D.defaultDeadlineSecs) },
-      "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
-      help: { type: "boolean", short: "h" },
-    },
+    options: OPTIONS,
     strict: true,
     allowPositionals: false,
   });

@@ -133,6 +133,35 @@ function toSecretView(o: Record<string, unknown>): SecretView {
 
 const yamlDoc = (v: unknown): string => stringify(v, { version: "1.1", lineWidth: 0 });
 
+/** The eligible nodes in order, the waves and the skipped nodes, as comment lines. */
+function orderLines(sel: ReturnType<typeof selectNodes>): string[] {
+  const out: string[] = [];
+  const wv = waves(sel.ordered, sel.concurrency);
+  out.push(`Eligible nodes, in order (${sel.ordered.length}):`);
+  const width = Math.max(4, ...sel.ordered.map((n) => n.name.length));
+  const marks = (n: NodeView): string =>
+    `${isControlPlane(n.labels) ? "  control-plane" : ""}${n.ready ? "" : "  NotReady"}${n.unschedulable ? "  cordoned" : ""}`;
+  sel.ordered.forEach((n, i) => out.push(`  ${String(i + 1).padStart(4)}. ${n.name.padEnd(width)}${marks(n)}`));
+  out.push("", `Waves at concurrency ${sel.concurrency}: ${wv.length}`);
+  wv.forEach((w, i) => out.push(`  wave ${i + 1}: ${w.map((n) => n.name).join(", ")}`));
+  out.push("", `Skipped nodes (${sel.skipped.length}):`);
+  for (const s of sel.skipped) out.push(`  ${s.node.name}: ${INELIGIBILITY_TEXT[s.reason]}`);
+  return out;
+}
+
+/** The exact pods the controller would create, as YAML documents. */
+function printPods(plan: Plan, ordered: readonly NodeView[], version: string, hash: string, args: Args, io: CliIO): void {
+  const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...CONTROLLER_DEFAULTS };
+  const postCompleteDelayMs = compilePlan(plan, D).postCompleteDelayMs;
+  const podNodes = args.pods === "none" ? [] : args.pods === "first" ? ordered.slice(0, 1) : ordered;
+  for (const node of podNodes) {
+    for (const step of plan.spec.prepare === undefined ? (["apply"] as const) : (["prepare", "apply"] as const)) {
+      const input = { plan, node, step, latestVersion: version, latestHash: hash, ...(postCompleteDelayMs === undefined ? {} : { postCompleteDelayMs }) };
+      io.out(`---\n${yamlDoc(renderPod(input, options))}`);
+    }
+  }
+}
+
 function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly SecretView[] | undefined, args: Args, io: CliIO, live?: LiveFacts): boolean {
   const name = plan.metadata.name;
   const ns = plan.metadata.namespace ?? args.namespace;
@@ -164,7 +193,6 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
 
   const inFlight = live?.inFlight.get(name) ?? new Set<string>();
   const sel = selectNodes({ plan, nodes, latestHash: hash, inFlight });
-  const wv = waves(sel.ordered, sel.concurrency);
   say(`Plan ${ns}/${name}`);
   say(`  version      ${version}`);
   say(
@@ -183,33 +211,10 @@ function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly 
   );
   if (spec.nodeSelector === undefined) say("  NOTE: the Plan has no spec.nodeSelector, so it selects no node (as in SUC)");
   say();
-  say(`Eligible nodes, in order (${sel.ordered.length}):`);
-  const width = Math.max(4, ...sel.ordered.map((n) => n.name.length));
-  sel.ordered.forEach((n, i) =>
-    say(
-      `  ${String(i + 1).padStart(4)}. ${n.name.padEnd(width)}${isControlPlane(n.labels) ? "  control-plane" : ""}${n.ready ? "" : "  NotReady"}${n.unschedulable ? "  cordoned" : ""}`,
-    ),
-  );
-  say();
-  say(`Waves at concurrency ${sel.concurrency}: ${wv.length}`);
-  wv.forEach((w, i) => say(`  wave ${i + 1}: ${w.map((n) => n.name).join(", ")}`));
-  say();
-  say(`Skipped nodes (${sel.skipped.length}):`);
-  for (const s of sel.skipped) say(`  ${s.node.name}: ${INELIGIBILITY_TEXT[s.reason]}`);
+  for (const line of orderLines(sel)) say(line);
   io.out(lines.join("\n"));
 
-  const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...CONTROLLER_DEFAULTS };
-  const postCompleteDelayMs = compilePlan(plan, D).postCompleteDelayMs;
-  const podNodes = args.pods === "none" ? [] : args.pods === "first" ? sel.ordered.slice(0, 1) : sel.ordered;
-  for (const node of podNodes) {
-    for (const step of spec.prepare === undefined ? (["apply"] as const) : (["prepare", "apply"] as const)) {
-      const pod = renderPod(
-        { plan, node, step, latestVersion: version, latestHash: hash, ...(postCompleteDelayMs === undefined ? {} : { postCompleteDelayMs }) },
-        options,
-      );
-      io.out(`---\n${yamlDoc(pod)}`);
-    }
-  }
+  printPods(plan, sel.ordered, version, hash, args, io);
   return true;
 }
 

@@ -126,6 +126,58 @@ function container(name: string, spec: ContainerSpec, input: RenderInput, option
   };
 }
 
+/** The Plan's own labels (not SUC's), and the ones that tie the pod to its controller, Plan, node, hash and role. */
+function podLabels(input: RenderInput, options: RenderOptions): Record<string, string> {
+  const { plan, node, step } = input;
+  const planName = plan.metadata.name;
+  return {
+    ...pick(plan.metadata.labels, copiedLabel),
+    [LABEL_CONTROLLER]: options.controllerName,
+    [LABEL_EXCLUSIVE]: String(plan.spec.exclusive === true),
+    [LABEL_NODE]: labelSafeValue(node.name),
+    [LABEL_PLAN]: planName,
+    [LABEL_VERSION]: labelSafeValue(input.latestVersion),
+    [labelPlanName(planName)]: input.latestHash,
+    [LABEL_HASH]: input.latestHash,
+    [LABEL_ROLE]: step,
+  };
+}
+
+/** The TTL outlives postCompleteDelay by a minute, so the pod is still there when its node is labelled done. */
+function podAnnotations(input: RenderInput, options: RenderOptions, attempt: number): Record<string, string> {
+  const ttlFloor = input.postCompleteDelayMs === undefined ? 0 : Math.trunc((input.postCompleteDelayMs + 60_000) / 1000);
+  const ttl = Math.max(options.ttlSecondsAfterFinished ?? 900, ttlFloor);
+  const generation = input.plan.metadata["generation"];
+  return {
+    ...pick(input.plan.metadata.annotations, copiedAnnotation),
+    [ANNOTATION_TTL]: String(ttl),
+    [ANNOTATION_ATTEMPT]: String(attempt),
+    ...(typeof generation === "number" ? { [ANNOTATION_GENERATION]: String(generation) } : {}),
+  };
+}
+
+/** The host's root, the pod's own labels and annotations, the Plan's secrets and the container's host paths. */
+function podVolumes(secrets: readonly SecretSpec[], containerSpec: ContainerSpec): VolumeManifest[] {
+  return [
+    { name: "host-root", hostPath: { path: "/", type: "Directory" } },
+    {
+      name: "pod-info",
+      downwardAPI: {
+        defaultMode: 0o644,
+        items: [
+          { path: "labels", fieldRef: { fieldPath: "metadata.labels", apiVersion: "v1" } },
+          { path: "annotations", fieldRef: { fieldPath: "metadata.annotations", apiVersion: "v1" } },
+        ],
+      },
+    },
+    ...secrets.map((s) => ({
+      name: secretVolumeName(s.name),
+      secret: { secretName: s.name, ...(s.defaultMode === undefined ? {} : { defaultMode: s.defaultMode }), optional: s.ignoreUpdates === true },
+    })),
+    ...(containerSpec.volumes ?? []).map((v) => ({ name: v.name, hostPath: { path: v.source } })),
+  ];
+}
+
 /** The pod that runs `prepare` (step "prepare") or `upgrade` (step "apply") of `plan` on `node`. */
 export function renderPod(input: RenderInput, options: RenderOptions): PodManifest {
   const { plan, node, step } = input;
@@ -142,47 +194,9 @@ export function renderPod(input: RenderInput, options: RenderOptions): PodManife
       ? containerSpec.securityContext
       : (containerSpec.securityContext ?? { privileged: options.privileged ?? true, capabilities: { add: ["CAP_SYS_BOOT"] } });
 
-  const ttlFloor = input.postCompleteDelayMs === undefined ? 0 : Math.trunc((input.postCompleteDelayMs + 60_000) / 1000);
-  const ttl = Math.max(options.ttlSecondsAfterFinished ?? 900, ttlFloor);
-  const generation = plan.metadata["generation"];
-
-  const labels: Record<string, string> = {
-    ...pick(plan.metadata.labels, copiedLabel),
-    [LABEL_CONTROLLER]: options.controllerName,
-    [LABEL_EXCLUSIVE]: String(spec.exclusive === true),
-    [LABEL_NODE]: labelSafeValue(node.name),
-    [LABEL_PLAN]: planName,
-    [LABEL_VERSION]: labelSafeValue(input.latestVersion),
-    [labelPlanName(planName)]: input.latestHash,
-    [LABEL_HASH]: input.latestHash,
-    [LABEL_ROLE]: step,
-  };
-  const annotations: Record<string, string> = {
-    ...pick(plan.metadata.annotations, copiedAnnotation),
-    [ANNOTATION_TTL]: String(ttl),
-    [ANNOTATION_ATTEMPT]: String(attempt),
-    ...(typeof generation === "number" ? { [ANNOTATION_GENERATION]: String(generation) } : {}),
-  };
-
-  const volumes: VolumeManifest[] = [
-    { name: "host-root", hostPath: { path: "/", type: "Directory" } },
-    {
-      name: "pod-info",
-      downwardAPI: {
-        defaultMode: 0o644,
-        items: [
-          { path: "labels", fieldRef: { fieldPath: "metadata.labels", apiVersion: "v1" } },
-          { path: "annotations", fieldRef: { fieldPath: "metadata.annotations", apiVersion: "v1" } },
-        ],
-      },
-    },
-    ...(spec.secrets ?? []).map((s) => ({
-      name: secretVolumeName(s.name),
-      secret: { secretName: s.name, ...(s.defaultMode === undefined ? {} : { defaultMode: s.defaultMode }), optional: s.ignoreUpdates === true },
-    })),
-    ...(containerSpec.volumes ?? []).map((v) => ({ name: v.name, hostPath: { path: v.source } })),
-  ];
-
+  const labels = podLabels(input, options);
+  const annotations = podAnnotations(input, options, attempt);
+  const volumes = podVolumes(spec.secrets ?? [], containerSpec);
   const uid = plan.metadata["uid"];
   const deadline = activeDeadlineSeconds(spec.jobActiveDeadlineSecs, options.activeDeadline);
 
