@@ -21,6 +21,21 @@ export class PlanBuilder {
     change(this.plan.spec, this.plan);
     return this;
   }
+  named(name: string): this {
+    return this.with((_, p) => (p.metadata.name = name));
+  }
+  /** Any spec fields, typed or not: validation tests build Plans the schema refuses. */
+  withSpec(fields: Partial<PlanSpec> | Record<string, unknown>): this {
+    return this.with((s) => Object.assign(s, fields));
+  }
+  withoutSpec(...keys: string[]): this {
+    return this.with((s) => {
+      for (const k of keys) Reflect.deleteProperty(s, k);
+    });
+  }
+  withGeneration(n: number): this {
+    return this.with((_, p) => (p.metadata["generation"] = n));
+  }
   withConcurrency(n: number | undefined): this {
     return this.with((s) => (n === undefined ? delete s.concurrency : (s.concurrency = n)));
   }

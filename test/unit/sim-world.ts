@@ -8,6 +8,7 @@ import { planHash } from "../../src/controller/rollout/hash.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { checkPlan } from "../../src/plan/compile.ts";
+import { aPlan as aPlanBuilder } from "./builders.ts";
 
 export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Record<string, string>; unschedulable?: boolean } = {}): Node {
   return {
@@ -29,13 +30,17 @@ export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Rec
   };
 }
 
+/** The one Plan builder (builders.ts), set up as these tests' world expects. */
 export function aPlan(spec: Partial<Plan["spec"]> = {}, name = "up"): Plan {
-  return {
-    apiVersion: "upgrade.cattle.io/v1",
-    kind: "Plan",
-    metadata: { name, namespace: "sys", uid: "plan-uid", generation: 1 },
-    spec: { concurrency: 1, version: "v1.2.3", nodeSelector: { matchLabels: { upgrade: "yes" } }, upgrade: { image: "example/upgrade" }, ...spec },
-  };
+  return aPlanBuilder(name)
+    .inNamespace("sys")
+    .withUid("plan-uid")
+    .withGeneration(1)
+    .withVersion("v1.2.3")
+    .withNodeSelector({ matchLabels: { upgrade: "yes" } })
+    .withUpgrade({ image: "example/upgrade" })
+    .withSpec(spec)
+    .build();
 }
 
 /** The hash of every Plan the tests build here (same version, no secrets, no service account). */

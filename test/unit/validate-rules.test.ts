@@ -2,35 +2,17 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeText, loadPlanDocuments, MAX_FILE_BYTES } from "../../src/plan/load.ts";
 import { crossPlanProblems, didYouMean, validatePlan, validatePlanText } from "../../src/plan/validate.ts";
+import { type PlanBuilder, aPlan as aValidPlan } from "./builders.ts";
 
 type Json = Record<string, unknown>;
 
 /** A valid Plan to start from; each test changes what it is about. */
-class PlanBuilder {
-  private readonly plan: { apiVersion: string; kind: string; metadata: Json; spec: Json } = {
-    apiVersion: "upgrade.cattle.io/v1",
-    kind: "Plan",
-    metadata: { name: "workers", namespace: "system-upgrade" },
-    spec: { version: "v1.31.0", nodeSelector: { matchLabels: { upgrade: "true" } }, upgrade: { image: "example.com/upgrader" } },
-  };
-  named(name: string): this {
-    this.plan.metadata["name"] = name;
-    return this;
-  }
-  withSpec(fields: Json): this {
-    Object.assign(this.plan.spec, fields);
-    return this;
-  }
-  withoutSpec(...keys: string[]): this {
-    for (const k of keys) this.plan.spec[k] = undefined;
-    this.plan.spec = JSON.parse(JSON.stringify(this.plan.spec)) as Json;
-    return this;
-  }
-  build(): unknown {
-    return structuredClone(this.plan);
-  }
-}
-const aPlan = (): PlanBuilder => new PlanBuilder();
+const aPlan = (): PlanBuilder =>
+  aValidPlan("workers")
+    .withConcurrency(undefined)
+    .withVersion("v1.31.0")
+    .withNodeSelector({ matchLabels: { upgrade: "true" } })
+    .withUpgrade({ image: "example.com/upgrader" });
 
 const errorsOf = (obj: unknown): string[] =>
   validatePlan(obj)
@@ -270,7 +252,7 @@ describe("validatePlan", () => {
     },
     {
       name: "metadata annotations keys are qualified names",
-      plan: { ...(aPlan().build() as Json), metadata: { name: "x", annotations: { "a b": "c" } } },
+      plan: { ...(aPlan().build() as unknown as Json), metadata: { name: "x", annotations: { "a b": "c" } } },
       errors: ['metadata.annotations["a b"]'],
     },
   ];
