@@ -118,7 +118,11 @@ export const run: Command = async (argv, io) => {
   const metrics = new Metrics();
   let kube: KubeAdapter;
   try {
-    kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
+    kube = new KubeAdapter({
+      kubeconfig,
+      rateLimit: D.apiRateLimit,
+      onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+    });
   } catch (e: unknown) {
     io.err(`plan-runner controller: cannot load cluster credentials: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT_USAGE;

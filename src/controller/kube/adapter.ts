@@ -2,9 +2,12 @@
 // for kubeconfig users with exec or auth-provider plugins (see kube/credentials.ts for why).
 // Requests go through node:https as plain JSON, so the rest of the controller sees the API's
 // own shapes (no Date conversion) and every request is counted in one place.
-import { Agent, request, type RequestOptions } from "node:https";
-import { request as httpRequest } from "node:http";
+import { Agent, type AgentOptions, request, type RequestOptions } from "node:https";
+import { type IncomingHttpHeaders, request as httpRequest } from "node:http";
+import type { Duplex } from "node:stream";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { type Credentials, loadCredentials } from "./credentials.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket, retryAfterMs } from "./rate-limit.ts";
 import type { KubeObject, List } from "../rollout/objects.ts";
 import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, type WatchEvent } from "./ports.ts";
 
@@ -14,6 +17,50 @@ export interface AdapterOptions {
   /** Called once per request, for the api_requests metric and the bench. */
   readonly onRequest?: (verb: string, resource: string, code: number) => void;
   readonly userAgent?: string;
+  /** Already loaded credentials (the node-side commands load theirs themselves); else from `kubeconfig`. */
+  readonly credentials?: Credentials;
+  readonly rateLimit?: RateLimit;
+}
+
+/** Throttled (429) requests are sent again this often at most, after the server's Retry-After. */
+const MAX_THROTTLED_RETRIES = 3;
+
+/** HTTPS through an HTTP proxy (kubeconfig proxy-url): a CONNECT tunnel, then TLS inside it. */
+class TunnelAgent extends Agent {
+  constructor(
+    private readonly proxy: URL,
+    opts: AgentOptions,
+  ) {
+    super(opts);
+  }
+
+  override createConnection(options: ConnectionOptions, callback: (err: Error | null, socket?: Duplex) => void): undefined {
+    const target = `${options.host ?? ""}:${options.port ?? 443}`;
+    const auth =
+      this.proxy.username !== ""
+        ? {
+            "Proxy-Authorization": `Basic ${Buffer.from(`${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`).toString("base64")}`,
+          }
+        : {};
+    const req = httpRequest({
+      host: this.proxy.hostname,
+      port: this.proxy.port === "" ? 80 : Number(this.proxy.port),
+      method: "CONNECT",
+      path: target,
+      headers: { Host: target, ...auth },
+    });
+    req.once("connect", (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        callback(new Error(`proxy ${this.proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode ?? 0}`));
+        return;
+      }
+      callback(null, tlsConnect({ ...options, socket }));
+    });
+    req.once("error", (e) => callback(e));
+    req.end();
+    return undefined;
+  }
 }
 
 const patchTypes: Record<PatchType, string> = {
@@ -39,19 +86,33 @@ export class KubeAdapter implements Kube {
   private readonly server: URL;
   private readonly agent: Agent;
   private plugin: { at: number; headers: Record<string, string> } | undefined;
+  private readonly bucket: TokenBucket;
 
   constructor(private readonly options: AdapterOptions = {}) {
-    this.creds = loadCredentials(options.kubeconfig);
+    this.creds = options.credentials ?? loadCredentials(options.kubeconfig);
     this.server = this.creds.server;
+    this.bucket = new TokenBucket(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     // One agent for the process's life: watches hold its sockets.
-    this.agent = new Agent({
+    const agentOptions: AgentOptions = {
       keepAlive: true,
       maxSockets: 32,
       ...(this.creds.ca !== undefined ? { ca: this.creds.ca } : {}),
       ...(this.creds.cert !== undefined ? { cert: this.creds.cert } : {}),
       ...(this.creds.key !== undefined ? { key: this.creds.key } : {}),
+      ...(this.creds.tlsServerName !== undefined ? { servername: this.creds.tlsServerName } : {}),
       rejectUnauthorized: !this.creds.insecure,
-    });
+    };
+    this.agent = this.creds.proxy !== undefined ? new TunnelAgent(this.creds.proxy, agentOptions) : new Agent(agentOptions);
+  }
+
+  /** Where a request goes: the server, or for plain HTTP through a proxy, the proxy with the full URL as path. */
+  private route(url: URL, base: RequestOptions): { url: URL; options: RequestOptions } {
+    if (url.protocol === "https:") {
+      return { url, options: { agent: base.agent, ...(this.creds.tlsServerName !== undefined ? { servername: this.creds.tlsServerName } : {}) } };
+    }
+    const proxy = this.creds.proxy;
+    if (proxy === undefined) return { url, options: {} };
+    return { url: proxy, options: { path: url.href, headers: { Host: url.host } } };
   }
 
   private async requestOptions(): Promise<RequestOptions> {
@@ -81,9 +142,10 @@ export class KubeAdapter implements Kube {
     body?: unknown,
     contentType = "application/json",
     signal?: AbortSignal,
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
     const base = await this.requestOptions();
-    const url = new URL(path, this.server);
+    const route = this.route(new URL(path, this.server), base);
+    const url = route.url;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { ...(base.headers as Record<string, string>), Accept: "application/json" };
     if (payload !== undefined) {
@@ -94,14 +156,20 @@ export class KubeAdapter implements Kube {
     return new Promise((resolve, reject) => {
       const req = doRequest(
         url,
-        { method, headers, ...(url.protocol === "https:" ? { agent: base.agent } : {}), ...(signal !== undefined ? { signal } : {}), timeout: 60_000 },
+        {
+          method,
+          ...route.options,
+          headers: { ...headers, ...(route.options.headers as Record<string, string> | undefined) },
+          ...(signal !== undefined ? { signal } : {}),
+          timeout: 60_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
             const status = res.statusCode ?? 0;
             this.options.onRequest?.(verb, resource, status);
-            resolve({ status, text: Buffer.concat(chunks).toString("utf8") });
+            resolve({ status, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers });
           });
           res.on("error", reject);
         },
@@ -116,8 +184,24 @@ export class KubeAdapter implements Kube {
     });
   }
 
+  /**
+   * One request, within the client-side rate limit. A 429 is sent again after the server's
+   * Retry-After, except an eviction's: that 429 is a PodDisruptionBudget's answer, which the
+   * drain reads.
+   */
   private async call<T>(verb: string, method: string, path: string, resource: string, body?: unknown, contentType?: string): Promise<T> {
-    const { status, text } = await this.send(verb, method, path, resource, body, contentType);
+    let answer: Awaited<ReturnType<KubeAdapter["send"]>>;
+    for (let attempt = 0; ; attempt++) {
+      await this.bucket.take();
+      answer = await this.send(verb, method, path, resource, body, contentType);
+      const wait =
+        answer.status === 429 && verb !== "evict" && attempt < MAX_THROTTLED_RETRIES
+          ? (retryAfterMs(answer.headers["retry-after"], Date.now()) ?? 1000)
+          : undefined;
+      if (wait === undefined) break;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    const { status, text } = answer;
     if (status >= 200 && status < 300) return (text === "" ? {} : JSON.parse(text)) as T;
     let reason = "Unknown";
     let message = text.slice(0, 500);
@@ -185,11 +269,17 @@ export class KubeAdapter implements Kube {
   ): Promise<void> {
     const base = await this.requestOptions();
     const url = new URL(basePath(r, namespace) + query({ ...opts, watch: true }), this.server);
-    const doRequest = url.protocol === "https:" ? request : httpRequest;
+    const route = this.route(url, base);
+    const doRequest = route.url.protocol === "https:" ? request : httpRequest;
     await new Promise<void>((resolve, reject) => {
       const req = doRequest(
-        url,
-        { method: "GET", headers: { ...(base.headers as Record<string, string>) }, ...(url.protocol === "https:" ? { agent: base.agent } : {}), signal },
+        route.url,
+        {
+          method: "GET",
+          ...route.options,
+          headers: { ...(base.headers as Record<string, string>), ...(route.options.headers as Record<string, string> | undefined) },
+          signal,
+        },
         (res) => {
           this.options.onRequest?.("watch", r.plural, res.statusCode ?? 0);
           if ((res.statusCode ?? 0) !== 200) {

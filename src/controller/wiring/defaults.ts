@@ -1,3 +1,5 @@
+import { DEFAULT_RATE_LIMIT } from "../kube/rate-limit.ts";
+
 /**
  * The controller's defaults, in one object: the `controller` command's flags fall back to it,
  * the dry run (`plan`) renders with it so it shows the pods the controller makes, and the tests
@@ -28,6 +30,8 @@ export const ControllerDefaults = Object.freeze({
   maxDeadlineSecs: 7200,
   defaultRetries: 2,
   defaultBackoffMs: 30_000,
+  /** Client-side limit on API requests. */
+  apiRateLimit: DEFAULT_RATE_LIMIT,
 });
 
 export type ControllerDefaults = typeof ControllerDefaults;
