@@ -27,6 +27,24 @@ function elector(kube: ScriptedKube, clock: { t: number }) {
   });
 }
 
+/** Runs the elector until it leads. */
+async function lead(e: LeaderElector, what: string): Promise<void> {
+  let led = false;
+  void e.run(
+    () => (led = true),
+    () => assert.fail("lost"),
+  );
+  await until(() => led, what);
+}
+
+/** A leader whose first renewal is in flight steps down: it hands the lease back. */
+async function stepDown(kube: ScriptedKube, e: LeaderElector): Promise<void> {
+  await kube.played();
+  kube.then(expect("get", resources.leases, lease("me")), expect("replace", resources.leases, lease(""), holderWritten("")));
+  await e.stop();
+  kube.done();
+}
+
 const holderWritten = (who: string) => (call: { body: unknown }) => assert.equal((call.body as Lease).spec?.holderIdentity, who);
 
 describe("leader election (scripted API)", () => {
@@ -38,16 +56,8 @@ describe("leader election (scripted API)", () => {
       hang("get", resources.leases),
     ]);
     const e = elector(kube, clock);
-    let led = false;
-    void e.run(
-      () => (led = true),
-      () => assert.fail("lost"),
-    );
-    await until(() => led, "leadership");
-    await kube.played(); // the first renewal is in flight
-    kube.then(expect("get", resources.leases, lease("me")), expect("replace", resources.leases, lease(""), holderWritten("")));
-    await e.stop();
-    kube.done();
+    await lead(e, "leadership");
+    await stepDown(kube, e);
   });
 
   it("waits for another holder's lease to expire by its own clock, then takes it", async () => {
@@ -64,12 +74,7 @@ describe("leader election (scripted API)", () => {
       hang("get", resources.leases),
     ]);
     const e = elector(kube, clock);
-    let led = false;
-    void e.run(
-      () => (led = true),
-      () => assert.fail("lost"),
-    );
-    await until(() => led, "leadership after expiry");
+    await lead(e, "leadership after expiry");
     await kube.played();
     assert.equal(kube.calls.filter((c) => c.verb === "replace").length, 1, "never wrote while the other held it");
     kube.then(expect("get", resources.leases, lease("someone-else")));
@@ -87,16 +92,8 @@ describe("leader election (scripted API)", () => {
       hang("get", resources.leases),
     ]);
     const e = elector(kube, clock);
-    let led = false;
-    void e.run(
-      () => (led = true),
-      () => assert.fail("lost"),
-    );
-    await until(() => led, "leadership after a conflict");
-    await kube.played();
-    kube.then(expect("get", resources.leases, lease("me")), expect("replace", resources.leases, lease("")));
-    await e.stop();
-    kube.done();
+    await lead(e, "leadership after a conflict");
+    await stepDown(kube, e);
   });
 
   it("a leader whose renewals keep failing past the renew deadline gives up", async () => {

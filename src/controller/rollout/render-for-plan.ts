@@ -1,6 +1,6 @@
 import type { CompiledPlan } from "../../plan/compile.ts";
 import type { PodRenderer } from "./decision.ts";
-import type { NodeView } from "./model.ts";
+import { toNodeView } from "./model.ts";
 import type { Node } from "./objects.ts";
 import { renderPod } from "./render-pod.ts";
 
@@ -14,18 +14,6 @@ export interface RenderContext {
   readonly ttlSecondsAfterFinished?: number;
 }
 
-/** The projection of an API Node that rendering needs. */
-export function nodeView(n: Node): NodeView {
-  return {
-    name: n.metadata.name,
-    uid: n.metadata.uid ?? "",
-    labels: n.metadata.labels ?? {},
-    annotations: n.metadata.annotations ?? {},
-    unschedulable: n.spec?.unschedulable === true,
-    ready: n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-  };
-}
-
 /** Binds a compiled Plan, its hash and the controller's defaults, leaving node and attempt. */
 export function renderForPlan(plan: CompiledPlan, ctx: RenderContext): PodRenderer {
   const delay = plan.postCompleteDelayMs;
@@ -33,7 +21,7 @@ export function renderForPlan(plan: CompiledPlan, ctx: RenderContext): PodRender
     renderPod(
       {
         plan: plan.source,
-        node: nodeView(node),
+        node: toNodeView(node),
         step,
         latestVersion: ctx.version,
         latestHash: ctx.hash,

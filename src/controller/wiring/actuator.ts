@@ -5,22 +5,13 @@ import type { Action, DrainAction, EventAction, NodePatch } from "../rollout/dec
 import { type Removal, planDrainPass } from "../rollout/drain-plan.ts";
 import type { Node, Pod, PodDisruptionBudget } from "../rollout/objects.ts";
 import type { ApiRefusal } from "../rollout/refusal.ts";
-import type { Informer } from "../kube/informer.ts";
-import { type Kube, KubeError, resources } from "../kube/ports.ts";
-import type { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import type { PlanObject } from "./reconciler.ts";
+import { KubeError, resources } from "../kube/ports.ts";
+import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
 
 /** Requests in flight at once while applying one reconcile's actions. */
 const ACTION_PARALLELISM = 16;
 
-export interface ActuatorDeps {
-  readonly kube: Kube;
-  readonly nodes: Informer<Node>;
-  readonly pods: Informer<Pod>;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  readonly now: () => number;
+export interface ActuatorDeps extends Pick<ReconcilerDeps, "kube" | "nodes" | "pods" | "metrics" | "log" | "now"> {
   readonly namespace: string;
   readonly controllerName: string;
   /** Namespaced names of the controller's own pods: never evicted by a drain. */
