@@ -309,21 +309,7 @@ function specRules(spec: Obj, planName: string | undefined): Problem[] {
     out.push(warning("spec.jobActiveDeadlineSecs", `${deadline} means "the controller's default deadline"; leave the field out to say so`));
   }
 
-  for (const field of ["serviceAccountName", "priorityClassName"]) {
-    const v = strAt(spec, field);
-    const p = v === undefined || v === "" ? undefined : dns1123SubdomainProblem(v);
-    if (p !== undefined) out.push(error(`spec.${field}`, p));
-  }
-  listAt(spec, "imagePullSecrets")?.forEach((ref, i) => {
-    if (!isObj(ref)) return;
-    const name = strAt(ref, "name");
-    const path = `spec.imagePullSecrets[${i}].name`;
-    if (name === undefined || name === "") out.push(error(path, "required: the name of a Secret of type kubernetes.io/dockerconfigjson"));
-    else {
-      const p = dns1123SubdomainProblem(name);
-      if (p !== undefined) out.push(error(path, p));
-    }
-  });
+  out.push(...objectNameRules(spec));
 
   const secretMounts = new Map<string, string>();
   out.push(...secretRules(spec, secretMounts));
@@ -355,6 +341,27 @@ function specRules(spec: Obj, planName: string | undefined): Problem[] {
   const policy = objAt(spec, "failurePolicy");
   const backoff = policy === undefined ? undefined : strAt(policy, "backoff");
   if (backoff !== undefined) out.push(...durationRules(backoff, "spec.failurePolicy.backoff", "non-negative"));
+  return out;
+}
+
+/** serviceAccountName, priorityClassName and imagePullSecrets name API objects: DNS-1123 subdomains. */
+function objectNameRules(spec: Obj): Problem[] {
+  const out: Problem[] = [];
+  for (const field of ["serviceAccountName", "priorityClassName"]) {
+    const v = strAt(spec, field);
+    const p = v === undefined || v === "" ? undefined : dns1123SubdomainProblem(v);
+    if (p !== undefined) out.push(error(`spec.${field}`, p));
+  }
+  listAt(spec, "imagePullSecrets")?.forEach((ref, i) => {
+    if (!isObj(ref)) return;
+    const name = strAt(ref, "name");
+    const path = `spec.imagePullSecrets[${i}].name`;
+    if (name === undefined || name === "") out.push(error(path, "required: the name of a Secret of type kubernetes.io/dockerconfigjson"));
+    else {
+      const p = dns1123SubdomainProblem(name);
+      if (p !== undefined) out.push(error(path, p));
+    }
+  });
   return out;
 }
 
@@ -477,13 +484,9 @@ function tolerationRules(spec: Obj): Problem[] {
 
 const ENV_NAME = /^[^=]+$/;
 
-function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, secretMounts: ReadonlyMap<string, string>): Problem[] {
+/** envs: names without '=', SYSTEM_UPGRADE_* and repeats warned of, one value source each. */
+function envRules(c: Obj, path: string): Problem[] {
   const out: Problem[] = [];
-  const image = strAt(c, "image");
-  if (image !== undefined && image !== "" && (/\s/.test(image) || image !== image.trim())) {
-    out.push(error(`${path}.image`, `"${image}" contains white space: not an image reference`));
-  }
-
   const envNames = new Map<string, number>();
   listAt(c, "envs")?.forEach((e, i) => {
     if (!isObj(e)) return;
@@ -506,6 +509,17 @@ function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, 
         out.push(error(`${ep}.valueFrom`, `needs exactly one source (fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef), got ${sources.length}`));
     }
   });
+  return out;
+}
+
+function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, secretMounts: ReadonlyMap<string, string>): Problem[] {
+  const out: Problem[] = [];
+  const image = strAt(c, "image");
+  if (image !== undefined && image !== "" && (/\s/.test(image) || image !== image.trim())) {
+    out.push(error(`${path}.image`, `"${image}" contains white space: not an image reference`));
+  }
+
+  out.push(...envRules(c, path));
 
   const volNames = new Map<string, number>();
   const mountPaths = new Map<string, string>([...CONTROLLER_MOUNTS.map((m): [string, string] => [m, "the controller"]), ...secretMounts]);

@@ -3,9 +3,8 @@
 // nodes skipped and why, and the exact pods the controller would create. The summary is YAML
 // comments and the pods are YAML documents, so the output pipes into
 // `kubectl apply --dry-run=server -f -` as is.
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import type { Plan } from "../../generated/plan.ts";
 import { readPlanFile } from "../../plan/load.ts";
 import { formatProblem, validateLoaded } from "../../plan/validate.ts";
@@ -25,6 +24,7 @@ import type { Pod, Secret } from "../../controller/rollout/objects.ts";
 import { podFacts } from "../../controller/rollout/pod-facts.ts";
 import { resources } from "../../controller/kube/ports.ts";
 import { type CliIO, type Command, EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "../io.ts";
+import { readObjects, toSecretView } from "../read-objects.ts";
 
 const USAGE = `usage: plan-runner plan FILE (--nodes NODES.yaml | --kubeconfig FILE) [options]
 
@@ -86,48 +86,6 @@ function parseArgs(argv: readonly string[]): Args | { usage: string } {
     pods,
     controllerName: flags.get("--controller-name") ?? D.controllerName,
     namespace: flags.get("--namespace") ?? D.namespace,
-  };
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Objects of `kind` from a YAML stream of objects and Lists (what `kubectl get -o yaml` prints). */
-async function readObjects(path: string, kind: string): Promise<{ objects: Record<string, unknown>[] } | { error: string }> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e: unknown) {
-    return { error: `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  const objects: Record<string, unknown>[] = [];
-  const docs = parseAllDocuments(text);
-  for (const doc of Array.isArray(docs) ? docs : []) {
-    const first = doc.errors[0];
-    if (first !== undefined) return { error: `${path}: YAML: ${first.message}` };
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) continue;
-    const items = isRecord(value) && Array.isArray(value["items"]) ? (value["items"] as unknown[]) : [value];
-    for (const item of items) {
-      if (!isRecord(item) || (item["kind"] !== undefined && item["kind"] !== kind)) {
-        return { error: `${path}: expected ${kind} objects (or a List of them), found ${isRecord(item) ? String(item["kind"]) : typeof item}` };
-      }
-      const meta = item["metadata"];
-      if (!isRecord(meta) || typeof meta["name"] !== "string") return { error: `${path}: a ${kind} without metadata.name` };
-      objects.push(item);
-    }
-  }
-  return { objects };
-}
-
-function toSecretView(o: Record<string, unknown>): SecretView {
-  const meta = o["metadata"] as Record<string, unknown>;
-  const data = o["data"];
-  const immutable = o["immutable"];
-  return {
-    name: String(meta["name"]),
-    type: typeof o["type"] === "string" ? o["type"] : "",
-    data: isRecord(data) && Object.keys(data).length > 0 ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)])) : undefined,
-    ...(typeof immutable === "boolean" ? { immutable } : {}),
   };
 }
 

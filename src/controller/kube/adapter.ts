@@ -4,9 +4,8 @@
 // own shapes (no Date conversion) and every request is counted in one place.
 import { Agent, type AgentOptions, request, type RequestOptions } from "node:https";
 import { type IncomingHttpHeaders, request as httpRequest } from "node:http";
-import type { Duplex } from "node:stream";
-import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { type Credentials, loadCredentials } from "./credentials.ts";
+import { TunnelAgent } from "./tunnel-agent.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket, retryAfterMs } from "./rate-limit.ts";
 import type { KubeObject, List } from "../rollout/objects.ts";
 import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, type WatchEvent } from "./ports.ts";
@@ -24,44 +23,6 @@ export interface AdapterOptions {
 
 /** Throttled (429) requests are sent again this often at most, after the server's Retry-After. */
 const MAX_THROTTLED_RETRIES = 3;
-
-/** HTTPS through an HTTP proxy (kubeconfig proxy-url): a CONNECT tunnel, then TLS inside it. */
-class TunnelAgent extends Agent {
-  constructor(
-    private readonly proxy: URL,
-    opts: AgentOptions,
-  ) {
-    super(opts);
-  }
-
-  override createConnection(options: ConnectionOptions, callback: (err: Error | null, socket?: Duplex) => void): undefined {
-    const target = `${options.host ?? ""}:${options.port ?? 443}`;
-    const auth =
-      this.proxy.username !== ""
-        ? {
-            "Proxy-Authorization": `Basic ${Buffer.from(`${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`).toString("base64")}`,
-          }
-        : {};
-    const req = httpRequest({
-      host: this.proxy.hostname,
-      port: this.proxy.port === "" ? 80 : Number(this.proxy.port),
-      method: "CONNECT",
-      path: target,
-      headers: { Host: target, ...auth },
-    });
-    req.once("connect", (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        callback(new Error(`proxy ${this.proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode ?? 0}`));
-        return;
-      }
-      callback(null, tlsConnect({ ...options, socket }));
-    });
-    req.once("error", (e) => callback(e));
-    req.end();
-    return undefined;
-  }
-}
 
 const patchTypes: Record<PatchType, string> = {
   merge: "application/merge-patch+json",
