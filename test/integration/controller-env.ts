@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Controller, type ControllerConfig } from "../../src/controller/wiring/process.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
+import { aPlan as aPlanBuilder } from "../fixtures/builders.ts";
 import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
 import { silentLogger, jsonLogger } from "../../src/controller/wiring/log.ts";
@@ -112,13 +113,16 @@ export function spawnController(env: Env, namespace: string, extra: readonly str
   return Object.assign(child, { output: () => out });
 }
 
+/** The one Plan builder (test/fixtures/builders.ts), as these tests apply it: no nodeSelector unless the test gives one. */
 export function aPlan(namespace: string, name: string, spec: Partial<Plan["spec"]>, annotations: Record<string, string> = {}): PlanObject {
-  return {
-    apiVersion: "upgrade.cattle.io/v1",
-    kind: "Plan",
-    metadata: { name, namespace, annotations },
-    spec: { concurrency: 1, version: "v1.0.0", upgrade: { image: "example.com/upgrade" }, ...spec },
-  };
+  return aPlanBuilder(name)
+    .inNamespace(namespace)
+    .withAnnotations(annotations)
+    .withVersion("v1.0.0")
+    .withoutNodeSelector()
+    .withUpgrade({ image: "example.com/upgrade" })
+    .withSpec(spec)
+    .build() as PlanObject;
 }
 
 export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject> {

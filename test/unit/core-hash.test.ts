@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { digestAnnotationParts, formatGoDuration, planHash, secretHash, wranglerToString } from "../../src/controller/rollout/hash.ts";
 import type { SecretView } from "../../src/controller/rollout/model.ts";
-import { aPlan, aSecret } from "./builders.ts";
+import { aPlan, aSecret } from "../fixtures/builders.ts";
 
 const sha224 = (s: string): string => createHash("sha224").update(s, "utf8").digest("hex");
 const none = (): SecretView | undefined => undefined;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { OrderSpec } from "../../src/generated/plan.ts";
 import { isControlPlane, orderBy, orderNodes } from "../../src/controller/rollout/order.ts";
-import { aNode, names, nodes } from "./builders.ts";
+import { aNode, names, nodes } from "../fixtures/builders.ts";
 
 describe("order: control plane first, then priority groups, then name", () => {
   const cases: Array<[string, OrderSpec | undefined, ReturnType<typeof nodes>, string[]]> = [

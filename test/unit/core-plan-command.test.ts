@@ -9,7 +9,7 @@ import { run } from "../../src/cli/commands/plan.ts";
 import { bufferIO } from "../../src/cli/io.ts";
 import { planHash } from "../../src/controller/rollout/hash.ts";
 import type { PodManifest } from "../../src/controller/rollout/model.ts";
-import { aPlan, aSecret } from "./builders.ts";
+import { aPlan, aSecret } from "../fixtures/builders.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "plan-cmd-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

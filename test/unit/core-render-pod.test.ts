@@ -5,7 +5,7 @@ import type { ContainerManifest, PodManifest } from "../../src/controller/rollou
 import { podName, safeConcatName } from "../../src/controller/rollout/names.ts";
 import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
 import { type RenderOptions, activeDeadlineSeconds, renderPod, secretMountPath } from "../../src/controller/rollout/render-pod.ts";
-import { type PlanBuilder, aNode, aPlan } from "./builders.ts";
+import { type PlanBuilder, aNode, aPlan } from "../fixtures/builders.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";
 const OPTIONS: RenderOptions = { controllerName: "plan-runner", activeDeadline: { defaultSeconds: 600, maxSeconds: 0 } };

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import type { Node } from "../../src/controller/rollout/objects.ts";
 import { toNodeView } from "../../src/controller/rollout/model.ts";
 import { planConcurrency, selectNodes, waves } from "../../src/controller/rollout/select.ts";
-import { aNode, aPlan, names, nodes } from "./builders.ts";
+import { aNode, aPlan, names, nodes } from "../fixtures/builders.ts";
 
 const HASH = "c".repeat(56);
 const cluster = nodes(

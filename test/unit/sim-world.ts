@@ -8,7 +8,7 @@ import { planHash } from "../../src/controller/rollout/hash.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { checkPlan } from "../../src/plan/compile.ts";
-import { aPlan as aPlanBuilder } from "./builders.ts";
+import { aPlan as aPlanBuilder } from "../fixtures/builders.ts";
 
 export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Record<string, string>; unschedulable?: boolean } = {}): Node {
   return {
@@ -30,7 +30,7 @@ export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Rec
   };
 }
 
-/** The one Plan builder (builders.ts), set up as these tests' world expects. */
+/** The one Plan builder (test/fixtures/builders.ts), set up as these tests' world expects. */
 export function aPlan(spec: Partial<Plan["spec"]> = {}, name = "up"): Plan {
   return aPlanBuilder(name)
     .inNamespace("sys")

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeText, loadPlanDocuments, MAX_FILE_BYTES } from "../../src/plan/load.ts";
 import { crossPlanProblems, didYouMean, validatePlan, validatePlanText } from "../../src/plan/validate.ts";
-import { type PlanBuilder, aPlan as aValidPlan } from "./builders.ts";
+import { type PlanBuilder, aPlan as aValidPlan } from "../fixtures/builders.ts";
 
 type Json = Record<string, unknown>;
 
