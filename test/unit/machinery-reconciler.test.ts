@@ -101,6 +101,21 @@ describe("reconciler (scripted API): errors say what happens next", () => {
     assert.ok(kube.events.some((e) => e["reason"] === "RefusedCleared"));
   });
 
+  it("a refusal on one node does not slow the others: the Plan is still looked at soon", async () => {
+    const plan = aPlan({ concurrency: 2 }) as PlanObject;
+    const created = (c: Call) => ({ ...(c.body as Pod), metadata: { ...(c.body as Pod).metadata, uid: "u2", resourceVersion: "2" } });
+    const kube = new ScriptedKube([
+      expect("create", resources.pods, apiError(403, "Forbidden", "create", "/api/v1/namespaces/sys/pods"), (c) => assert.match(c.name ?? "", /-on-w1-/)),
+      expect("create", resources.pods, created, (c) => assert.match(c.name ?? "", /-on-w2-/)),
+      expect("patch", resources.plans, echoStatus(plan)),
+    ]);
+    const { reconciler, plans } = world(kube, plan, [aNode("w1"), aNode("w2")]);
+    const outcome = await reconciler.reconcile(`${NS}/up`);
+    kube.done();
+    assert.ok((outcome.requeueAfterMs ?? Infinity) < ControllerDefaults.refusedRequeueMs, String(outcome.requeueAfterMs));
+    assert.equal(condition(plans.get(`${NS}/up`)?.status, "Refused")?.status, "True");
+  });
+
   it("a retryable error (500) fails the reconcile so the queue backs off, after the status is written", async () => {
     const plan = aPlan() as PlanObject;
     let written = false;

@@ -24,6 +24,8 @@ export interface Outcome {
   readonly wakeMs: number | undefined;
   /** Calls the API server refused for good (terminal until the Plan or the cluster changes). */
   readonly refusals: readonly ApiRefusal[];
+  /** Some write other than an Event went through: the Plan is moving despite any refusal. */
+  readonly progressed: boolean;
   /** The first failure worth retrying with backoff (409, 429, 5xx, transport, or our own bug). */
   readonly retryable: Error | undefined;
 }
@@ -48,7 +50,12 @@ export class Actuator {
     const o1 = await this.inLanes(plan, first, now);
     const o2 = await this.inLanes(plan, rest, now);
     const waits = [o1.wakeMs, o2.wakeMs].filter((w) => w !== undefined);
-    return { wakeMs: waits.length > 0 ? Math.min(...waits) : undefined, refusals: [...o1.refusals, ...o2.refusals], retryable: o1.retryable ?? o2.retryable };
+    return {
+      wakeMs: waits.length > 0 ? Math.min(...waits) : undefined,
+      refusals: [...o1.refusals, ...o2.refusals],
+      progressed: o1.progressed || o2.progressed,
+      retryable: o1.retryable ?? o2.retryable,
+    };
   }
 
   /** Each node's actions in order (its patch before its event), different nodes side by side: a wave of 50 nodes costs one round of requests. */
@@ -62,6 +69,7 @@ export class Actuator {
     const waits: number[] = [];
     const refusals: ApiRefusal[] = [];
     let retryable: Error | undefined;
+    let progressed = false;
     const worker = async (): Promise<void> => {
       for (let lane = lanes.shift(); lane !== undefined; lane = lanes.shift()) {
         let current: Action | undefined;
@@ -69,6 +77,7 @@ export class Actuator {
           for (current of lane) {
             const w = await this.one(plan, current, now);
             if (w !== undefined) waits.push(w);
+            if (current.kind !== "event") progressed = true;
           }
         } catch (e: unknown) {
           // The other lanes still run; this lane stops at the failed action.
@@ -78,7 +87,7 @@ export class Actuator {
       }
     };
     await Promise.all(Array.from({ length: Math.min(ACTION_PARALLELISM, lanes.length) }, worker));
-    return { wakeMs: waits.length > 0 ? Math.min(...waits) : undefined, refusals, retryable };
+    return { wakeMs: waits.length > 0 ? Math.min(...waits) : undefined, refusals, progressed, retryable };
   }
 
   private async one(plan: PlanObject, a: Action, now: number): Promise<number | undefined> {

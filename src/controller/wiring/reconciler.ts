@@ -111,7 +111,8 @@ export class Reconciler {
     await this.writeStatus(plan, refused.status);
     this.recordPlan(plan.metadata.name, decision, now);
     if (outcome.retryable !== undefined) throw outcome.retryable; // the work queue backs off
-    if (outcome.refusals.length > 0) return { requeueAfterMs: config.refusedRequeueMs };
+    // Nothing but refusals: look again only after a long pause (or when something changes).
+    if (outcome.refusals.length > 0 && !outcome.progressed) return { requeueAfterMs: config.refusedRequeueMs };
     return { requeueAfterMs: this.nextLook(snapshot.plan, resolution, decision, outcome.wakeMs) };
   }
 
