@@ -10,12 +10,7 @@ const say = (line: string): void => void process.stderr.write(`[cluster] ${line}
 
 function printAccess(kubeconfigPath: string, binDir: string): void {
   process.stdout.write(
-    [
-      `kubeconfig: ${kubeconfigPath}`,
-      `export KUBECONFIG=${kubeconfigPath}`,
-      `kubectl (same version as the cluster): ${binDir}/kubectl`,
-      "",
-    ].join("\n"),
+    [`kubeconfig: ${kubeconfigPath}`, `export KUBECONFIG=${kubeconfigPath}`, `kubectl (same version as the cluster): ${binDir}/kubectl`, ""].join("\n"),
   );
 }
 

@@ -9,10 +9,10 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { renderStatus } from "../src/cli/commands/status.ts";
-import { KubeAdapter } from "../src/controller/kube-adapter.ts";
-import type { Node } from "../src/controller/kube-types.ts";
-import { resources } from "../src/controller/ports.ts";
-import type { PlanObject } from "../src/controller/reconciler.ts";
+import { KubeAdapter } from "../src/controller/kube/adapter.ts";
+import type { Node } from "../src/controller/rollout/objects.ts";
+import { resources } from "../src/controller/kube/ports.ts";
+import type { PlanObject } from "../src/controller/wiring/reconciler.ts";
 import { ensureControlPlaneBinaries } from "../test/env/binaries.ts";
 import { startControlPlane } from "../test/env/control-plane.ts";
 import { waitFor } from "../test/env/wait.ts";
@@ -29,7 +29,10 @@ async function main(): Promise<number> {
   const dir = resolve(root, ".demo");
   mkdirSync(dir, { recursive: true });
   // The simulated kubelets report the release before the Plans' target, as a cluster about to be upgraded would.
-  const nodeSpecs = [{ name: "control-plane-1", role: "control-plane" as const }, ...[1, 2, 3, 4].map((i) => ({ name: `worker-${i}`, role: "worker" as const }))].map((n) => ({ ...n, kubeletVersion: "v1.34.3" }));
+  const nodeSpecs = [
+    { name: "control-plane-1", role: "control-plane" as const },
+    ...[1, 2, 3, 4].map((i) => ({ name: `worker-${i}`, role: "worker" as const })),
+  ].map((n) => ({ ...n, kubeletVersion: "v1.34.3" }));
   const cp = await startControlPlane({ nodes: nodeSpecs, binDir, log: (l) => say(l), ...(keep ? { dir: resolve(dir, "cluster"), detached: true } : {}) });
   const kubectl = async (...args: string[]): Promise<string> => {
     const r = await cp.kubectl(args);
@@ -38,7 +41,8 @@ async function main(): Promise<number> {
   };
   let controller: ReturnType<typeof spawn> | undefined;
   try {
-    for (const f of ["deploy/namespace.yaml", "deploy/crd/plans.upgrade.cattle.io.yaml", "deploy/upgrade-rbac.yaml"]) await kubectl("apply", "--server-side", "-f", resolve(root, f));
+    for (const f of ["deploy/namespace.yaml", "deploy/crd/plans.upgrade.cattle.io.yaml", "deploy/upgrade-rbac.yaml"])
+      await kubectl("apply", "--server-side", "-f", resolve(root, f));
     await waitFor(async () => (await cp.kubectl(["get", "plans", "-A"])).code === 0, { timeoutMs: 30_000, what: "the Plan CRD to be served" });
     const nodes = (await kubectl("get", "nodes", "-o", "name")).trim().split("\n");
     say(`opting ${nodes.length} nodes in with the label ${OPT_IN}=enabled`);
@@ -46,7 +50,9 @@ async function main(): Promise<number> {
 
     // The shipped Plans, unchanged but for the workers' 10-minute health soak, cut for a demo.
     const plans = ["plans/k8s-control-plane.yaml", "plans/k8s-workers.yaml"].flatMap((f) =>
-      parseAllDocuments(readFileSync(resolve(root, f), "utf8"), { version: "1.1" }).map((d) => d.toJS() as PlanObject).filter((p) => p?.kind === "Plan"),
+      parseAllDocuments(readFileSync(resolve(root, f), "utf8"), { version: "1.1" })
+        .map((d) => d.toJS() as PlanObject)
+        .filter((p) => p?.kind === "Plan"),
     );
     for (const p of plans) {
       if (p.spec.gates?.health?.soak !== undefined) {
@@ -59,10 +65,14 @@ async function main(): Promise<number> {
     say(`applied ${plans.map((p) => p.metadata.name).join(", ")}`);
 
     const log = resolve(dir, "controller.log");
-    controller = spawn(process.execPath, [resolve(root, "bin/plan-runner.js"), "controller", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--metrics-address", "off"], {
-      stdio: ["ignore", "ignore", openSync(log, "w")],
-      detached: keep,
-    });
+    controller = spawn(
+      process.execPath,
+      [resolve(root, "bin/plan-runner.js"), "controller", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--metrics-address", "off"],
+      {
+        stdio: ["ignore", "ignore", openSync(log, "w")],
+        detached: keep,
+      },
+    );
     say(`controller started (pid ${controller.pid}); its JSON log: ${log}`);
 
     const kube = new KubeAdapter({ kubeconfig: cp.kubeconfigPath });
@@ -79,15 +89,21 @@ async function main(): Promise<number> {
         }
         const states = p.items.map((x) => x.status?.state);
         if (states.some((s) => s === "Halted" || s === "Blocked" || s === "Invalid")) throw new Error(`a Plan stopped: ${text}`);
-        return p.items.length === plans.length && p.items.every((x) => x.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True")) ? p.items : false;
+        return p.items.length === plans.length && p.items.every((x) => x.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True"))
+          ? p.items
+          : false;
       },
       { timeoutMs: 10 * 60_000, what: "every Plan to complete", intervalMs: 500 },
     );
     say(`rollout complete in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${done.map((p) => `${p.metadata.name} ${p.status?.progress ?? ""}`).join(", ")}`);
     const labels = "plan.upgrade.cattle.io/k8s-control-plane,plan.upgrade.cattle.io/k8s-workers";
-    process.stdout.write(`\n$ kubectl get plans -n ${NS}\n${await kubectl("get", "plans", "-n", NS)}\n$ kubectl get nodes -L ${labels}\n${await kubectl("get", "nodes", "-L", labels)}\n`);
+    process.stdout.write(
+      `\n$ kubectl get plans -n ${NS}\n${await kubectl("get", "plans", "-n", NS)}\n$ kubectl get nodes -L ${labels}\n${await kubectl("get", "nodes", "-L", labels)}\n`,
+    );
     const pod = (await kubectl("get", "pods", "-n", NS, "-o", "name")).trim().split("\n")[0] ?? "";
-    process.stdout.write(`$ kubectl get events -n ${NS} --field-selector involvedObject.kind=Plan\n${await kubectl("get", "events", "-n", NS, "--field-selector", "involvedObject.kind=Plan")}\n`);
+    process.stdout.write(
+      `$ kubectl get events -n ${NS} --field-selector involvedObject.kind=Plan\n${await kubectl("get", "events", "-n", NS, "--field-selector", "involvedObject.kind=Plan")}\n`,
+    );
     if (keep) {
       say(`left running. export KUBECONFIG=${cp.kubeconfigPath}; try: ${binDir}/kubectl logs -n ${NS} ${pod}; plan-runner status --watch`);
       say(`stop it with: kill ${controller.pid}; npm run cluster:down is for the other cluster - this one: rm via the pids in ${resolve(dir, "cluster")}`);

@@ -10,7 +10,7 @@ import { compile } from "json-schema-to-typescript";
 import { stringify } from "yaml";
 
 // A CommonJS module whose default export TypeScript sees one level down under NodeNext.
-const standaloneCode = (standalone).default;
+const standaloneCode = standalone.default;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };

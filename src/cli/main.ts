@@ -7,8 +7,14 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
   plan: { summary: "dry run: which nodes, in which order, and the pods a Plan would create", load: () => import("./commands/plan.ts") },
   controller: { summary: "run the controller (in-cluster or --kubeconfig)", load: () => import("./commands/controller.ts") },
   status: { summary: "progress of Plans and their nodes [--watch]", load: () => import("./commands/status.ts") },
-  "compat-gate": { summary: "node side: is it safe to upgrade to --target? exit 0 safe, 2 actionable, 4 held, 3 error", load: () => import("./commands/compat-gate.ts") },
-  "kubeadm-upgrade": { summary: "node side: upgrade kubeadm, the control plane or node config, kubelet and kubectl", load: () => import("./commands/kubeadm-upgrade.ts") },
+  "compat-gate": {
+    summary: "node side: is it safe to upgrade to --target? exit 0 safe, 2 actionable, 4 held, 3 error",
+    load: () => import("./commands/compat-gate.ts"),
+  },
+  "kubeadm-upgrade": {
+    summary: "node side: upgrade kubeadm, the control plane or node config, kubelet and kubectl",
+    load: () => import("./commands/kubeadm-upgrade.ts"),
+  },
   "etcd-snapshot": { summary: "node side: snapshot etcd before a control-plane upgrade", load: () => import("./commands/etcd-snapshot.ts") },
   "os-upgrade": { summary: "node side: apt upgrade honouring held packages, reboot when required", load: () => import("./commands/os-upgrade.ts") },
 };

@@ -79,7 +79,12 @@ export async function terminationMessage(text: string, path = TERMINATION_LOG): 
  * naming it, then where to find help), a failed step 1 (naming the step), never a stack trace.
  * The first line is also the pod's termination message.
  */
-export async function runNodeCommand(name: string, io: { err: (t: string) => void }, body: () => Promise<number>, terminationLog = TERMINATION_LOG): Promise<number> {
+export async function runNodeCommand(
+  name: string,
+  io: { err: (t: string) => void },
+  body: () => Promise<number>,
+  terminationLog = TERMINATION_LOG,
+): Promise<number> {
   const fail = async (code: number, ...lines: string[]): Promise<number> => {
     for (const l of lines) io.err(l);
     await terminationMessage(lines[0] ?? "", terminationLog);
@@ -90,7 +95,11 @@ export async function runNodeCommand(name: string, io: { err: (t: string) => voi
   } catch (e: unknown) {
     if (e instanceof BadInput) return fail(EXIT_BAD_INPUT, `plan-runner ${name}: ${e.message}`, `run plan-runner ${name} --help for the options`);
     if (e instanceof StepFailure) {
-      return fail(EXIT_STEP_FAILED, `plan-runner ${name}: ${e.message}`, `plan-runner ${name}: stopped at step "${e.step}"; fix the cause and run it again: it resumes where it stopped`);
+      return fail(
+        EXIT_STEP_FAILED,
+        `plan-runner ${name}: ${e.message}`,
+        `plan-runner ${name}: stopped at step "${e.step}"; fix the cause and run it again: it resumes where it stopped`,
+      );
     }
     return fail(EXIT_STEP_FAILED, `plan-runner ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -71,7 +71,9 @@ export function addonVersionFromImages(addon: AddonSpec, images: readonly string
     if (versionParts(captured) === undefined) return { unreadable: `"${captured}" in image ${image} is not a version` };
     return { version: captured };
   }
-  return { unreadable: images.length === 0 ? "its workload has no containers" : `no image matches the pattern "${addon.imagePattern}" (images: ${images.join(", ")})` };
+  return {
+    unreadable: images.length === 0 ? "its workload has no containers" : `no image matches the pattern "${addon.imagePattern}" (images: ${images.join(", ")})`,
+  };
 }
 
 /** The ceiling for a running version: the entry with the highest floor at or below it. */
@@ -106,7 +108,10 @@ export function checkAddon(addon: AddonSpec, target: Minor, running: AddonVersio
   const parts = versionParts(running.version) as number[];
   const max = ceilingFor(addon, parts);
   if (max === undefined) {
-    return { tag: "ACTIONABLE", message: `addon ${addon.name} ${running.version} is older than every version in the compat matrix, so its Kubernetes support is unknown` };
+    return {
+      tag: "ACTIONABLE",
+      message: `addon ${addon.name} ${running.version} is older than every version in the compat matrix, so its Kubernetes support is unknown`,
+    };
   }
   const maxMinor = minorOf(max);
   if (maxMinor === undefined || cmp(target, maxMinor) <= 0) return undefined;
@@ -168,16 +173,23 @@ export function checkContainerd(matrix: CompatMatrix, target: Minor, nodes: read
 }
 
 /**
- * A target older than a node's kubelet would be a downgrade, which kubeadm cannot do and the
- * upgrade refuses: a person must correct the Plan, so it is actionable. `target` is the parts
- * the Plan gives (X.Y or X.Y.Z); a kubelet is compared on as many parts.
+ * A target older than the kubelet of the node being upgraded would be a downgrade, which kubeadm
+ * cannot do and the upgrade refuses: a person must correct the Plan, so it is actionable.
+ * `target` is the parts the Plan gives (X.Y or X.Y.Z); a kubelet is compared on as many parts.
+ * Only the gate's own node is judged: other nodes may rightly run newer (a control plane ahead of
+ * the workers it waits for).
  */
 export function checkDowngrade(target: readonly number[], nodes: readonly NodeFacts[]): Reason[] {
   const t = target.join(".");
   return nodes.flatMap((n): Reason[] => {
     const parts = versionParts(n.kubeletVersion);
     if (parts === undefined || compareParts(parts.slice(0, target.length), target) <= 0) return [];
-    return [{ tag: "ACTIONABLE", message: `node ${n.name} runs ${n.kubeletVersion}, newer than the target ${t}: plan-runner never downgrades; correct the Plan's version or channel` }];
+    return [
+      {
+        tag: "ACTIONABLE",
+        message: `node ${n.name} runs ${n.kubeletVersion}, newer than the target ${t}: plan-runner never downgrades; correct the Plan's version or channel`,
+      },
+    ];
   });
 }
 
@@ -201,7 +213,15 @@ export interface GateResult {
 }
 
 /** Runs every check. Read-only. Fails only when the nodes cannot be listed (the gate's own error). */
-export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: Minor, targetVersion: readonly number[] = target): Promise<GateResult> {
+export interface GateTarget {
+  readonly minor: Minor;
+  /** The parts the target gives (X.Y or X.Y.Z), for the downgrade check. */
+  readonly version: readonly number[];
+  /** The node the gate runs for (SYSTEM_UPGRADE_NODE_NAME): judged for a downgrade. */
+  readonly node?: string | undefined;
+}
+
+export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: Minor, upgrade: Partial<GateTarget> = {}): Promise<GateResult> {
   const nodes = await deps.cluster.listNodes();
   const running = runningMinor(nodes);
   const reasons: Reason[] = [];
@@ -228,6 +248,12 @@ export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: M
     reasons.push(...checkRemovedApis(target, inUse));
   }
   reasons.push(...checkContainerd(matrix, target, nodes));
-  reasons.push(...checkDowngrade(targetVersion, nodes));
+  if (upgrade.node !== undefined)
+    reasons.push(
+      ...checkDowngrade(
+        upgrade.version ?? target,
+        nodes.filter((n) => n.name === upgrade.node),
+      ),
+    );
   return { reasons, exitCode: verdict(reasons), running, addonsChecked };
 }

@@ -72,7 +72,9 @@ export async function parseMatrix(text: string, source: string): Promise<CompatM
     try {
       groups = (new RegExp(`${a.imagePattern}|`).exec("")?.length ?? 1) - 1;
     } catch (e: unknown) {
-      throw new MatrixError(`matrix ${source}: /addons/${i}/imagePattern of ${a.name} is not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
+      throw new MatrixError(
+        `matrix ${source}: /addons/${i}/imagePattern of ${a.name} is not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     if (groups < 1) throw new MatrixError(`matrix ${source}: /addons/${i}/imagePattern of ${a.name} has no capture group for the version`);
   });

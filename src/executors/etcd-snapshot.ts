@@ -37,7 +37,10 @@ export const KUBEADM_ETCD_DEFAULTS = {
 
 /** A name that sorts by time and says what it was for. */
 export function snapshotName(now: Date, version: string | undefined): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const safe = version?.replace(/[^\w.+-]/g, "") ?? "";
   return safe === "" ? `etcd-${stamp}.db` : `etcd-before-${safe}-${stamp}.db`;
 }
@@ -52,7 +55,10 @@ export async function etcdSnapshot(deps: ProcedureDeps, opts: EtcdSnapshotOption
     await runner.run("snapshot", [...etcdctl, "snapshot", "save", path], { timeoutMs: SNAPSHOT_TIMEOUT_MS });
   } else {
     const { stdout } = await runner.run("find-etcd", ["crictl", "ps", "--name", "^etcd$", "--state", "running", "--quiet"], { quiet: true });
-    const id = stdout.split("\n").map((l) => l.trim()).find((l) => l !== "");
+    const id = stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "");
     if (id === undefined) throw checkFailed("find-etcd", "no running etcd container on this node (is it a control-plane node?)");
     const staged = `${opts.etcdDataDir}/${opts.name}`;
     await runner.run("snapshot", ["crictl", "exec", id, ...etcdctl, "snapshot", "save", staged], { timeoutMs: SNAPSHOT_TIMEOUT_MS });
@@ -61,7 +67,8 @@ export async function etcdSnapshot(deps: ProcedureDeps, opts: EtcdSnapshotOption
   const { stdout } = await runner.run("snapshot-size", ["stat", "-c", "%s", path], { quiet: true });
   const bytes = Number(stdout.trim());
   if (!Number.isFinite(bytes) || stdout.trim() === "") throw checkFailed("snapshot-size", `cannot read the size of ${path} ("${stdout.trim()}")`);
-  if (bytes < MIN_SNAPSHOT_BYTES) throw checkFailed("snapshot-size", `snapshot ${path} is ${bytes} bytes, under 1 KiB: refusing to go on without a usable recovery point`);
+  if (bytes < MIN_SNAPSHOT_BYTES)
+    throw checkFailed("snapshot-size", `snapshot ${path} is ${bytes} bytes, under 1 KiB: refusing to go on without a usable recovery point`);
   log(`etcd snapshot ${path}: ${bytes} bytes`);
   return { path, bytes };
 }

@@ -75,6 +75,47 @@ export function hostArgv(mode: HostMode, root: string | undefined, argv: readonl
   }
 }
 
+/** The exit code of a command that ran; a StepFailure saying why for one that timed out, was killed or never started. */
+function exitOf(
+  step: string,
+  argv: readonly string[],
+  result: { timedOut: boolean; signal?: string | undefined; exitCode?: number | undefined; code?: string | undefined; shortMessage?: string | undefined },
+  stderr: string,
+  timeoutMs: number,
+  config: HostRunnerConfig,
+): number {
+  if (result.timedOut) {
+    throw new StepFailure({
+      step,
+      kind: "timeout",
+      argv,
+      stderr,
+      detail: `${displayArgv(argv)} did not finish within ${timeoutMs < 1000 ? `${timeoutMs}ms` : `${Math.round(timeoutMs / 1000)}s`} and was killed${tail(stderr)}`,
+    });
+  }
+  if (result.signal !== undefined) {
+    throw new StepFailure({
+      step,
+      kind: "signal",
+      argv,
+      stderr,
+      signal: result.signal,
+      detail: `${displayArgv(argv)} was killed by ${result.signal}${tail(stderr)}`,
+    });
+  }
+  if (result.exitCode === undefined) {
+    const why = result.code ?? result.shortMessage ?? "could not start";
+    throw new StepFailure({
+      step,
+      kind: "spawn",
+      argv,
+      stderr,
+      detail: `${displayArgv(hostArgv(config.mode, config.root, argv))} could not be started (${why})`,
+    });
+  }
+  return result.exitCode;
+}
+
 export function createHostRunner(config: HostRunnerConfig): HostRunner {
   const { log } = config;
   return {
@@ -105,18 +146,9 @@ export function createHostRunner(config: HostRunnerConfig): HostRunner {
       });
       const stdout = typeof result.stdout === "string" ? result.stdout : "";
       const stderr = typeof result.stderr === "string" ? result.stderr : "";
-      if (result.timedOut) {
-        throw new StepFailure({ step, kind: "timeout", argv, stderr, detail: `${displayArgv(argv)} did not finish within ${timeoutMs < 1000 ? `${timeoutMs}ms` : `${Math.round(timeoutMs / 1000)}s`} and was killed${tail(stderr)}` });
-      }
-      if (result.signal !== undefined) {
-        throw new StepFailure({ step, kind: "signal", argv, stderr, signal: result.signal, detail: `${displayArgv(argv)} was killed by ${result.signal}${tail(stderr)}` });
-      }
-      if (result.exitCode === undefined) {
-        const why = result.code ?? result.shortMessage ?? "could not start";
-        throw new StepFailure({ step, kind: "spawn", argv, stderr, detail: `${displayArgv(hostArgv(config.mode, config.root, argv))} could not be started (${why})` });
-      }
-      judgeExit(step, argv, result.exitCode, stderr, opts.okExitCodes);
-      return { exitCode: result.exitCode, stdout, stderr };
+      const exitCode = exitOf(step, argv, result, stderr, timeoutMs, config);
+      judgeExit(step, argv, exitCode, stderr, opts.okExitCodes);
+      return { exitCode, stdout, stderr };
     },
   };
 }

@@ -38,7 +38,11 @@ export type KubeadmOutcome = "already-at-target" | "upgraded";
 
 async function nodeVersion(deps: ProcedureDeps, step: string, node: string): Promise<string | undefined> {
   try {
-    const { stdout } = await deps.runner.run(step, ["kubectl", "--kubeconfig", NODE_KUBECONFIG, "get", "node", node, "-o", "jsonpath={.status.nodeInfo.kubeletVersion}"], { quiet: true, timeoutMs: 60_000 });
+    const { stdout } = await deps.runner.run(
+      step,
+      ["kubectl", "--kubeconfig", NODE_KUBECONFIG, "get", "node", node, "-o", "jsonpath={.status.nodeInfo.kubeletVersion}"],
+      { quiet: true, timeoutMs: 60_000 },
+    );
     return stdout.trim();
   } catch (e: unknown) {
     // The API may be briefly away while the kubelet or the control plane restarts: keep asking.
@@ -63,7 +67,14 @@ async function ensureAptSource(deps: ProcedureDeps, path: string, minor: string)
 }
 
 /** unhold -> install exact versions -> hold, for the packages not yet at the target; hold the rest. */
-async function installHeld(deps: ProcedureDeps, stepSuffix: string, names: readonly string[], states: Map<string, PackageState>, target: string, debVersions: Map<string, string>): Promise<boolean> {
+async function installHeld(
+  deps: ProcedureDeps,
+  stepSuffix: string,
+  names: readonly string[],
+  states: Map<string, PackageState>,
+  target: string,
+  debVersions: Map<string, string>,
+): Promise<boolean> {
   const { runner } = deps;
   const missing = names.filter((n) => !isAt(states.get(n), target));
   const unheld = names.filter((n) => !(states.get(n)?.held ?? false));
@@ -71,7 +82,10 @@ async function installHeld(deps: ProcedureDeps, stepSuffix: string, names: reado
     const held = missing.filter((n) => states.get(n)?.held ?? false);
     if (held.length > 0) await runner.run(`unhold-${stepSuffix}`, ["apt-mark", "unhold", ...held]);
     const pins = missing.map((n) => `${n}=${debVersions.get(n) ?? ""}`);
-    await runner.run(`install-${stepSuffix}`, ["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold", ...pins], { env: APT_ENV, timeoutMs: APT_TIMEOUT_MS });
+    await runner.run(`install-${stepSuffix}`, ["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold", ...pins], {
+      env: APT_ENV,
+      timeoutMs: APT_TIMEOUT_MS,
+    });
   }
   const toHold = [...new Set([...missing, ...unheld])];
   if (toHold.length > 0) await runner.run(`hold-${stepSuffix}`, ["apt-mark", "hold", ...toHold]);
@@ -79,7 +93,11 @@ async function installHeld(deps: ProcedureDeps, stepSuffix: string, names: reado
 }
 
 async function clusterVersion(deps: ProcedureDeps): Promise<string> {
-  const { stdout } = await deps.runner.run("cluster-version", ["kubectl", "--kubeconfig", ADMIN_KUBECONFIG, "-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "jsonpath={.data.ClusterConfiguration}"], { quiet: true, timeoutMs: 60_000 });
+  const { stdout } = await deps.runner.run(
+    "cluster-version",
+    ["kubectl", "--kubeconfig", ADMIN_KUBECONFIG, "-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "jsonpath={.data.ClusterConfiguration}"],
+    { quiet: true, timeoutMs: 60_000 },
+  );
   const m = /^kubernetesVersion:\s*["']?(v?[\w.+-]+)/m.exec(stdout);
   if (m === null) throw checkFailed("cluster-version", "the kubeadm-config ConfigMap has no kubernetesVersion");
   return m[1] as string;
@@ -137,7 +155,10 @@ async function restartAndVerify(deps: ProcedureDeps, opts: KubeadmUpgradeOptions
     if (deps.now() >= deadline) break;
     await deps.sleep(opts.pollIntervalMs);
   }
-  throw checkFailed("verify", `node ${opts.node} reports ${reported === undefined ? "nothing (API unreachable)" : reported || "no version"}, not ${v}, ${Math.round(opts.verifyTimeoutMs / 1000)}s after the kubelet restart`);
+  throw checkFailed(
+    "verify",
+    `node ${opts.node} reports ${reported === undefined ? "nothing (API unreachable)" : reported || "no version"}, not ${v}, ${Math.round(opts.verifyTimeoutMs / 1000)}s after the kubelet restart`,
+  );
 }
 
 /**
@@ -193,7 +214,8 @@ export async function kubeadmUpgrade(deps: ProcedureDeps, opts: KubeadmUpgradeOp
     const { stdout } = await runner.run("resolve-version", ["apt-cache", "madison", ...missing], { quiet: true });
     debVersions = madisonVersions(stdout, target);
     const absent = missing.filter((p) => !debVersions.has(p));
-    if (absent.length > 0) throw checkFailed("resolve-version", `${absent.join(", ")} ${target} not offered by the configured repositories (apt-cache madison)`);
+    if (absent.length > 0)
+      throw checkFailed("resolve-version", `${absent.join(", ")} ${target} not offered by the configured repositories (apt-cache madison)`);
     // A crash inside dpkg leaves packages half-configured and apt refusing to install anything.
     await runner.run("dpkg-configure", ["dpkg", "--configure", "-a"], { env: APT_ENV, timeoutMs: APT_TIMEOUT_MS });
   }

@@ -18,22 +18,33 @@ export type OsUpgradeOutcome = "upgraded" | "reboot-required-not-rebooting";
 
 export async function osUpgrade(deps: ProcedureDeps, opts: OsUpgradeOptions): Promise<OsUpgradeOutcome> {
   const { runner, log } = deps;
-  const holds = (await runner.run("holds", ["apt-mark", "showhold"], { quiet: true })).stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const holds = (await runner.run("holds", ["apt-mark", "showhold"], { quiet: true })).stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const before = holds.length === 0 ? new Map<string, PackageState>() : await packageStates(runner, "held-before", holds);
   if (holds.length > 0) log(`held, left alone: ${holds.join(", ")}`);
 
   await runner.run("apt-update", ["apt-get", "update", "-q"], { env: APT_ENV, timeoutMs: APT_TIMEOUT_MS });
   await runner.run("dpkg-configure", ["dpkg", "--configure", "-a"], { env: APT_ENV, timeoutMs: APT_TIMEOUT_MS });
   // --with-new-pkgs: a kernel update arrives as a new package; plain upgrade would keep it back.
-  await runner.run("apt-upgrade", ["apt-get", "upgrade", "-y", "-q", "--with-new-pkgs", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"], {
-    env: APT_ENV,
-    timeoutMs: APT_TIMEOUT_MS,
-  });
+  await runner.run(
+    "apt-upgrade",
+    ["apt-get", "upgrade", "-y", "-q", "--with-new-pkgs", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"],
+    {
+      env: APT_ENV,
+      timeoutMs: APT_TIMEOUT_MS,
+    },
+  );
 
   if (holds.length > 0) {
     const after = await packageStates(runner, "held-after", holds);
     const moved = holds.filter((p) => (before.get(p)?.version ?? "") !== (after.get(p)?.version ?? ""));
-    if (moved.length > 0) throw checkFailed("held-after", `held packages changed during the upgrade: ${moved.map((p) => `${p} ${before.get(p)?.version ?? "?"} -> ${after.get(p)?.version ?? "?"}`).join(", ")}`);
+    if (moved.length > 0)
+      throw checkFailed(
+        "held-after",
+        `held packages changed during the upgrade: ${moved.map((p) => `${p} ${before.get(p)?.version ?? "?"} -> ${after.get(p)?.version ?? "?"}`).join(", ")}`,
+      );
   }
 
   const required = (await runner.run("reboot-required", ["test", "-e", REBOOT_REQUIRED], { okExitCodes: [0, 1] })).exitCode === 0;

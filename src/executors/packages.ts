@@ -14,7 +14,10 @@ const NOT_INSTALLED: PackageState = { installed: false, held: false, version: ""
 
 /** dpkg-query answers 1 when a package is unknown; that is an answer, not a failure. */
 export async function packageStates(runner: HostRunner, step: string, names: readonly string[]): Promise<Map<string, PackageState>> {
-  const { stdout } = await runner.run(step, ["dpkg-query", "-W", "-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n", ...names], { okExitCodes: [0, 1], quiet: true });
+  const { stdout } = await runner.run(step, ["dpkg-query", "-W", "-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n", ...names], {
+    okExitCodes: [0, 1],
+    quiet: true,
+  });
   const states = new Map<string, PackageState>(names.map((n) => [n, NOT_INSTALLED]));
   for (const line of stdout.split("\n")) {
     const [name, abbrev, version] = line.split("\t");

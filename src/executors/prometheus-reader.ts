@@ -34,12 +34,14 @@ export function prometheusDeprecatedApis(baseUrl: string, timeoutMs = 20_000): D
       if (!res.ok || body.status !== "success") throw new Error(`${url.origin} answered HTTP ${res.status}: ${body.error ?? body.status ?? "no status"}`);
       if (body.data?.resultType !== "vector" || !Array.isArray(body.data.result)) throw new Error(`${url.origin} did not answer with an instant vector`);
       // The gauge is 1 for an API that was requested; a 0 (never set by today's API servers) is not a use.
-      return body.data.result.filter((s) => s.value?.[1] !== "0").map(({ metric = {} }) => ({
-        group: metric["group"] ?? "",
-        version: metric["version"] ?? "",
-        resource: metric["resource"] ?? "",
-        removedRelease: metric["removed_release"] ?? "",
-      }));
+      return body.data.result
+        .filter((s) => s.value?.[1] !== "0")
+        .map(({ metric = {} }) => ({
+          group: metric["group"] ?? "",
+          version: metric["version"] ?? "",
+          resource: metric["resource"] ?? "",
+          removedRelease: metric["removed_release"] ?? "",
+        }));
     },
   };
 }

@@ -15,15 +15,7 @@ export class StepFailure extends Error {
   readonly signal: string | undefined;
   readonly stderr: string;
 
-  constructor(init: {
-    step: string;
-    kind: FailureKind;
-    detail: string;
-    argv?: readonly string[];
-    exitCode?: number;
-    signal?: string;
-    stderr?: string;
-  }) {
+  constructor(init: { step: string; kind: FailureKind; detail: string; argv?: readonly string[]; exitCode?: number; signal?: string; stderr?: string }) {
     super(`step "${init.step}" failed: ${init.detail}`);
     this.step = init.step;
     this.kind = init.kind;

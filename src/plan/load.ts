@@ -52,9 +52,7 @@ const START: SourcePosition = { line: 1, col: 1 };
 
 const goYamlV2Tags = (tags: Tags): Tags =>
   tags.filter((t) =>
-    typeof t === "string"
-      ? !["intTime", "floatTime", "timestamp"].includes(t)
-      : !((t.format === "TIME") || t.tag === "tag:yaml.org,2002:timestamp"),
+    typeof t === "string" ? !["intTime", "floatTime", "timestamp"].includes(t) : !(t.format === "TIME" || t.tag === "tag:yaml.org,2002:timestamp"),
   );
 
 /** Parses every document of a YAML stream. Never throws: whatever is wrong becomes a problem. */

@@ -70,8 +70,7 @@ export function compileSelector(sel: LabelSelector | undefined, whenAbsent: When
 }
 
 /** A Plan's nodeSelector: absent selects no node, as in SUC (labels.Nothing()). */
-export const matchesNodeSelector = (sel: LabelSelector | undefined, labels: Labels): boolean =>
-  matchesSelector(sel, labels, "matches-nothing");
+export const matchesNodeSelector = (sel: LabelSelector | undefined, labels: Labels): boolean => matchesSelector(sel, labels, "matches-nothing");
 
 export const compileNodeSelector = (sel: LabelSelector | undefined): ((labels: Labels) => boolean) => compileSelector(sel, "matches-nothing");
 

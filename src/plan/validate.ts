@@ -210,9 +210,7 @@ function schemaProblems(obj: unknown): SchemaProblem[] {
   if (validateSchema(obj)) return [];
   const errors: readonly ErrorObject[] = validateSchema.errors ?? [];
   // The int-or-string macro expands to anyOf: its own error says it in one sentence.
-  return errors
-    .filter((e) => e.keyword !== "anyOf" && !e.schemaPath.includes("/anyOf/"))
-    .map((e) => ({ keyword: e.keyword, problem: readable(e, obj) }));
+  return errors.filter((e) => e.keyword !== "anyOf" && !e.schemaPath.includes("/anyOf/")).map((e) => ({ keyword: e.keyword, problem: readable(e, obj) }));
 }
 
 /** An ajv error as a field path and a sentence. */
@@ -311,21 +309,7 @@ function specRules(spec: Obj, planName: string | undefined): Problem[] {
     out.push(warning("spec.jobActiveDeadlineSecs", `${deadline} means "the controller's default deadline"; leave the field out to say so`));
   }
 
-  for (const field of ["serviceAccountName", "priorityClassName"]) {
-    const v = strAt(spec, field);
-    const p = v === undefined || v === "" ? undefined : dns1123SubdomainProblem(v);
-    if (p !== undefined) out.push(error(`spec.${field}`, p));
-  }
-  listAt(spec, "imagePullSecrets")?.forEach((ref, i) => {
-    if (!isObj(ref)) return;
-    const name = strAt(ref, "name");
-    const path = `spec.imagePullSecrets[${i}].name`;
-    if (name === undefined || name === "") out.push(error(path, "required: the name of a Secret of type kubernetes.io/dockerconfigjson"));
-    else {
-      const p = dns1123SubdomainProblem(name);
-      if (p !== undefined) out.push(error(path, p));
-    }
-  });
+  out.push(...objectNameRules(spec));
 
   const secretMounts = new Map<string, string>();
   out.push(...secretRules(spec, secretMounts));
@@ -357,6 +341,27 @@ function specRules(spec: Obj, planName: string | undefined): Problem[] {
   const policy = objAt(spec, "failurePolicy");
   const backoff = policy === undefined ? undefined : strAt(policy, "backoff");
   if (backoff !== undefined) out.push(...durationRules(backoff, "spec.failurePolicy.backoff", "non-negative"));
+  return out;
+}
+
+/** serviceAccountName, priorityClassName and imagePullSecrets name API objects: DNS-1123 subdomains. */
+function objectNameRules(spec: Obj): Problem[] {
+  const out: Problem[] = [];
+  for (const field of ["serviceAccountName", "priorityClassName"]) {
+    const v = strAt(spec, field);
+    const p = v === undefined || v === "" ? undefined : dns1123SubdomainProblem(v);
+    if (p !== undefined) out.push(error(`spec.${field}`, p));
+  }
+  listAt(spec, "imagePullSecrets")?.forEach((ref, i) => {
+    if (!isObj(ref)) return;
+    const name = strAt(ref, "name");
+    const path = `spec.imagePullSecrets[${i}].name`;
+    if (name === undefined || name === "") out.push(error(path, "required: the name of a Secret of type kubernetes.io/dockerconfigjson"));
+    else {
+      const p = dns1123SubdomainProblem(name);
+      if (p !== undefined) out.push(error(path, p));
+    }
+  });
   return out;
 }
 
@@ -479,13 +484,9 @@ function tolerationRules(spec: Obj): Problem[] {
 
 const ENV_NAME = /^[^=]+$/;
 
-function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, secretMounts: ReadonlyMap<string, string>): Problem[] {
+/** envs: names without '=', SYSTEM_UPGRADE_* and repeats warned of, one value source each. */
+function envRules(c: Obj, path: string): Problem[] {
   const out: Problem[] = [];
-  const image = strAt(c, "image");
-  if (image !== undefined && image !== "" && (/\s/.test(image) || image !== image.trim())) {
-    out.push(error(`${path}.image`, `"${image}" contains white space: not an image reference`));
-  }
-
   const envNames = new Map<string, number>();
   listAt(c, "envs")?.forEach((e, i) => {
     if (!isObj(e)) return;
@@ -504,9 +505,21 @@ function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, 
     if (from !== undefined) {
       if (e["value"] !== undefined) out.push(error(ep, "value and valueFrom cannot both be set"));
       const sources = Object.keys(from).filter((k) => from[k] !== undefined);
-      if (sources.length !== 1) out.push(error(`${ep}.valueFrom`, `needs exactly one source (fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef), got ${sources.length}`));
+      if (sources.length !== 1)
+        out.push(error(`${ep}.valueFrom`, `needs exactly one source (fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef), got ${sources.length}`));
     }
   });
+  return out;
+}
+
+function containerRules(c: Obj, path: string, secretNames: ReadonlySet<string>, secretMounts: ReadonlyMap<string, string>): Problem[] {
+  const out: Problem[] = [];
+  const image = strAt(c, "image");
+  if (image !== undefined && image !== "" && (/\s/.test(image) || image !== image.trim())) {
+    out.push(error(`${path}.image`, `"${image}" contains white space: not an image reference`));
+  }
+
+  out.push(...envRules(c, path));
 
   const volNames = new Map<string, number>();
   const mountPaths = new Map<string, string>([...CONTROLLER_MOUNTS.map((m): [string, string] => [m, "the controller"]), ...secretMounts]);
@@ -553,7 +566,12 @@ function sharedVolumeRules(prepare: Obj, upgrade: Obj): Problem[] {
     if (!isObj(v) || typeof v["name"] !== "string" || typeof v["source"] !== "string") return;
     const other = sources.get(v["name"]);
     if (other !== undefined && other !== v["source"]) {
-      out.push(error(`spec.prepare.volumes[${i}].source`, `volume "${v["name"]}" is ${other} in spec.upgrade.volumes: one pod cannot mount two host paths under one name`));
+      out.push(
+        error(
+          `spec.prepare.volumes[${i}].source`,
+          `volume "${v["name"]}" is ${other} in spec.upgrade.volumes: one pod cannot mount two host paths under one name`,
+        ),
+      );
     }
   });
   return out;
@@ -572,7 +590,9 @@ function drainRules(spec: Obj): Problem[] {
     const d = parseDrainTimeout(timeout);
     if (!d.ok) out.push(error("spec.drain.timeout", d.reason));
     else if (typeof timeout === "number" && timeout > 0 && timeout < 1e6) {
-      out.push(warning("spec.drain.timeout", `${timeout} is ${timeout} nanoseconds (an integer counts nanoseconds, as in SUC); write "${timeout}s" for seconds`));
+      out.push(
+        warning("spec.drain.timeout", `${timeout} is ${timeout} nanoseconds (an integer counts nanoseconds, as in SUC); write "${timeout}s" for seconds`),
+      );
     }
   } else if (drain["unblockPDB"] === true) {
     out.push(warning("spec.drain.unblockPDB", "acts when drain.timeout expires, and no timeout is set: a blocked drain would wait forever"));
@@ -759,7 +779,10 @@ export function crossPlanProblems(plans: readonly ValidatedPlan[]): LocatedProbl
   for (const [key, vp] of byKey) {
     const ns = key.slice(0, key.indexOf("/"));
     const after = isObj(vp.plan.spec) && Array.isArray(vp.plan.spec.after) ? vp.plan.spec.after : [];
-    edges.set(key, after.filter((a): a is string => typeof a === "string").map((a) => `${ns}/${a}`));
+    edges.set(
+      key,
+      after.filter((a): a is string => typeof a === "string").map((a) => `${ns}/${a}`),
+    );
   }
   const state = new Map<string, "visiting" | "done">();
   const reported = new Set<string>();

@@ -28,13 +28,27 @@ export interface WindowParse {
 }
 
 const DAY_NAMES: Readonly<Record<string, number>> = {
-  su: 0, sun: 0, sunday: 0,
-  mo: 1, mon: 1, monday: 1,
-  tu: 2, tue: 2, tuesday: 2,
-  we: 3, wed: 3, wednesday: 3,
-  th: 4, thu: 4, thursday: 4,
-  fr: 5, fri: 5, friday: 5,
-  sa: 6, sat: 6, saturday: 6,
+  su: 0,
+  sun: 0,
+  sunday: 0,
+  mo: 1,
+  mon: 1,
+  monday: 1,
+  tu: 2,
+  tue: 2,
+  tuesday: 2,
+  we: 3,
+  wed: 3,
+  wednesday: 3,
+  th: 4,
+  thu: 4,
+  thursday: 4,
+  fr: 5,
+  fri: 5,
+  friday: 5,
+  sa: 6,
+  sat: 6,
+  saturday: 6,
 };
 
 /** kured parses numbers with strconv.Atoi, so "+1" and "01" are days too; names are case-insensitive. */
@@ -125,6 +139,76 @@ function zoneFor(tz: string | undefined, path: string): { zone?: string; problem
 
 const present = (v: unknown): boolean => v !== undefined;
 
+/** SUC's form: days + startTime + endTime. Problems go to `problems`. */
+function parseDaysForm(w: TimeWindowSpec, path: string, zone: string | undefined, problems: Problem[]): ParsedWindow | undefined {
+  const days = new Set<number>();
+  if (w.days === undefined || (Array.isArray(w.days) && w.days.length === 0)) {
+    problems.push(error(`${path}.days`, "required with startTime/endTime: without days the window never opens"));
+  } else if (Array.isArray(w.days)) {
+    w.days.forEach((d, i) => {
+      const n = typeof d === "string" ? parseDay(d) : undefined;
+      if (n === undefined) {
+        problems.push(error(`${path}.days[${i}]`, `unknown day "${String(d)}": use 0-6 (0 is Sunday), su..sa, sun..sat or sunday..saturday`));
+      } else days.add(n);
+    });
+  }
+  const clock = (field: "startTime" | "endTime"): number | undefined => {
+    const text = w[field];
+    if (text === undefined) {
+      problems.push(error(`${path}.${field}`, "required with days"));
+      return undefined;
+    }
+    if (typeof text !== "string") return undefined; // the schema reports the type
+    const sec = parseClockTime(text);
+    if (sec === undefined) {
+      problems.push(error(`${path}.${field}`, `cannot read "${text}" as a time: use 15:04, 15:04:05, 15, 03:04pm, 03pm or 3pm`));
+    }
+    return sec;
+  };
+  const startSec = clock("startTime");
+  const endSec = clock("endTime");
+  if (startSec !== undefined && startSec === endSec) {
+    problems.push(warning(path, "startTime equals endTime: the window is open for one second a day"));
+  }
+  if (startSec !== undefined && endSec !== undefined && zone !== undefined) {
+    return { form: "days", days, startSec, endSec, timeZone: zone };
+  }
+  return undefined;
+}
+
+/** plan-runner's form: a five-field cron + a Go duration. */
+function parseCronForm(w: TimeWindowSpec, path: string, zone: string | undefined, problems: Problem[]): ParsedWindow | undefined {
+  let cronOk = false;
+  if (w.cron === undefined) {
+    problems.push(error(`${path}.cron`, "required with duration"));
+  } else if (typeof w.cron === "string") {
+    const fields = w.cron.trim().split(/\s+/);
+    if (fields.length !== 5) {
+      problems.push(error(`${path}.cron`, `"${w.cron}" has ${fields.length} fields; expected 5 (minute hour day-of-month month day-of-week)`));
+    } else {
+      try {
+        CronExpressionParser.parse(w.cron, { tz: zone ?? "UTC" });
+        cronOk = true;
+      } catch (e: unknown) {
+        problems.push(error(`${path}.cron`, `cannot read "${w.cron}": ${e instanceof Error ? e.message : String(e)}`));
+      }
+    }
+  }
+  let durationMs: number | undefined;
+  if (w.duration === undefined) {
+    problems.push(error(`${path}.duration`, "required with cron: how long the window stays open after each match"));
+  } else if (typeof w.duration === "string") {
+    const d = parseGoDuration(w.duration);
+    if (!d.ok) problems.push(error(`${path}.duration`, d.reason));
+    else if (d.ms <= 0) problems.push(error(`${path}.duration`, `must be positive, got "${w.duration}": the window would never open`));
+    else durationMs = d.ms;
+  }
+  if (cronOk && durationMs !== undefined && w.cron !== undefined && zone !== undefined) {
+    return { form: "cron", cron: w.cron, durationMs, timeZone: zone };
+  }
+  return undefined;
+}
+
 /** Every problem with `w` (at `path`, "spec.window"), and the parsed window when there is no error. */
 export function parseWindow(w: TimeWindowSpec, path = "spec.window"): WindowParse {
   const problems: Problem[] = [];
@@ -140,71 +224,8 @@ export function parseWindow(w: TimeWindowSpec, path = "spec.window"): WindowPars
   }
 
   let parsed: ParsedWindow | undefined;
-  if (daysForm && !cronForm) {
-    const days = new Set<number>();
-    if (w.days === undefined || (Array.isArray(w.days) && w.days.length === 0)) {
-      problems.push(error(`${path}.days`, "required with startTime/endTime: without days the window never opens"));
-    } else if (Array.isArray(w.days)) {
-      w.days.forEach((d, i) => {
-        const n = typeof d === "string" ? parseDay(d) : undefined;
-        if (n === undefined) {
-          problems.push(error(`${path}.days[${i}]`, `unknown day "${String(d)}": use 0-6 (0 is Sunday), su..sa, sun..sat or sunday..saturday`));
-        } else days.add(n);
-      });
-    }
-    const clock = (field: "startTime" | "endTime"): number | undefined => {
-      const text = w[field];
-      if (text === undefined) {
-        problems.push(error(`${path}.${field}`, "required with days"));
-        return undefined;
-      }
-      if (typeof text !== "string") return undefined; // the schema reports the type
-      const sec = parseClockTime(text);
-      if (sec === undefined) {
-        problems.push(error(`${path}.${field}`, `cannot read "${text}" as a time: use 15:04, 15:04:05, 15, 03:04pm, 03pm or 3pm`));
-      }
-      return sec;
-    };
-    const startSec = clock("startTime");
-    const endSec = clock("endTime");
-    if (startSec !== undefined && startSec === endSec) {
-      problems.push(warning(path, "startTime equals endTime: the window is open for one second a day"));
-    }
-    if (startSec !== undefined && endSec !== undefined && zone.zone !== undefined) {
-      parsed = { form: "days", days, startSec, endSec, timeZone: zone.zone };
-    }
-  }
-
-  if (cronForm && !daysForm) {
-    let cronOk = false;
-    if (w.cron === undefined) {
-      problems.push(error(`${path}.cron`, "required with duration"));
-    } else if (typeof w.cron === "string") {
-      const fields = w.cron.trim().split(/\s+/);
-      if (fields.length !== 5) {
-        problems.push(error(`${path}.cron`, `"${w.cron}" has ${fields.length} fields; expected 5 (minute hour day-of-month month day-of-week)`));
-      } else {
-        try {
-          CronExpressionParser.parse(w.cron, { tz: zone.zone ?? "UTC" });
-          cronOk = true;
-        } catch (e: unknown) {
-          problems.push(error(`${path}.cron`, `cannot read "${w.cron}": ${e instanceof Error ? e.message : String(e)}`));
-        }
-      }
-    }
-    let durationMs: number | undefined;
-    if (w.duration === undefined) {
-      problems.push(error(`${path}.duration`, "required with cron: how long the window stays open after each match"));
-    } else if (typeof w.duration === "string") {
-      const d = parseGoDuration(w.duration);
-      if (!d.ok) problems.push(error(`${path}.duration`, d.reason));
-      else if (d.ms <= 0) problems.push(error(`${path}.duration`, `must be positive, got "${w.duration}": the window would never open`));
-      else durationMs = d.ms;
-    }
-    if (cronOk && durationMs !== undefined && w.cron !== undefined && zone.zone !== undefined) {
-      parsed = { form: "cron", cron: w.cron, durationMs, timeZone: zone.zone };
-    }
-  }
+  if (daysForm && !cronForm) parsed = parseDaysForm(w, path, zone.zone, problems);
+  if (cronForm && !daysForm) parsed = parseCronForm(w, path, zone.zone, problems);
 
   const hasError = problems.some((p) => p.severity === "error");
   return hasError || parsed === undefined ? { problems } : { window: parsed, problems };
@@ -225,10 +246,15 @@ function localClock(now: Date, timeZone: string): { weekday: number; msOfDay: nu
  * (its Contains returns false on a parse error), so a bad window holds a rollout rather than ignoring it.
  */
 export function isWindowOpen(w: TimeWindowSpec | undefined, now: Date): boolean {
-  if (w === undefined) return true;
+  return compileWindow(w)(now);
+}
+
+/** The window read once, as a question to ask at any instant (same rules as isWindowOpen). */
+export function compileWindow(w: TimeWindowSpec | undefined): (now: Date) => boolean {
+  if (w === undefined) return () => true;
   const { window } = parseWindow(w);
-  if (window === undefined) return false;
-  return window.form === "days" ? daysWindowOpen(window, now) : cronWindowOpen(window, now);
+  if (window === undefined) return () => false;
+  return window.form === "days" ? (now) => daysWindowOpen(window, now) : (now) => cronWindowOpen(window, now);
 }
 
 function daysWindowOpen(w: Extract<ParsedWindow, { form: "days" }>, now: Date): boolean {

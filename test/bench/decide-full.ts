@@ -1,15 +1,18 @@
 // The controller's whole pure decision for one reconcile — every node's step, admission,
 // conditions, status — over API-shaped nodes (what the informer cache holds), with pods in flight.
 import { performance } from "node:perf_hooks";
-import { decide } from "../../src/controller/decide.ts";
-import type { Node } from "../../src/controller/kube-types.ts";
-import { podFacts } from "../../src/controller/pod-facts.ts";
-import { renderForPlan } from "../../src/controller/render-for-plan.ts";
+import { decide } from "../../src/controller/rollout/decide.ts";
+import type { Node } from "../../src/controller/rollout/objects.ts";
+import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
+import { renderForPlan } from "../../src/controller/rollout/render-for-plan.ts";
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
+import { compilePlan } from "../../src/plan/compile.ts";
 import { type Bench, type BenchTable, median } from "./bench.ts";
 import { benchPlan, fleet } from "./decide.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";
 const SIZES = [1_000, 10_000, 100_000];
+const compiled = compilePlan(benchPlan, ControllerDefaults);
 
 function world(n: number): { nodes: Node[]; pods: ReturnType<typeof podFacts>[]; render: ReturnType<typeof renderForPlan> } {
   const views = fleet(n);
@@ -20,8 +23,17 @@ function world(n: number): { nodes: Node[]; pods: ReturnType<typeof podFacts>[];
     spec: {},
     status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }] },
   }));
-  const render = renderForPlan(benchPlan, { hash: HASH, version: "v1.31.1", namespace: "system-upgrade", controllerName: "plan-runner", defaultDeadlineSecs: 900, maxDeadlineSecs: 7200 });
-  const inFlight = nodes.filter((x) => x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== HASH && x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== "disabled").slice(0, 8);
+  const render = renderForPlan(compiled, {
+    hash: HASH,
+    version: "v1.31.1",
+    namespace: "system-upgrade",
+    controllerName: "plan-runner",
+    defaultDeadlineSecs: 900,
+    maxDeadlineSecs: 7200,
+  });
+  const inFlight = nodes
+    .filter((x) => x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== HASH && x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== "disabled")
+    .slice(0, 8);
   const pods = inFlight.map((node) => podFacts({ ...render.apply(node, 1), status: { phase: "Running" } }));
   return { nodes, pods, render };
 }
@@ -36,7 +48,7 @@ export const decideFullBench: Bench = {
       const once = (): { ms: number; actions: number } => {
         const t0 = performance.now();
         const d = decide({
-          plan: benchPlan,
+          plan: compiled,
           problems: [],
           resolution: { version: "v1.31.1", source: "Version" },
           hash: { value: HASH },
@@ -44,8 +56,6 @@ export const decideFullBench: Bench = {
           pods: pods.filter((p) => p !== undefined),
           afterPending: [],
           exclusiveBusy: new Set(),
-          window: { open: true },
-          durations: { postCompleteDelayMs: 0, backoffMs: 30_000, drainTimeoutMs: undefined, soakMs: 0, healthTimeoutMs: undefined },
           render,
           now: Date.parse("2026-06-01T00:00:00Z"),
           config: { pollIntervalMs: 300_000, podTtlMs: 3_600_000, defaultRetries: 2, defaultBackoffMs: 30_000 },
@@ -56,6 +66,10 @@ export const decideFullBench: Bench = {
       const runs = Array.from({ length: 7 }, once);
       rows.push([n.toLocaleString("en-US"), runs[0]?.actions ?? 0, median(runs.map((r) => r.ms)).toFixed(2), Math.max(...runs.map((r) => r.ms)).toFixed(2)]);
     }
-    return { title: `decide-full: ${this.description} (median of 7 after 3 warm-up runs; 8 nodes in flight, concurrency 10)`, columns: ["nodes", "actions", "median ms", "max ms"], rows };
+    return {
+      title: `decide-full: ${this.description} (median of 7 after 3 warm-up runs; 8 nodes in flight, concurrency 10)`,
+      columns: ["nodes", "actions", "median ms", "max ms"],
+      rows,
+    };
   },
 };

@@ -4,8 +4,8 @@
 // already done, some opted out, nodes in flight, names in random order so the sort does real work.
 import { performance } from "node:perf_hooks";
 import type { Plan } from "../../src/generated/plan.ts";
-import type { NodeView } from "../../src/controller/model.ts";
-import { selectNodes } from "../../src/controller/select.ts";
+import type { NodeView } from "../../src/controller/rollout/model.ts";
+import { selectNodes } from "../../src/controller/rollout/select.ts";
 import { type Bench, type BenchTable, median } from "./bench.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";
@@ -18,7 +18,7 @@ const TARGET_MS = 250;
 /** Deterministic, so every run times the same world. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 export function fleet(n: number): NodeView[] {
@@ -58,7 +58,12 @@ export const benchPlan: Plan = {
   spec: {
     concurrency: 10,
     version: "v1.31.1",
-    nodeSelector: { matchExpressions: [{ key: "kubernetes.io/os", operator: "In", values: ["linux"] }, { key: "example.com/skip", operator: "DoesNotExist" }] },
+    nodeSelector: {
+      matchExpressions: [
+        { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+        { key: "example.com/skip", operator: "DoesNotExist" },
+      ],
+    },
     order: { groups: [{ matchLabels: { "topology.kubernetes.io/zone": "zone-b" } }, { matchLabels: { "topology.kubernetes.io/zone": "zone-a" } }] },
     upgrade: { image: "plan-runner/upgrade" },
   },
@@ -81,15 +86,28 @@ export const decideBench: Bench = {
     let verdict = true;
     for (const n of SIZES) {
       const nodes = fleet(n);
-      const inFlight = new Set(nodes.filter((x) => x.labels["plan.upgrade.cattle.io/k8s"] === OLD_HASH).slice(0, 4).map((x) => x.name));
+      const inFlight = new Set(
+        nodes
+          .filter((x) => x.labels["plan.upgrade.cattle.io/k8s"] === OLD_HASH)
+          .slice(0, 4)
+          .map((x) => x.name),
+      );
       for (let i = 0; i < WARMUP; i++) timeOne(nodes, inFlight);
       const runs = Array.from({ length: REPETITIONS }, () => timeOne(nodes, inFlight));
       const ms = median(runs.map((r) => r.ms));
       const first = runs[0];
       // Observed growth divided by n log n growth: about 1 (or less) means no worse than n log n.
-      const ratio = prev === undefined ? "" : ((ms / prev.ms) / ((n * Math.log2(n)) / (prev.n * Math.log2(prev.n)))).toFixed(2);
+      const ratio = prev === undefined ? "" : (ms / prev.ms / ((n * Math.log2(n)) / (prev.n * Math.log2(prev.n)))).toFixed(2);
       if (prev !== undefined) worst = Math.max(worst, Number(ratio));
-      rows.push([n.toLocaleString("en-US"), first?.eligible ?? 0, first?.started ?? 0, ms.toFixed(2), Math.min(...runs.map((r) => r.ms)).toFixed(2), Math.max(...runs.map((r) => r.ms)).toFixed(2), ratio]);
+      rows.push([
+        n.toLocaleString("en-US"),
+        first?.eligible ?? 0,
+        first?.started ?? 0,
+        ms.toFixed(2),
+        Math.min(...runs.map((r) => r.ms)).toFixed(2),
+        Math.max(...runs.map((r) => r.ms)).toFixed(2),
+        ratio,
+      ]);
       if (n === 100_000 && ms >= TARGET_MS) verdict = false;
       prev = { n, ms };
     }

@@ -4,10 +4,10 @@
 // from its own metrics, and reads its peak RSS from /proc.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
-import { KubeAdapter } from "../../src/controller/kube-adapter.ts";
-import type { Pod } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { startControlPlane } from "../env/control-plane.ts";
 import { freePorts } from "../env/free-port.ts";
 import { waitFor } from "../env/wait.ts";
@@ -29,20 +29,46 @@ async function run(): Promise<BenchTable> {
   const cp = await startControlPlane({ nodes: NODES, controlPlaneNodes: 1, startTimeoutMs: 300_000 });
   const startup = (Date.now() - t0) / 1000;
   const port = (await freePorts(1))[0] ?? 0;
-  const child = spawn(process.execPath, ["bin/plan-runner.js", "controller", "--kubeconfig", cp.kubeconfigPath, "--namespace", "bench", "--leader-elect", "false", "--metrics-address", `127.0.0.1:${port}`, "--workers", "4"], { stdio: ["ignore", "ignore", process.env["BENCH_LOG"] !== undefined ? openSync(process.env["BENCH_LOG"], "w") : "ignore"] });
+  const child = spawn(
+    process.execPath,
+    [
+      "bin/plan-runner.js",
+      "controller",
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "--namespace",
+      "bench",
+      "--leader-elect",
+      "false",
+      "--metrics-address",
+      `127.0.0.1:${port}`,
+      "--workers",
+      "4",
+    ],
+    { stdio: ["ignore", "ignore", process.env["BENCH_LOG"] !== undefined ? openSync(process.env["BENCH_LOG"], "w") : "ignore"] },
+  );
   try {
     const kube = new KubeAdapter({ kubeconfig: cp.kubeconfigPath });
     const crd = await cp.kubectl(["apply", "--server-side", "-f", "deploy/crd/plans.upgrade.cattle.io.yaml"]);
     if (crd.code !== 0) throw new Error(crd.stderr);
     await kube.create(resources.namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
-    await waitFor(async () => (await cp.kubectl(["get", "plans", "-n", "bench"])).code === 0 && (await cp.kubectl(["get", "sa", "default", "-n", "bench"])).code === 0, { timeoutMs: 60_000, what: "CRD and namespace ready" });
+    await waitFor(
+      async () => (await cp.kubectl(["get", "plans", "-n", "bench"])).code === 0 && (await cp.kubectl(["get", "sa", "default", "-n", "bench"])).code === 0,
+      { timeoutMs: 60_000, what: "CRD and namespace ready" },
+    );
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, { timeoutMs: 60_000, what: "controller ready" });
     const before = await writes(port);
     const plan = {
       apiVersion: "upgrade.cattle.io/v1",
       kind: "Plan",
       metadata: { name: "bench", namespace: "bench", annotations: { "sim.plan-runner.dev/run-for": RUN_FOR } },
-      spec: { concurrency: CONCURRENCY, version: "v1.0.0", nodeSelector: { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "Exists" }] }, tolerations: [{ operator: "Exists" }], upgrade: { image: "example.com/upgrade" } },
+      spec: {
+        concurrency: CONCURRENCY,
+        version: "v1.0.0",
+        nodeSelector: { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "Exists" }] },
+        tolerations: [{ operator: "Exists" }],
+        upgrade: { image: "example.com/upgrade" },
+      },
     };
     // Pod lifetimes as this process sees them through a watch (ms precision; API timestamps have 1 s).
     const seen = new Map<string, { added: number; done?: number }>();
@@ -51,20 +77,27 @@ async function run(): Promise<BenchTable> {
       // A watch can end (server timeout); resume it until the rollout is over.
       while (!abort.signal.aborted) {
         await kube
-          .watch<Pod>(resources.pods, "bench", { timeoutSeconds: 600 }, (e) => {
-            if (e.type === "ERROR" || e.type === "BOOKMARK") return;
-            const name = e.object.metadata.name;
-            const entry = seen.get(name) ?? { added: Date.now() };
-            seen.set(name, entry);
-            if (entry.done === undefined && (e.object.status?.phase === "Succeeded" || e.object.status?.phase === "Failed")) entry.done = Date.now();
-          }, abort.signal)
+          .watch<Pod>(
+            resources.pods,
+            "bench",
+            { timeoutSeconds: 600 },
+            (e) => {
+              if (e.type === "ERROR" || e.type === "BOOKMARK") return;
+              const name = e.object.metadata.name;
+              const entry = seen.get(name) ?? { added: Date.now() };
+              seen.set(name, entry);
+              if (entry.done === undefined && (e.object.status?.phase === "Succeeded" || e.object.status?.phase === "Failed")) entry.done = Date.now();
+            },
+            abort.signal,
+          )
           .catch(() => {});
       }
     })();
     const start = Date.now();
     await kube.create(resources.plans, "bench", plan as unknown as PlanObject);
     await waitFor(
-      async () => (await kube.get<PlanObject>(resources.plans, "bench", "bench")).status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") === true,
+      async () =>
+        (await kube.get<PlanObject>(resources.plans, "bench", "bench")).status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") === true,
       { timeoutMs: 30 * 60_000, what: "the rollout to complete", intervalMs: 500 },
     );
     const wall = (Date.now() - start) / 1000;
@@ -80,7 +113,10 @@ async function run(): Promise<BenchTable> {
     const byVerb = new Map<string, number>();
     for (const [k, v] of after) byVerb.set(k, v - (before.get(k) ?? 0));
     const totalWrites = [...byVerb.entries()].filter(([k]) => WRITE_VERBS.has(k.split(" ")[0] ?? "")).reduce((n, [, v]) => n + v, 0);
-    const detail = [...byVerb.entries()].filter(([k, v]) => WRITE_VERBS.has(k.split(" ")[0] ?? "") && v > 0).map(([k, v]) => `${k}=${v}`).join(", ");
+    const detail = [...byVerb.entries()]
+      .filter(([k, v]) => WRITE_VERBS.has(k.split(" ")[0] ?? "") && v > 0)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ");
     return {
       title: `rollout: ${NODES} simulated nodes, concurrency ${CONCURRENCY}, each upgrade pod runs ${RUN_FOR} (control plane up in ${startup.toFixed(0)}s)`,
       columns: ["measure", "value", "target"],
@@ -94,7 +130,10 @@ async function run(): Promise<BenchTable> {
         ["upgrade pods created", pods.length, String(NODES)],
         ["pods timed by the watch", lifetimes.length, String(NODES)],
       ],
-      notes: [`writes by verb and resource: ${detail}`, "pod lifetime: from the pod's creation to its Succeeded status, as a watch in this process saw them (kwok's own start and finish delays)"],
+      notes: [
+        `writes by verb and resource: ${detail}`,
+        "pod lifetime: from the pod's creation to its Succeeded status, as a watch in this process saw them (kwok's own start and finish delays)",
+      ],
     };
   } finally {
     child.kill("SIGTERM");

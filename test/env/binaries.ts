@@ -4,15 +4,7 @@ import { fileURLToPath } from "node:url";
 
 const buildScript = fileURLToPath(new URL("./build-control-plane.sh", import.meta.url));
 
-export const controlPlaneBinaries = [
-  "etcd",
-  "kube-apiserver",
-  "kube-controller-manager",
-  "kube-scheduler",
-  "kubectl",
-  "kubelet",
-  "kwok",
-] as const;
+export const controlPlaneBinaries = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kwok"] as const;
 
 /**
  * The directory holding the control-plane binaries, building them on first use (minutes on a

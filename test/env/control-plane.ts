@@ -3,15 +3,7 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  loadYaml,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, loadYaml, setHeaderOptions } from "@kubernetes/client-node";
 import type { V1CustomResourceDefinition, V1Node } from "@kubernetes/client-node";
 import { ensureControlPlaneBinaries } from "./binaries.ts";
 import { freePorts } from "./free-port.ts";
@@ -220,7 +212,9 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
     };
     writeFileSync(
       join(pki, "tokens.csv"),
-      Object.values(users).map((u) => `${u.token},${u.name},${u.name},"${u.groups}"\n`).join(""),
+      Object.values(users)
+        .map((u) => `${u.token},${u.name},${u.name},"${u.groups}"\n`)
+        .join(""),
       { mode: 0o600 },
     );
 
@@ -315,10 +309,7 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
     const specs =
       typeof options.nodes === "object"
         ? options.nodes
-        : defaultNodeSpecs(
-            Math.min(options.controlPlaneNodes ?? 1, options.nodes ?? 1),
-            Math.max(0, (options.nodes ?? 1) - (options.controlPlaneNodes ?? 1)),
-          );
+        : defaultNodeSpecs(Math.min(options.controlPlaneNodes ?? 1, options.nodes ?? 1), Math.max(0, (options.nodes ?? 1) - (options.controlPlaneNodes ?? 1)));
     const names = new Set(specs.map((s) => s.name));
     if (names.size !== specs.length) throw new Error("simulated node names must be unique");
     // Sixteen creates in flight: a 1,000-node cluster registers in seconds, not one RTT per node.
@@ -474,10 +465,10 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
       async createNamespace(prefix) {
         const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-` } } });
         const name = ns.metadata?.name ?? "";
-        await waitFor(
-          async () => (await core.readNamespacedServiceAccount({ name: "default", namespace: name })).metadata?.name,
-          { timeoutMs: 30_000, what: `the default ServiceAccount in ${name}` },
-        );
+        await waitFor(async () => (await core.readNamespacedServiceAccount({ name: "default", namespace: name })).metadata?.name, {
+          timeoutMs: 30_000,
+          what: `the default ServiceAccount in ${name}`,
+        });
         return name;
       },
       kubectl: (args) => runKubectl(binDir, kubeconfigPath, args),
@@ -489,9 +480,7 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
     starting = false;
     stopped = true;
     const message = e instanceof Error ? e.message : String(e);
-    const tails = components
-      .map((c) => `--- ${c.name} (${c.logPath}) ---\n${logTail(c.logPath, 25)}`)
-      .join("\n");
+    const tails = components.map((c) => `--- ${c.name} (${c.logPath}) ---\n${logTail(c.logPath, 25)}`).join("\n");
     for (const c of components) signalGroup(c.pid, "SIGKILL");
     if (reaperPid !== undefined) signalGroup(reaperPid, "SIGKILL");
     removeDirs();
@@ -544,11 +533,7 @@ function startReaper(dir: string, etcdDataDir: string, keepDir: boolean): number
   return child.pid;
 }
 
-function runKubectl(
-  binDir: string,
-  kubeconfigPath: string,
-  args: readonly string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runKubectl(binDir: string, kubeconfigPath: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(join(binDir, "kubectl"), [`--kubeconfig=${kubeconfigPath}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -568,12 +553,8 @@ function runKubectl(
  */
 export async function stopControlPlaneAt(dir: string): Promise<boolean> {
   const abs = resolve(dir);
-  const state = existsSync(statePath(abs))
-    ? (JSON.parse(readFileSync(statePath(abs), "utf8")) as ControlPlaneState)
-    : undefined;
-  const listed = existsSync(pgidsPath(abs))
-    ? readFileSync(pgidsPath(abs), "utf8").split("\n").filter(Boolean).map(Number)
-    : [];
+  const state = existsSync(statePath(abs)) ? (JSON.parse(readFileSync(statePath(abs), "utf8")) as ControlPlaneState) : undefined;
+  const listed = existsSync(pgidsPath(abs)) ? readFileSync(pgidsPath(abs), "utf8").split("\n").filter(Boolean).map(Number) : [];
   if (listed.length === 0 && state === undefined) return false;
   // After a reboot the recorded ids may belong to strangers: only signal our own binaries.
   const pgids = listed.filter((pid) => state === undefined || startedFrom(pid, state.binDir));

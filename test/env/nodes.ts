@@ -42,9 +42,7 @@ export function simulatedPodCIDR(ordinal: number): string {
 export function simulatedNode(spec: SimulatedNodeSpec, ordinal: number, defaults: { kubeletVersion: string }): V1Node {
   const arch = spec.arch ?? "amd64";
   const cidr = simulatedPodCIDR(ordinal);
-  const taints =
-    spec.taints ??
-    (spec.role === "control-plane" ? [{ key: roleLabel("control-plane"), effect: "NoSchedule" }] : []);
+  const taints = spec.taints ?? (spec.role === "control-plane" ? [{ key: roleLabel("control-plane"), effect: "NoSchedule" }] : []);
   const resources = { cpu: "4", memory: "16Gi", pods: "110", "ephemeral-storage": "100Gi" };
   return {
     apiVersion: "v1",

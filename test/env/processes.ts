@@ -128,7 +128,11 @@ export function logTail(path: string, lines = 40): string {
     const length = Math.min(size, 64 * 1024);
     const buf = Buffer.alloc(length);
     readSync(fd, buf, 0, length, size - length);
-    return buf.toString("utf8").split("\n").slice(-lines - 1).join("\n");
+    return buf
+      .toString("utf8")
+      .split("\n")
+      .slice(-lines - 1)
+      .join("\n");
   } finally {
     closeSync(fd);
   }

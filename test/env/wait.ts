@@ -27,10 +27,7 @@ export class WaitTimeoutError extends Error {
  * A throw counts as "not yet" (the API server may not be up); the last throw or value is in the
  * timeout error so a failing test says what it saw, not only that it waited.
  */
-export async function waitFor<T>(
-  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  options: WaitOptions,
-): Promise<T> {
+export async function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: WaitOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let interval = options.intervalMs ?? 50;
   let last: unknown = undefined;

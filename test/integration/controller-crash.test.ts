@@ -1,10 +1,10 @@
-// The controller may be killed at any instant (design §3): a new leader must resume without
+// The controller may be killed at any instant (docs/architecture.md, "A node's life"): a new leader must resume without
 // repeating or skipping a step. Run as separate OS processes so SIGKILL is real.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { once } from "node:events";
-import type { Lease } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
+import type { Lease } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, killAt, aPlan, applyPlan, condition, getNode, listPods, optIn, spawnController, startEnv, waitForPlan } from "./controller-env.ts";
 
@@ -29,10 +29,16 @@ describe("controller: crashes and replicas", () => {
   it("SIGKILLed at 10 random moments of a 10-node rollout, every node is upgraded exactly once", async () => {
     const ns = await env.cp.createNamespace("crash");
     const label = "test.plan-runner.dev/crash";
-    const nodes = (await env.kube.list(resources.nodes, undefined)).items.map((n) => n.metadata.name).filter((n) => n.startsWith("worker")).slice(0, 10);
+    const nodes = (await env.kube.list(resources.nodes, undefined)).items
+      .map((n) => n.metadata.name)
+      .filter((n) => n.startsWith("worker"))
+      .slice(0, 10);
     assert.equal(nodes.length, 10);
     await optIn(env, nodes, label);
-    await applyPlan(env, aPlan(ns, "crash", { concurrency: 2, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "800ms" }));
+    await applyPlan(
+      env,
+      aPlan(ns, "crash", { concurrency: 2, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "800ms" }),
+    );
     const seed = Number(process.env["PLAN_RUNNER_CRASH_SEED"] ?? Date.now() % 100_000);
     const random = rng(seed);
     let kills = 0;
@@ -86,10 +92,11 @@ describe("controller: crashes and replicas", () => {
       await waitForPlan(env, ns, "second", "Complete by the new leader", (p) => condition(p, "Complete")?.status === "True", 60_000);
       await waitFor(() => standby.output().includes("became leader"), { timeoutMs: 5000, what: "the standby to report leadership" });
     } finally {
-      for (const c of [a, b]) if (c.exitCode === null && c.signalCode === null) {
-        c.kill("SIGKILL");
-        await once(c, "exit");
-      }
+      for (const c of [a, b])
+        if (c.exitCode === null && c.signalCode === null) {
+          c.kill("SIGKILL");
+          await once(c, "exit");
+        }
     }
   });
 });

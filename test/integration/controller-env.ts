@@ -5,13 +5,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { Controller, type ControllerConfig } from "../../src/controller/controller.ts";
-import { KubeAdapter } from "../../src/controller/kube-adapter.ts";
-import type { Node, Pod } from "../../src/controller/kube-types.ts";
-import { silentLogger, jsonLogger } from "../../src/controller/log.ts";
-import { Metrics } from "../../src/controller/metrics.ts";
-import { KubeError, resources } from "../../src/controller/ports.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import { Controller, type ControllerConfig } from "../../src/controller/wiring/process.ts";
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
+import { aPlan as aPlanBuilder } from "../fixtures/builders.ts";
+import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
+import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
+import { silentLogger, jsonLogger } from "../../src/controller/wiring/log.ts";
+import { Metrics } from "../../src/controller/wiring/metrics.ts";
+import { KubeError, resources } from "../../src/controller/kube/ports.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import type { Plan } from "../../src/generated/plan.ts";
 import { type ControlPlane, startControlPlane } from "../env/control-plane.ts";
 import { waitFor } from "../env/wait.ts";
@@ -41,9 +43,8 @@ export async function startEnv(nodes: number, controlPlaneNodes = 1): Promise<En
 /** Timings small enough for tests; everything else as in production. */
 export function testConfig(namespace: string, overrides: Partial<ControllerConfig> = {}): ControllerConfig {
   return {
+    ...ControllerDefaults,
     namespace,
-    controllerName: "plan-runner",
-    workers: 4,
     relistMs: 60_000,
     leaderElection: false,
     leaseName: "plan-runner-leader",
@@ -53,14 +54,10 @@ export function testConfig(namespace: string, overrides: Partial<ControllerConfi
     metricsAddress: undefined,
     identity: `test-${randomBytes(3).toString("hex")}`,
     pollIntervalMs: 2000,
-    podTtlMs: 3_600_000,
-    defaultRetries: 2,
     defaultBackoffMs: 500,
     channelPollMs: 2000,
     channelTimeoutMs: 2000,
     alertsCacheMs: 500,
-    defaultDeadlineSecs: 900,
-    maxDeadlineSecs: 7200,
     protectedPods: new Set(),
     ...overrides,
   };
@@ -72,7 +69,12 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export async function runController(env: Env, namespace: string, overrides: Partial<ControllerConfig> = {}, kubeconfig = env.cp.kubeconfigPath): Promise<RunningController> {
+export async function runController(
+  env: Env,
+  namespace: string,
+  overrides: Partial<ControllerConfig> = {},
+  kubeconfig = env.cp.kubeconfigPath,
+): Promise<RunningController> {
   const metrics = new Metrics(false);
   const kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
   const log = process.env["PLAN_RUNNER_TEST_LOG"] === "1" ? jsonLogger() : silentLogger;
@@ -111,13 +113,16 @@ export function spawnController(env: Env, namespace: string, extra: readonly str
   return Object.assign(child, { output: () => out });
 }
 
+/** The one Plan builder (test/fixtures/builders.ts), as these tests apply it: no nodeSelector unless the test gives one. */
 export function aPlan(namespace: string, name: string, spec: Partial<Plan["spec"]>, annotations: Record<string, string> = {}): PlanObject {
-  return {
-    apiVersion: "upgrade.cattle.io/v1",
-    kind: "Plan",
-    metadata: { name, namespace, annotations },
-    spec: { concurrency: 1, version: "v1.0.0", upgrade: { image: "example.com/upgrade" }, ...spec },
-  };
+  return aPlanBuilder(name)
+    .inNamespace(namespace)
+    .withAnnotations(annotations)
+    .withVersion("v1.0.0")
+    .withoutNodeSelector()
+    .withUpgrade({ image: "example.com/upgrade" })
+    .withSpec(spec)
+    .build() as PlanObject;
 }
 
 export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject> {
@@ -126,7 +131,10 @@ export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject>
   } catch (e: unknown) {
     if (!(e instanceof KubeError && e.alreadyExists)) throw e;
     const have = await env.kube.get<PlanObject>(resources.plans, plan.metadata.namespace, plan.metadata.name);
-    return env.kube.replace(resources.plans, plan.metadata.namespace, { ...plan, metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion } } as PlanObject);
+    return env.kube.replace(resources.plans, plan.metadata.namespace, {
+      ...plan,
+      metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion },
+    } as PlanObject);
   }
 }
 
@@ -175,20 +183,30 @@ export class PodWatch {
   private readonly abort = new AbortController();
   private readonly done: Promise<void>;
 
-  constructor(env: Env, namespace: string, private readonly role: "apply" | "prepare" = "apply") {
+  constructor(
+    env: Env,
+    namespace: string,
+    private readonly role: "apply" | "prepare" = "apply",
+  ) {
     this.done = env.kube
-      .watch<Pod>(resources.pods, namespace, { allowWatchBookmarks: false }, (e) => {
-        if (e.type === "ERROR" || e.type === "BOOKMARK") return;
-        const pod = e.object;
-        if (pod.metadata.labels?.["plan-runner.dev/role"] !== this.role) return;
-        this.seen.set(pod.metadata.name, pod);
-        const node = pod.spec?.nodeName ?? "";
-        if (!this.nodeOrder.includes(node)) this.nodeOrder.push(node);
-        const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed" || e.type === "DELETED";
-        if (finished) this.active.delete(pod.metadata.name);
-        else this.active.set(pod.metadata.name, pod.spec?.nodeName ?? "");
-        this.maxActive = Math.max(this.maxActive, new Set(this.active.values()).size);
-      }, this.abort.signal)
+      .watch<Pod>(
+        resources.pods,
+        namespace,
+        { allowWatchBookmarks: false },
+        (e) => {
+          if (e.type === "ERROR" || e.type === "BOOKMARK") return;
+          const pod = e.object;
+          if (pod.metadata.labels?.["plan-runner.dev/role"] !== this.role) return;
+          this.seen.set(pod.metadata.name, pod);
+          const node = pod.spec?.nodeName ?? "";
+          if (!this.nodeOrder.includes(node)) this.nodeOrder.push(node);
+          const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed" || e.type === "DELETED";
+          if (finished) this.active.delete(pod.metadata.name);
+          else this.active.set(pod.metadata.name, pod.spec?.nodeName ?? "");
+          this.maxActive = Math.max(this.maxActive, new Set(this.active.values()).size);
+        },
+        this.abort.signal,
+      )
       .catch(() => {});
   }
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { resources } from "../../src/controller/ports.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { type Env, PodWatch, aPlan, applyPlan, condition, getNode, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 
 let env: Env;
@@ -25,7 +25,10 @@ describe("controller: a rollout on a real API server", () => {
       const watch = new PodWatch(env, ns);
       const ctl = await runController(env, ns);
       try {
-        await applyPlan(env, aPlan(ns, `c${concurrency}`, { concurrency, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "300ms" }));
+        await applyPlan(
+          env,
+          aPlan(ns, `c${concurrency}`, { concurrency, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "300ms" }),
+        );
         const plan = await waitForPlan(env, ns, `c${concurrency}`, "Complete", (p) => condition(p, "Complete")?.status === "True", 180_000);
         assert.equal(plan.status?.progress, "20/20");
         assert.ok(watch.maxActive <= concurrency, `the API server saw ${watch.maxActive} nodes upgrading at once`);
@@ -88,7 +91,10 @@ describe("controller: a rollout on a real API server", () => {
     const seenCordoned = new Set<string>();
     const ctl = await runController(env, ns);
     try {
-      await applyPlan(env, aPlan(ns, "cordon", { concurrency: 1, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "1500ms" }));
+      await applyPlan(
+        env,
+        aPlan(ns, "cordon", { concurrency: 1, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "1500ms" }),
+      );
       await waitFor(
         async () => {
           const pods = await listPods(env, ns);

@@ -4,10 +4,23 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { resources } from "../../src/controller/ports.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, type RunningController, aPlan, applyPlan, condition, getNode, kubectlApply, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
+import {
+  type Env,
+  type RunningController,
+  aPlan,
+  applyPlan,
+  condition,
+  getNode,
+  kubectlApply,
+  listPods,
+  optIn,
+  runController,
+  startEnv,
+  waitForPlan,
+} from "./controller-env.ts";
 
 let env: Env;
 let ns: string;
@@ -48,7 +61,12 @@ const selectNone = { matchLabels: { "test.plan-runner.dev/none": "yes" } };
 
 describe("SUC e2e: plan validation by the API server", () => {
   it("rejects a Plan without spec.upgrade on create", async () => {
-    const r = await kubectlApply(env, { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", metadata: { name: "no-upgrade", namespace: ns }, spec: { concurrency: 1, version: "v1" } });
+    const r = await kubectlApply(env, {
+      apiVersion: "upgrade.cattle.io/v1",
+      kind: "Plan",
+      metadata: { name: "no-upgrade", namespace: ns },
+      spec: { concurrency: 1, version: "v1" },
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /spec\.upgrade: Required value/);
   });
@@ -60,7 +78,12 @@ describe("SUC e2e: plan validation by the API server", () => {
   });
 
   it("rejects an unknown field instead of dropping it (a typo must not pass silently)", async () => {
-    const r = await kubectlApply(env, { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", metadata: { name: "typo", namespace: ns }, spec: { concurency: 2, version: "v1", upgrade: { image: "x" } } });
+    const r = await kubectlApply(env, {
+      apiVersion: "upgrade.cattle.io/v1",
+      kind: "Plan",
+      metadata: { name: "typo", namespace: ns },
+      spec: { concurency: 2, version: "v1", upgrade: { image: "x" } },
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /concurency/);
   });
@@ -115,7 +138,10 @@ describe("SUC e2e: plan problems the controller finds", () => {
     const bad = await waitForPlan(env, ns, "drain-conflict", "Validated=False", (x) => condition(x, "Validated")?.status === "False");
     assert.match(condition(bad, "Validated")?.message ?? "", /spec\.drain/);
     const events = await env.kube.list(resources.events, ns, { fieldSelector: "involvedObject.name=drain-conflict" });
-    assert.ok(events.items.some((e) => e["reason"] === "ValidateFailed"), "a ValidateFailed event");
+    assert.ok(
+      events.items.some((e) => e["reason"] === "ValidateFailed"),
+      "a ValidateFailed event",
+    );
     await applyPlan(env, aPlan(ns, "drain-conflict", { drain: { deleteEmptydirData: true }, nodeSelector: selectNone }));
     await waitForPlan(env, ns, "drain-conflict", "Validated=True", (x) => condition(x, "Validated")?.status === "True");
   });
@@ -128,8 +154,13 @@ describe("SUC e2e: plan problems the controller finds", () => {
 
   it("a missing secret is named in status and nothing starts", async () => {
     await optIn(env, [workers[0]!], "test.plan-runner.dev/secretless");
-    await applyPlan(env, aPlan(ns, "secretless", { secrets: [{ name: "nope", path: "/x" }], nodeSelector: { matchLabels: { "test.plan-runner.dev/secretless": "yes" } } }));
-    const got = await waitForPlan(env, ns, "secretless", "Complete=False naming the secret", (x) => /secret .*nope/.test(condition(x, "Complete")?.message ?? ""));
+    await applyPlan(
+      env,
+      aPlan(ns, "secretless", { secrets: [{ name: "nope", path: "/x" }], nodeSelector: { matchLabels: { "test.plan-runner.dev/secretless": "yes" } } }),
+    );
+    const got = await waitForPlan(env, ns, "secretless", "Complete=False naming the secret", (x) =>
+      /secret .*nope/.test(condition(x, "Complete")?.message ?? ""),
+    );
     assert.equal(got.status?.state, "Error");
     assert.equal((await listPods(env, ns)).filter((p) => p.metadata.labels?.["upgrade.cattle.io/plan"] === "secretless").length, 0);
   });
@@ -138,11 +169,25 @@ describe("SUC e2e: plan problems the controller finds", () => {
 describe("SUC e2e: secrets and the hash", () => {
   it("an ignoreUpdates secret change keeps the hash; a hashed secret change re-runs the Plan", async () => {
     for (const name of ["ignored", "hashed"]) {
-      await env.kube.create(resources.secrets, ns, { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns }, stringData: { token: "one" } } as never);
+      await env.kube.create(resources.secrets, ns, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: ns },
+        stringData: { token: "one" },
+      } as never);
     }
     const label = "test.plan-runner.dev/secrets";
     await optIn(env, [workers[1]!], label);
-    await applyPlan(env, aPlan(ns, "secrets", { secrets: [{ name: "ignored", path: "/a", ignoreUpdates: true }, { name: "hashed", path: "/b" }], nodeSelector: { matchLabels: { [label]: "yes" } } }));
+    await applyPlan(
+      env,
+      aPlan(ns, "secrets", {
+        secrets: [
+          { name: "ignored", path: "/a", ignoreUpdates: true },
+          { name: "hashed", path: "/b" },
+        ],
+        nodeSelector: { matchLabels: { [label]: "yes" } },
+      }),
+    );
     const first = await waitForPlan(env, ns, "secrets", "Complete", (x) => condition(x, "Complete")?.status === "True");
     const before = await reconciles("secrets");
     await env.kube.patch(resources.secrets, ns, "ignored", { stringData: { token: "two" } });
@@ -151,7 +196,13 @@ describe("SUC e2e: secrets and the hash", () => {
     const still = await get("secrets");
     assert.equal(still.status?.latestHash, first.status?.latestHash);
     await env.kube.patch(resources.secrets, ns, "hashed", { stringData: { token: "two" } });
-    const rerun = await waitForPlan(env, ns, "secrets", "a new hash, completed again", (x) => x.status?.latestHash !== first.status?.latestHash && condition(x, "Complete")?.status === "True");
+    const rerun = await waitForPlan(
+      env,
+      ns,
+      "secrets",
+      "a new hash, completed again",
+      (x) => x.status?.latestHash !== first.status?.latestHash && condition(x, "Complete")?.status === "True",
+    );
     const node = await getNode(env, workers[1]!);
     assert.equal(node.metadata.labels?.["plan.upgrade.cattle.io/secrets"], rerun.status?.latestHash);
     const secretText = JSON.stringify(rerun.status);
@@ -163,12 +214,21 @@ describe("SUC e2e: completion and failure", () => {
   it("expands $(LATEST_VERSION) and $(LATEST_HASH) in postCompleteLabels", async () => {
     const label = "test.plan-runner.dev/labels";
     await optIn(env, [workers[2]!], label);
-    await applyPlan(env, aPlan(ns, "labels", { version: "v2.0.0", postCompleteLabels: { "example.com/version": "$(LATEST_VERSION)", "example.com/hash": "$(LATEST_HASH)" }, nodeSelector: { matchLabels: { [label]: "yes" } } }));
+    await applyPlan(
+      env,
+      aPlan(ns, "labels", {
+        version: "v2.0.0",
+        postCompleteLabels: { "example.com/version": "$(LATEST_VERSION)", "example.com/hash": "$(LATEST_HASH)" },
+        nodeSelector: { matchLabels: { [label]: "yes" } },
+      }),
+    );
     const done = await waitForPlan(env, ns, "labels", "Complete", (x) => condition(x, "Complete")?.status === "True");
     const node = await getNode(env, workers[2]!);
     assert.equal(node.metadata.labels?.["example.com/version"], "v2.0.0");
     assert.equal(node.metadata.labels?.["example.com/hash"], done.status?.latestHash);
-    const durations = (await ctl.metrics.nodeDuration.get()).values.find((v) => v.metricName === "plan_runner_node_upgrade_duration_seconds_count" && v.labels["plan"] === "labels");
+    const durations = (await ctl.metrics.nodeDuration.get()).values.find(
+      (v) => v.metricName === "plan_runner_node_upgrade_duration_seconds_count" && v.labels["plan"] === "labels",
+    );
     assert.equal(durations?.value, 1, "the node's upgrade duration observed once");
   });
 
@@ -176,7 +236,15 @@ describe("SUC e2e: completion and failure", () => {
     const label = "test.plan-runner.dev/failing";
     await optIn(env, [workers[0]!], label);
     const spec = { concurrency: 1, failurePolicy: { retries: 1, backoff: "200ms" }, nodeSelector: { matchLabels: { [label]: "yes" } } };
-    await applyPlan(env, aPlan(ns, "failing", { ...spec, upgrade: { image: "example.com/upgrade", args: ["broken"] } }, { "sim.plan-runner.dev/exit-code": "3", "sim.plan-runner.dev/message": "kubeadm: boom" }));
+    await applyPlan(
+      env,
+      aPlan(
+        ns,
+        "failing",
+        { ...spec, upgrade: { image: "example.com/upgrade", args: ["broken"] } },
+        { "sim.plan-runner.dev/exit-code": "3", "sim.plan-runner.dev/message": "kubeadm: boom" },
+      ),
+    );
     const halted = await waitForPlan(env, ns, "failing", "Halted", (x) => x.status?.state === "Halted", 60_000);
     const msg = condition(halted, "Halted")?.message ?? "";
     assert.match(msg, /exit 3/);
@@ -186,7 +254,11 @@ describe("SUC e2e: completion and failure", () => {
     const applies = (await listPods(env, ns)).filter((p) => p.metadata.labels?.["upgrade.cattle.io/plan"] === "failing");
     assert.equal(applies.length, 2, "first try and one retry, no more");
     const failures = (await ctl.metrics.failures.get()).values.filter((v) => v.labels["plan"] === "failing");
-    assert.equal(failures.reduce((n, v) => n + v.value, 0), 2, "each failed attempt counted once in plan_runner_node_failures_total");
+    assert.equal(
+      failures.reduce((n, v) => n + v.value, 0),
+      2,
+      "each failed attempt counted once in plan_runner_node_failures_total",
+    );
     // The fix: the user edits the Plan (new args, and the simulated failure removed).
     await applyPlan(env, aPlan(ns, "failing", { ...spec, upgrade: { image: "example.com/upgrade", args: ["fixed"] } }));
     await waitForPlan(env, ns, "failing", "Complete after the edit", (x) => condition(x, "Complete")?.status === "True", 60_000);

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { readFileSync } from "node:fs";
-import { resources } from "../../src/controller/ports.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, aPlan, applyPlan, condition, getNode, kubectlApply, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 
@@ -33,10 +33,24 @@ describe("deploy/", () => {
     }
     const token = await env.cp.kubectl(["create", "token", "plan-runner", "-n", "system-upgrade", "--duration=1h"]);
     assert.equal(token.code, 0, token.stderr);
-    const admin = parse(readFileSync(env.cp.kubeconfigPath, "utf8")) as { clusters: unknown[]; "current-context": string; contexts: Array<{ name: string; context: { cluster: string } }> };
+    const admin = parse(readFileSync(env.cp.kubeconfigPath, "utf8")) as {
+      clusters: unknown[];
+      "current-context": string;
+      contexts: Array<{ name: string; context: { cluster: string } }>;
+    };
     const cluster = admin.contexts.find((c) => c.name === admin["current-context"])?.context.cluster;
     const path = `${env.cp.dir}/plan-runner-sa.kubeconfig`;
-    writeFileSync(path, stringify({ apiVersion: "v1", kind: "Config", clusters: admin.clusters, users: [{ name: "sa", user: { token: token.stdout.trim() } }], contexts: [{ name: "sa", context: { cluster, user: "sa" } }], "current-context": "sa" }));
+    writeFileSync(
+      path,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: admin.clusters,
+        users: [{ name: "sa", user: { token: token.stdout.trim() } }],
+        contexts: [{ name: "sa", context: { cluster, user: "sa" } }],
+        "current-context": "sa",
+      }),
+    );
 
     // The service account cannot read secrets elsewhere or create pods outside its namespace.
     const denied = await env.cp.kubectl(["--kubeconfig", path, "auth", "can-i", "get", "secrets", "-n", "kube-system"]);
@@ -47,17 +61,48 @@ describe("deploy/", () => {
     const ns = "system-upgrade";
     const node = "worker-1";
     await optIn(env, [node], "test.plan-runner.dev/rbac");
-    const rs = { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: "app", namespace: "default" }, spec: { replicas: 1, selector: { matchLabels: { app: "rbac-app" } }, template: { metadata: { labels: { app: "rbac-app" } }, spec: { nodeSelector: { "kubernetes.io/hostname": node }, containers: [{ name: "c", image: "example.com/app" }] } } } };
+    const rs = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name: "app", namespace: "default" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "rbac-app" } },
+        template: {
+          metadata: { labels: { app: "rbac-app" } },
+          spec: { nodeSelector: { "kubernetes.io/hostname": node }, containers: [{ name: "c", image: "example.com/app" }] },
+        },
+      },
+    };
     assert.equal((await kubectlApply(env, rs)).code, 0);
-    await waitFor(async () => (await listPods(env, "default")).some((p) => p.metadata.labels?.["app"] === "rbac-app" && p.status?.phase === "Running"), { timeoutMs: 30_000, what: "the workload running" });
-    await env.kube.create(resources.secrets, ns, { apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: ns }, stringData: { k: "v" } } as never);
+    await waitFor(async () => (await listPods(env, "default")).some((p) => p.metadata.labels?.["app"] === "rbac-app" && p.status?.phase === "Running"), {
+      timeoutMs: 30_000,
+      what: "the workload running",
+    });
+    await env.kube.create(resources.secrets, ns, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "creds", namespace: ns },
+      stringData: { k: "v" },
+    } as never);
     const ctl = await runController(env, ns, { leaderElection: true }, path);
     try {
-      await applyPlan(env, aPlan(ns, "rbac", { drain: { timeout: "20s", force: true }, secrets: [{ name: "creds", path: "/creds" }], nodeSelector: { matchLabels: { "test.plan-runner.dev/rbac": "yes" } } }));
+      await applyPlan(
+        env,
+        aPlan(ns, "rbac", {
+          drain: { timeout: "20s", force: true },
+          secrets: [{ name: "creds", path: "/creds" }],
+          nodeSelector: { matchLabels: { "test.plan-runner.dev/rbac": "yes" } },
+        }),
+      );
       await waitForPlan(env, ns, "rbac", "Complete under the shipped RBAC", (p) => condition(p, "Complete")?.status === "True", 60_000);
       assert.notEqual((await getNode(env, node)).spec?.unschedulable, true);
       const errors = await ctl.metrics.reconcileErrors.get();
-      assert.equal(errors.values.reduce((n, v) => n + v.value, 0), 0, "no reconcile failed (no 403 anywhere)");
+      assert.equal(
+        errors.values.reduce((n, v) => n + v.value, 0),
+        0,
+        "no reconcile failed (no 403 anywhere)",
+      );
       const forbidden = (await ctl.metrics.apiRequests.get()).values.filter((v) => v.labels["code"] === "403");
       assert.deepEqual(forbidden, [], "no request was forbidden");
     } finally {

@@ -58,8 +58,7 @@ function replicaSet(name: string, replicas: number): V1ReplicaSet {
   };
 }
 
-const status = (e: unknown): number | undefined =>
-  typeof e === "object" && e !== null && "code" in e && typeof e.code === "number" ? e.code : undefined;
+const status = (e: unknown): number | undefined => (typeof e === "object" && e !== null && "code" in e && typeof e.code === "number" ? e.code : undefined);
 
 async function runningPods(app: string): Promise<V1Pod[]> {
   const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` });
@@ -88,23 +87,24 @@ describe("control plane environment", () => {
       assert.equal(n.status?.nodeInfo?.kubeletVersion, cp.version);
     }
     const roles = nodes.map((n) => Object.keys(n.metadata?.labels ?? {}).find((k) => k.startsWith("node-role.kubernetes.io/")));
-    assert.deepEqual(roles.sort(), [
-      "node-role.kubernetes.io/control-plane",
-      ...Array<string>(4).fill("node-role.kubernetes.io/worker"),
-    ]);
+    assert.deepEqual(roles.sort(), ["node-role.kubernetes.io/control-plane", ...Array<string>(4).fill("node-role.kubernetes.io/worker")]);
   });
 
   test("nodes heartbeat through their Lease", async () => {
     const nodes = await core.listNode();
     const leases = await cp.kubeConfig.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: "kube-node-lease" });
-    assert.deepEqual(
-      leases.items.map((l) => l.metadata?.name).sort(),
-      nodes.items.map((n) => n.metadata?.name).sort(),
-    );
+    assert.deepEqual(leases.items.map((l) => l.metadata?.name).sort(), nodes.items.map((n) => n.metadata?.name).sort());
     for (const l of leases.items) assert.ok(l.spec?.renewTime, `lease ${l.metadata?.name} renewed`);
   });
 
-  const outcomes: { name: string; outcome: SimulatedOutcome & { initContainers?: string[] }; phase: string; exitCode: number; reason: string; container?: string }[] = [
+  const outcomes: {
+    name: string;
+    outcome: SimulatedOutcome & { initContainers?: string[] };
+    phase: string;
+    exitCode: number;
+    reason: string;
+    container?: string;
+  }[] = [
     { name: "default-succeeds", outcome: {}, phase: "Succeeded", exitCode: 0, reason: "Completed" },
     { name: "gate-refuses", outcome: { exitCode: 4, message: "compat gate: minor skew" }, phase: "Failed", exitCode: 4, reason: "Error" },
     { name: "gate-retries", outcome: { outcome: "fail", exitCode: 2 }, phase: "Failed", exitCode: 2, reason: "Error" },
@@ -139,25 +139,25 @@ describe("control plane environment", () => {
 
   test("a hanging pod keeps running", async () => {
     await core.createNamespacedPod({ namespace: ns, body: podOnNode("hangs", "worker-2", { outcome: "hang", runForMs: 0 }) });
-    await waitFor(
-      async () => (await core.readNamespacedPod({ name: "hangs", namespace: ns })).status?.phase === "Running",
-      { ...WAIT, what: "pod hangs to be Running" },
-    );
+    await waitFor(async () => (await core.readNamespacedPod({ name: "hangs", namespace: ns })).status?.phase === "Running", {
+      ...WAIT,
+      what: "pod hangs to be Running",
+    });
     // A pod that would end does so 0ms after Running; this one is still Running after another
     // pod, created later, has already completed.
     await core.createNamespacedPod({ namespace: ns, body: podOnNode("marker", "worker-2", { runForMs: 0 }) });
-    await waitFor(
-      async () => (await core.readNamespacedPod({ name: "marker", namespace: ns })).status?.phase === "Succeeded",
-      { ...WAIT, what: "pod marker to be Succeeded" },
-    );
+    await waitFor(async () => (await core.readNamespacedPod({ name: "marker", namespace: ns })).status?.phase === "Succeeded", {
+      ...WAIT,
+      what: "pod marker to be Succeeded",
+    });
     assert.equal((await core.readNamespacedPod({ name: "hangs", namespace: ns })).status?.phase, "Running");
   });
 
   test("kubectl logs shows the lines a test gave a simulated container", async () => {
-    await waitFor(
-      async () => (await core.readNamespacedPod({ name: "default-succeeds", namespace: ns })).status?.phase === "Succeeded",
-      { ...WAIT, what: "pod default-succeeds to exist" },
-    );
+    await waitFor(async () => (await core.readNamespacedPod({ name: "default-succeeds", namespace: ns })).status?.phase === "Succeeded", {
+      ...WAIT,
+      what: "pod default-succeeds to exist",
+    });
     await cp.setPodLogs(ns, "default-succeeds", ["upgrading node worker-1", "done"], "upgrade");
     const text = await waitFor(
       async () => {
@@ -176,16 +176,22 @@ describe("control plane environment", () => {
       namespace: ns,
       body: { metadata: { name: "guarded" }, spec: { minAvailable: 2, selector: { matchLabels: { app: "guarded" } } } },
     });
-    const guarded = await waitFor(async () => {
-      const pods = await runningPods("guarded");
-      return pods.length === 2 ? pods : undefined;
-    }, { ...WAIT, what: "2 guarded pods Running" });
+    const guarded = await waitFor(
+      async () => {
+        const pods = await runningPods("guarded");
+        return pods.length === 2 ? pods : undefined;
+      },
+      { ...WAIT, what: "2 guarded pods Running" },
+    );
     // The disruption controller must have computed the budget: a 429 from an unprocessed PDB
     // would prove nothing about kube-controller-manager.
-    await waitFor(async () => {
-      const pdb = await policy.readNamespacedPodDisruptionBudget({ name: "guarded", namespace: ns });
-      return pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.currentHealthy === 2;
-    }, { ...WAIT, what: "PDB guarded status computed with 2 healthy pods" });
+    await waitFor(
+      async () => {
+        const pdb = await policy.readNamespacedPodDisruptionBudget({ name: "guarded", namespace: ns });
+        return pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.currentHealthy === 2;
+      },
+      { ...WAIT, what: "PDB guarded status computed with 2 healthy pods" },
+    );
 
     const refused = await evict(guarded[0]?.metadata?.name ?? "").then(
       () => undefined,
@@ -193,18 +199,28 @@ describe("control plane environment", () => {
     );
     assert.equal(status(refused), 429);
 
-    const free = await waitFor(async () => {
-      const pods = await runningPods("free");
-      return pods.length === 2 ? pods : undefined;
-    }, { ...WAIT, what: "2 free pods Running" });
+    const free = await waitFor(
+      async () => {
+        const pods = await runningPods("free");
+        return pods.length === 2 ? pods : undefined;
+      },
+      { ...WAIT, what: "2 free pods Running" },
+    );
     const victim = free[0]?.metadata?.name ?? "";
     await evict(victim);
-    await waitFor(async () => {
-      const pods = await runningPods("free");
-      return pods.length === 2 && pods.every((p) => p.metadata?.name !== victim) ? pods : undefined;
-    }, { ...WAIT, what: `the ReplicaSet to replace evicted pod ${victim}` });
     await waitFor(
-      () => core.readNamespacedPod({ name: victim, namespace: ns }).then(() => false, (e: unknown) => status(e) === 404),
+      async () => {
+        const pods = await runningPods("free");
+        return pods.length === 2 && pods.every((p) => p.metadata?.name !== victim) ? pods : undefined;
+      },
+      { ...WAIT, what: `the ReplicaSet to replace evicted pod ${victim}` },
+    );
+    await waitFor(
+      () =>
+        core.readNamespacedPod({ name: victim, namespace: ns }).then(
+          () => false,
+          (e: unknown) => status(e) === 404,
+        ),
       { ...WAIT, what: `evicted pod ${victim} to be gone` },
     );
   });
@@ -213,20 +229,20 @@ describe("control plane environment", () => {
     await apps.createNamespacedReplicaSet({ namespace: ns, body: replicaSet("collected", 2) });
     await waitFor(async () => (await runningPods("collected")).length === 2, { ...WAIT, what: "2 collected pods Running" });
     await apps.deleteNamespacedReplicaSet({ name: "collected", namespace: ns, body: { propagationPolicy: "Background" } });
-    await waitFor(
-      async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "app=collected" })).items.length === 0,
-      { ...WAIT, what: "the garbage collector to delete the ReplicaSet's pods" },
-    );
+    await waitFor(async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "app=collected" })).items.length === 0, {
+      ...WAIT,
+      what: "the garbage collector to delete the ReplicaSet's pods",
+    });
   });
 
   test("a node can join and leave", async () => {
     const joined = await cp.addNode({ name: "worker-5" });
     assert.equal(joined.metadata?.labels?.["node-role.kubernetes.io/worker"], "");
     await core.createNamespacedPod({ namespace: ns, body: podOnNode("on-new-node", "worker-5") });
-    await waitFor(
-      async () => (await core.readNamespacedPod({ name: "on-new-node", namespace: ns })).status?.phase === "Succeeded",
-      { ...WAIT, what: "a pod on the joined node to succeed" },
-    );
+    await waitFor(async () => (await core.readNamespacedPod({ name: "on-new-node", namespace: ns })).status?.phase === "Succeeded", {
+      ...WAIT,
+      what: "a pod on the joined node to succeed",
+    });
     await cp.removeNode("worker-5");
     const names = (await core.listNode()).items.map((n) => n.metadata?.name);
     assert.ok(!names.includes("worker-5"));
@@ -235,7 +251,11 @@ describe("control plane environment", () => {
   test("deleting a namespace finishes", async () => {
     await core.deleteNamespace({ name: ns });
     await waitFor(
-      () => core.readNamespace({ name: ns }).then(() => false, (e: unknown) => status(e) === 404),
+      () =>
+        core.readNamespace({ name: ns }).then(
+          () => false,
+          (e: unknown) => status(e) === 404,
+        ),
       { timeoutMs: 60_000, what: `namespace ${ns} to be deleted` },
     );
   });

@@ -46,9 +46,24 @@ spec:
 
 const matrix = {
   addons: [
-    { name: "calico", workload: { kind: "Deployment", namespace: "calico-system", name: "calico-kube-controllers" }, imagePattern: "/kube-controllers:v(\\d+\\.\\d+\\.\\d+)", maxKubernetes: { "3.28": "1.31", "3.29": "1.33", "3.30": "1.34" } },
-    { name: "kyverno", workload: { kind: "DaemonSet", namespace: "calico-system", name: "kyverno-agent" }, imagePattern: "/kyverno:v(\\d+\\.\\d+)", maxKubernetes: { "1.13": "1.34" } },
-    { name: "metrics-server", workload: { kind: "Deployment", namespace: "kube-system", name: "metrics-server" }, imagePattern: "metrics-server:v(\\d+\\.\\d+)", maxKubernetes: { "0.7": "1.35" } },
+    {
+      name: "calico",
+      workload: { kind: "Deployment", namespace: "calico-system", name: "calico-kube-controllers" },
+      imagePattern: "/kube-controllers:v(\\d+\\.\\d+\\.\\d+)",
+      maxKubernetes: { "3.28": "1.31", "3.29": "1.33", "3.30": "1.34" },
+    },
+    {
+      name: "kyverno",
+      workload: { kind: "DaemonSet", namespace: "calico-system", name: "kyverno-agent" },
+      imagePattern: "/kyverno:v(\\d+\\.\\d+)",
+      maxKubernetes: { "1.13": "1.34" },
+    },
+    {
+      name: "metrics-server",
+      workload: { kind: "Deployment", namespace: "kube-system", name: "metrics-server" },
+      imagePattern: "metrics-server:v(\\d+\\.\\d+)",
+      maxKubernetes: { "0.7": "1.35" },
+    },
   ],
   containerdMin: { "1.34": "2.0" },
 };
@@ -76,11 +91,14 @@ describe("compat-gate against a real API server", () => {
   test("the reader lists nodes with their kubelet and runtime versions and reads workload images", async () => {
     const reader = apiClusterReader(apiGetter(await kubeconfigConfig(cp?.kubeconfigPath ?? "")));
     const nodes = await reader.listNodes();
-    assert.deepEqual(
-      nodes.map((n) => `${n.name} ${n.kubeletVersion} ${n.containerRuntimeVersion}`).sort(),
-      ["cp-1 v1.34.2 containerd://1.7.24", "w-1 v1.33.5 containerd://1.7.24"],
-    );
-    assert.deepEqual(await reader.workloadImages({ kind: "Deployment", namespace: "calico-system", name: "calico-kube-controllers" }), ["registry.example/proxy:1.2", "quay.io/calico/kube-controllers:v3.29.1"]);
+    assert.deepEqual(nodes.map((n) => `${n.name} ${n.kubeletVersion} ${n.containerRuntimeVersion}`).sort(), [
+      "cp-1 v1.34.2 containerd://1.7.24",
+      "w-1 v1.33.5 containerd://1.7.24",
+    ]);
+    assert.deepEqual(await reader.workloadImages({ kind: "Deployment", namespace: "calico-system", name: "calico-kube-controllers" }), [
+      "registry.example/proxy:1.2",
+      "quay.io/calico/kube-controllers:v3.29.1",
+    ]);
     await assert.rejects(reader.workloadImages({ kind: "StatefulSet", namespace: "calico-system", name: "nope" }), /StatefulSet calico-system\/nope not found/);
   });
 
@@ -90,7 +108,10 @@ describe("compat-gate against a real API server", () => {
     assert.equal(code, 2, io.stderr());
     assert.match(io.stdout(), /running minor 1\.33 \(oldest kubelet\)/);
     assert.deepEqual(
-      io.stdout().split("\n").filter((l) => l.startsWith("[")),
+      io
+        .stdout()
+        .split("\n")
+        .filter((l) => l.startsWith("[")),
       [
         "[ACTIONABLE] addon calico 3.29.1 supports Kubernetes up to 1.33; target 1.34 is beyond it; upgrade calico to >= 3.30",
         "[ACTIONABLE] addon metrics-server: cannot read its running version (Deployment kube-system/metrics-server not found); refusing to upgrade blind",
@@ -120,7 +141,10 @@ describe("compat-gate against a real API server", () => {
 
   test("a kubeconfig that does not exist is the gate's own error", async () => {
     const io = bufferIO();
-    const code = await run(["--target", "v1.34.0", "--matrix", join(dir, "matrix.json"), "--kubeconfig", join(dir, "missing.kubeconfig"), "--skip-removed-apis"], io);
+    const code = await run(
+      ["--target", "v1.34.0", "--matrix", join(dir, "matrix.json"), "--kubeconfig", join(dir, "missing.kubeconfig"), "--skip-removed-apis"],
+      io,
+    );
     assert.equal(code, 3);
     assert.match(io.stderr(), /cannot judge the cluster: cannot read kubeconfig .*missing\.kubeconfig/);
   });

@@ -20,7 +20,8 @@ const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../bin/plan-runner.js", import.meta.url));
 const repo = (minor: string) => `/srv/k8s-apt/v${minor}/deb`;
 const sourceFor = (minor: string) => `# Kubernetes packages: one repository per minor, as on pkgs.k8s.io\ndeb [trusted=yes] file:${repo(minor)}/ /\n`;
-const CLUSTER_CONFIG_QUERY = "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get configmap kubeadm-config -o jsonpath={.data.ClusterConfiguration}";
+const CLUSTER_CONFIG_QUERY =
+  "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get configmap kubeadm-config -o jsonpath={.data.ClusterConfiguration}";
 const nodeQuery = (node: string) => `kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${node} -o jsonpath={.status.nodeInfo.kubeletVersion}`;
 
 let lower = "";
@@ -32,7 +33,12 @@ before(async () => {
   ({ root: lower } = await requirePrerequisites({ root: true, tools: ["chroot", "mount", "umount", "dpkg-deb", "dpkg-scanpackages"], debootstrapRoot: true }));
   debDir = await mkdtemp(join(tmpdir(), "executors-debs-"));
   for (const v of ["1.34.3", "1.34.4", "1.35.1"]) debs[v] = await buildDebs(join(debDir, v), await k8sStandins(v));
-  const tool = (version: string, postinst?: string) => ({ name: "standin-tool", version, script: `#!/bin/sh\necho standin-tool ${version}\n`, ...(postinst === undefined ? {} : { postinst }) });
+  const tool = (version: string, postinst?: string) => ({
+    name: "standin-tool",
+    version,
+    script: `#!/bin/sh\necho standin-tool ${version}\n`,
+    ...(postinst === undefined ? {} : { postinst }),
+  });
   debs["tool-1.0"] = await buildDebs(join(debDir, "tool-1.0"), [tool("1.0-1")]);
   debs["tool-1.1"] = await buildDebs(join(debDir, "tool-1.1"), [tool("1.1-1", "#!/bin/sh\nset -e\ntouch /var/run/reboot-required\n")]);
 });
@@ -55,7 +61,10 @@ async function aNode(opts: { controlPlane: boolean }): Promise<DebianHost> {
   await host.write("/var/lib/standin/cluster-version", "v1.34.3\n");
   await host.write("/var/lib/standin/running-kubelet", "v1.34.3\n");
   if (opts.controlPlane) {
-    await host.write("/etc/kubernetes/manifests/kube-apiserver.yaml", "spec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.34.3\n");
+    await host.write(
+      "/etc/kubernetes/manifests/kube-apiserver.yaml",
+      "spec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.34.3\n",
+    );
   }
   return host;
 }
@@ -78,7 +87,14 @@ describe("kubeadm-upgrade in a real Debian root", () => {
     const lines: string[] = [];
     const runner = createHostRunner({ mode: "chroot", root: host.root, log: (l) => void lines.push(l) });
     const deps = { runner, log: (l: string) => void lines.push(l), sleep, now: Date.now };
-    const opts = { role: "control-plane" as const, release: parseRelease("v1.35.1") as Release, node: "cp-1", aptSource: APT_SOURCE, verifyTimeoutMs: 30_000, pollIntervalMs: 500 };
+    const opts = {
+      role: "control-plane" as const,
+      release: parseRelease("v1.35.1") as Release,
+      node: "cp-1",
+      aptSource: APT_SOURCE,
+      verifyTimeoutMs: 30_000,
+      pollIntervalMs: 500,
+    };
 
     assert.equal(await kubeadmUpgrade(deps, opts), "upgraded");
     assert.deepEqual(await host.packages(K8S_PACKAGES), at("1.35.1"));
@@ -93,7 +109,10 @@ describe("kubeadm-upgrade in a real Debian root", () => {
     ]);
     assert.equal((await host.read("/var/lib/standin/running-kubelet")).trim(), "v1.35.1");
     assert.match(await host.read("/etc/kubernetes/manifests/kube-apiserver.yaml"), /kube-apiserver:v1\.35\.1/);
-    assert.ok(lines.some((l) => /^\[install-kubeadm\] .*kubeadm/.test(l)), "apt's output is streamed with the step prefix");
+    assert.ok(
+      lines.some((l) => /^\[install-kubeadm\] .*kubeadm/.test(l)),
+      "apt's output is streamed with the step prefix",
+    );
 
     const dpkgStatus = await host.read("/var/lib/dpkg/status");
     const callsBefore = (await host.calls()).length;
@@ -163,25 +182,48 @@ describe("os-upgrade in a real Debian root", () => {
     assert.match(first.stderr, /step "reboot" failed: the node is still up 0s after systemctl reboot/);
     assert.equal((await host.packages(["standin-tool"]))["standin-tool"], "ii 1.1-1");
     assert.deepEqual(await host.packages(K8S_PACKAGES), at("1.34.3"));
-    assert.deepEqual((await host.calls()).filter((c) => c.startsWith("systemctl")), ["systemctl reboot"]);
+    assert.deepEqual(
+      (await host.calls()).filter((c) => c.startsWith("systemctl")),
+      ["systemctl reboot"],
+    );
 
     await rm(host.path("/run/reboot-required"));
     const second = await cli(args);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /no reboot required/);
-    assert.deepEqual((await host.calls()).filter((c) => c.startsWith("systemctl")), ["systemctl reboot"], "no second reboot");
+    assert.deepEqual(
+      (await host.calls()).filter((c) => c.startsWith("systemctl")),
+      ["systemctl reboot"],
+      "no second reboot",
+    );
   });
 });
 
 describe("etcd-snapshot in a real Debian root", () => {
-  const etcdctl = "#!/bin/sh\n# stand-in etcdctl: 'snapshot save FILE' writes as many bytes as /var/lib/standin/snapshot-bytes says\nfor last; do :; done\nhead -c \"$(cat /var/lib/standin/snapshot-bytes)\" /dev/zero >\"$last\"\necho \"Snapshot saved at $last\"\n";
-  for (const c of [{ bytes: 20_000, code: 0 }, { bytes: 1000, code: 1 }]) {
+  const etcdctl =
+    '#!/bin/sh\n# stand-in etcdctl: \'snapshot save FILE\' writes as many bytes as /var/lib/standin/snapshot-bytes says\nfor last; do :; done\nhead -c "$(cat /var/lib/standin/snapshot-bytes)" /dev/zero >"$last"\necho "Snapshot saved at $last"\n';
+  for (const c of [
+    { bytes: 20_000, code: 0 },
+    { bytes: 1000, code: 1 },
+  ]) {
     test(`a ${c.bytes}-byte snapshot is ${c.code === 0 ? "kept and its path printed" : "refused"}`, async () => {
       const host = await DebianHost.create(lower);
       hosts.push(host);
       await host.write("/usr/bin/etcdctl", etcdctl, 0o755);
       await host.write("/var/lib/standin/snapshot-bytes", String(c.bytes));
-      const r = await cli(["etcd-snapshot", "--method", "host", "--name", "snap.db", "--dir", "/var/backups/etcd", "--host-mode", "chroot", "--host-root", host.root]);
+      const r = await cli([
+        "etcd-snapshot",
+        "--method",
+        "host",
+        "--name",
+        "snap.db",
+        "--dir",
+        "/var/backups/etcd",
+        "--host-mode",
+        "chroot",
+        "--host-root",
+        host.root,
+      ]);
       assert.equal(r.code, c.code, r.stderr);
       if (c.code === 0) assert.match(r.stdout, /^\/var\/backups\/etcd\/snap\.db$/m);
       else assert.match(r.stderr, /step "snapshot-size" failed: snapshot \/var\/backups\/etcd\/snap\.db is 1000 bytes, under 1 KiB/);

@@ -86,10 +86,11 @@ const cluster = () => new FakeCluster().withNodes(aNode("cp", "v1.30.4"));
 describe("removed-API check against a real Prometheus", () => {
   test("the reader returns every series with its labels", async () => {
     const apis = await prometheusDeprecatedApis(promUrl).deprecatedApisInUse();
-    assert.deepEqual(
-      apis.map((a) => `${a.group}/${a.version}/${a.resource}@${a.removedRelease}`).sort(),
-      ["/v1/componentstatuses@", "batch/v1beta1/cronjobs@1.25", "flowcontrol.apiserver.k8s.io/v1beta3/flowschemas@1.32"],
-    );
+    assert.deepEqual(apis.map((a) => `${a.group}/${a.version}/${a.resource}@${a.removedRelease}`).sort(), [
+      "/v1/componentstatuses@",
+      "batch/v1beta1/cronjobs@1.25",
+      "flowcontrol.apiserver.k8s.io/v1beta3/flowschemas@1.32",
+    ]);
   });
 
   const cases: { target: string; expect: string[]; exit: number }[] = [
@@ -116,14 +117,20 @@ describe("removed-API check against a real Prometheus", () => {
     const command = compatGateCommand({ cluster: () => Promise.resolve(cluster()), prometheus: (url) => prometheusDeprecatedApis(url) });
     const code = await command(["--target", "v1.32.0", "--matrix", matrix, "--prometheus", promUrl], io);
     assert.equal(code, 2, io.stderr());
-    assert.match(io.stdout(), /^\[ACTIONABLE\] deprecated API flowcontrol\.apiserver\.k8s\.io\/v1beta3 flowschemas is still requested and is removed in Kubernetes 1\.32 \(target 1\.32\)/m);
+    assert.match(
+      io.stdout(),
+      /^\[ACTIONABLE\] deprecated API flowcontrol\.apiserver\.k8s\.io\/v1beta3 flowschemas is still requested and is removed in Kubernetes 1\.32 \(target 1\.32\)/m,
+    );
   });
 
   test("a Prometheus that is not there blocks, actionable (fail-safe)", async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const r = await compatGate({ cluster: cluster(), deprecatedApis: prometheusDeprecatedApis(closed, 5_000) }, aMatrix([]), [1, 31]);
     assert.equal(r.exitCode, 2);
-    assert.match(formatReason(r.reasons[0] ?? { tag: "ACTIONABLE", message: "" }), /^\[ACTIONABLE\] removed-API check could not query Prometheus \(http:\/\/127\.0\.0\.1:\d+: fetch failed: connect ECONNREFUSED/);
+    assert.match(
+      formatReason(r.reasons[0] ?? { tag: "ACTIONABLE", message: "" }),
+      /^\[ACTIONABLE\] removed-API check could not query Prometheus \(http:\/\/127\.0\.0\.1:\d+: fetch failed: connect ECONNREFUSED/,
+    );
   });
 
   test("something that is not Prometheus blocks too", async () => {

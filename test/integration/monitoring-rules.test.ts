@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Metrics } from "../../src/controller/metrics.ts";
+import { Metrics } from "../../src/controller/wiring/metrics.ts";
 
 const dir = fileURLToPath(new URL("../../deploy/monitoring/", import.meta.url));
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { main } from "../../src/cli/main.ts";
 import { bufferIO } from "../../src/cli/io.ts";
-import { resources } from "../../src/controller/ports.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { type Env, PodWatch, aPlan, applyPlan, condition, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
 
 let env: Env;
@@ -19,10 +19,20 @@ after(async () => env?.stop());
 describe("plan --kubeconfig (live dry run)", () => {
   it("predicts the controller's hash, order and pod names, and writes nothing", async () => {
     const ns = await env.cp.createNamespace("live");
-    await env.kube.create(resources.secrets, ns, { apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: ns }, stringData: { token: "s3cret" } } as never);
+    await env.kube.create(resources.secrets, ns, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "creds", namespace: ns },
+      stringData: { token: "s3cret" },
+    } as never);
     const label = "test.plan-runner.dev/live";
     await optIn(env, ["worker-3", "control-plane-1", "worker-1"], label);
-    const plan = aPlan(ns, "live", { concurrency: 1, secrets: [{ name: "creds", path: "/creds" }], nodeSelector: { matchLabels: { [label]: "yes" } }, tolerations: [{ operator: "Exists" }] });
+    const plan = aPlan(ns, "live", {
+      concurrency: 1,
+      secrets: [{ name: "creds", path: "/creds" }],
+      nodeSelector: { matchLabels: { [label]: "yes" } },
+      tolerations: [{ operator: "Exists" }],
+    });
     const dir = mkdtempSync(`${tmpdir()}/plan-live-`);
     writeFileSync(`${dir}/plan.yaml`, stringify(plan, { version: "1.1" }));
     const io = bufferIO();

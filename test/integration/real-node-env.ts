@@ -2,9 +2,9 @@
 // kubelet, running the locally built upgrade image), Plans that run that image, a throwaway
 // Debian root on the machine for the executors to act on, and a watch that keeps the order in
 // which the API server saw things happen.
-import type { Pod } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import type { Plan } from "../../src/generated/plan.ts";
 import { UPGRADE_IMAGE } from "../env/images.ts";
 import type { RealNodeHandle } from "../env/real-node.ts";
@@ -52,10 +52,16 @@ export class EventLog {
 
   constructor(env: Env, namespace: string) {
     this.done = env.kube
-      .watch<Pod>(resources.pods, namespace, { allowWatchBookmarks: false }, (e) => {
-        if (e.type === "ERROR" || e.type === "BOOKMARK") return;
-        this.lines.push(`${e.type} ${e.object.metadata.name} ${e.object.status?.phase ?? ""}`);
-      }, this.abort.signal)
+      .watch<Pod>(
+        resources.pods,
+        namespace,
+        { allowWatchBookmarks: false },
+        (e) => {
+          if (e.type === "ERROR" || e.type === "BOOKMARK") return;
+          this.lines.push(`${e.type} ${e.object.metadata.name} ${e.object.status?.phase ?? ""}`);
+        },
+        this.abort.signal,
+      )
       .catch(() => {});
   }
 
@@ -90,8 +96,5 @@ export async function killContainer(node: RealNodeHandle, pod: Pod): Promise<voi
 }
 
 export async function waitForPod(env: Env, namespace: string, what: string, ok: (p: Pod) => boolean, timeoutMs = 120_000): Promise<Pod> {
-  return waitFor(
-    async () => (await env.kube.list<Pod>(resources.pods, namespace)).items.find(ok),
-    { timeoutMs, what },
-  );
+  return waitFor(async () => (await env.kube.list<Pod>(resources.pods, namespace)).items.find(ok), { timeoutMs, what });
 }

@@ -11,8 +11,8 @@ import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { bufferIO } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
-import type { Node } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
+import type { Node } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import { APT_SOURCE, DebianHost, K8S_PACKAGES, buildDebs, k8sStandins } from "../fixtures/executors/debian-host.ts";
 import { requirePrerequisites } from "../fixtures/executors/prerequisites.ts";
 import type { RealNodeHandle } from "../env/real-node.ts";
@@ -159,7 +159,10 @@ describe("real node: the executors run by a real kubelet from the built image", 
     await writeFile(join(dir, "plan.yaml"), stringify(aRealPlan(ns, "older-k8s", NODE, { version: "v1.35.0" })));
     const io = bufferIO();
     assert.equal(await main(["plan", join(dir, "plan.yaml"), "--kubeconfig", env.cp.kubeconfigPath, "--pods", "none"], io), 0, io.stderr());
-    assert.match(io.stdout(), new RegExp(`WARNING: 1 eligible node\\(s\\) run a newer Kubernetes than v1\\.35\\.0 \\(${NODE} v1\\.\\d+\\.\\d+\\): a downgrade`));
+    assert.match(
+      io.stdout(),
+      new RegExp(`WARNING: 1 eligible node\\(s\\) run a newer Kubernetes than v1\\.35\\.0 \\(${NODE} v1\\.\\d+\\.\\d+\\): a downgrade`),
+    );
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -192,7 +195,12 @@ describe("real node: the executors run by a real kubelet from the built image", 
       upgrade: { image: UPGRADE_IMAGE, command: ["sh", "-c"], args: [script], securityContext: HOST_SECURITY },
     });
     await applyPlan(env, plan);
-    const first = await waitForPod(env, ns, "the first apply pod to wait for its reboot", (p) => p.metadata.labels?.["upgrade.cattle.io/plan"] === "reboot" && p.status?.phase === "Running");
+    const first = await waitForPod(
+      env,
+      ns,
+      "the first apply pod to wait for its reboot",
+      (p) => p.metadata.labels?.["upgrade.cattle.io/plan"] === "reboot" && p.status?.phase === "Running",
+    );
     await waitFor(() => host.exists("/var/lib/first-run-ended"), { timeoutMs: 120_000, what: "the first run to finish its upgrade" });
     await killContainer(node, await env.kube.get<typeof first>(resources.pods, ns, first.metadata.name));
     await waitForPlan(env, ns, "reboot", "Complete after the retry", (p) => condition(p, "Complete")?.status === "True", 180_000);
@@ -226,7 +234,12 @@ describe("real node: the executors run by a real kubelet from the built image", 
       },
     };
     await env.kube.create(DEPLOYMENTS, ns, workload);
-    const running = await waitForPod(env, ns, "the workload to run on the real node", (p) => p.metadata.labels?.["app"] === "app" && p.status?.phase === "Running");
+    const running = await waitForPod(
+      env,
+      ns,
+      "the workload to run on the real node",
+      (p) => p.metadata.labels?.["app"] === "app" && p.status?.phase === "Running",
+    );
     const log = new EventLog(env, ns);
     await applyPlan(env, aRealPlan(ns, "drain", NODE, { drain: { timeout: "60s", force: true }, upgrade: { image: UPGRADE_IMAGE, command: ["true"] } }));
     await waitForPlan(env, ns, "drain", "Complete", (p) => condition(p, "Complete")?.status === "True", 180_000);
@@ -247,7 +260,8 @@ describe("real node: the compat gate as a real prepare pod", () => {
   });
 
   // A held or blocked gate runs again every poll: the verdict is in the last one that ended.
-  const finishedPrepares = async (plan: string) => (await podsOfPlan(env, ns, plan, "prepare")).filter((p) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded");
+  const finishedPrepares = async (plan: string) =>
+    (await podsOfPlan(env, ns, plan, "prepare")).filter((p) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded");
 
   it("exit 4 holds, 2 blocks, 0 lets the apply run; each verdict read from the cluster by the gate", async () => {
     // The gate's view: an addon (a Deployment with no replicas: only its image matters) and a matrix.
@@ -255,13 +269,30 @@ describe("real node: the compat gate as a real prepare pod", () => {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "cni", namespace: ns },
-      spec: { replicas: 0, selector: { matchLabels: { app: "cni" } }, template: { metadata: { labels: { app: "cni" } }, spec: { containers: [{ name: "cni", image: `example.com/cni:v${tag}` }] } } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: "cni" } },
+        template: { metadata: { labels: { app: "cni" } }, spec: { containers: [{ name: "cni", image: `example.com/cni:v${tag}` }] } },
+      },
     });
     const matrix = (pinned: boolean) => ({
-      addons: [{ name: "cni", workload: { kind: "Deployment", namespace: ns, name: "cni" }, imagePattern: ":v([0-9.]+)$", maxKubernetes: { "3.25": "1.36", "3.29": "1.37" }, ...(pinned ? { pinned: true, pinReason: "test pin" } : {}) }],
+      addons: [
+        {
+          name: "cni",
+          workload: { kind: "Deployment", namespace: ns, name: "cni" },
+          imagePattern: ":v([0-9.]+)$",
+          maxKubernetes: { "3.25": "1.36", "3.29": "1.37" },
+          ...(pinned ? { pinned: true, pinReason: "test pin" } : {}),
+        },
+      ],
     });
     const setMatrix = async (pinned: boolean) => {
-      const body = { apiVersion: "v1", kind: "Secret", metadata: { name: "matrix", namespace: ns }, stringData: { "matrix.json": JSON.stringify(matrix(pinned)) } };
+      const body = {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "matrix", namespace: ns },
+        stringData: { "matrix.json": JSON.stringify(matrix(pinned)) },
+      };
       await env.kube.create(resources.secrets, ns, body).catch(() => env.kube.patch(resources.secrets, ns, "matrix", { stringData: body.stringData }));
     };
     await env.kube.create(DEPLOYMENTS, ns, addon("3.25.0"));
@@ -271,14 +302,28 @@ describe("real node: the compat gate as a real prepare pod", () => {
       version: "v1.37.0",
       serviceAccountName: "gate",
       secrets: [{ name: "matrix", path: "/run/system-upgrade/secrets/matrix" }],
-      prepare: { image: UPGRADE_IMAGE, args: ["compat-gate", "--target", "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)", "--matrix", "/run/system-upgrade/secrets/matrix/matrix.json", "--skip-removed-apis"], envs: apiServerEnv(env) },
+      prepare: {
+        image: UPGRADE_IMAGE,
+        args: [
+          "compat-gate",
+          "--target",
+          "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)",
+          "--matrix",
+          "/run/system-upgrade/secrets/matrix/matrix.json",
+          "--skip-removed-apis",
+        ],
+        envs: apiServerEnv(env),
+      },
       upgrade: { image: UPGRADE_IMAGE, command: ["true"] },
     });
     await applyPlan(env, plan);
     const held = await waitForPlan(env, ns, "gated", "Held by the pinned addon", (p) => p.status?.state === "Held", 180_000);
     assert.match(condition(held, "Held")?.message ?? "", /exited 4/);
     const heldPod = (await finishedPrepares("gated")).at(-1);
-    assert.match(await kubectlLogs(env, ns, heldPod?.metadata.name ?? ""), /\[PINNED\] addon cni 3\.25\.0 supports Kubernetes up to 1\.36; target 1\.37 is beyond it; pinned \(test pin\)/);
+    assert.match(
+      await kubectlLogs(env, ns, heldPod?.metadata.name ?? ""),
+      /\[PINNED\] addon cni 3\.25\.0 supports Kubernetes up to 1\.36; target 1\.37 is beyond it; pinned \(test pin\)/,
+    );
 
     await setMatrix(false);
     const blocked = await waitForPlan(env, ns, "gated", "Blocked: the addon needs an upgrade", (p) => p.status?.state === "Blocked", 180_000);
@@ -298,13 +343,27 @@ describe("real node: the compat gate as a real prepare pod", () => {
     const plan = aRealPlan(ns, "older", NODE, {
       version: "v1.35.0",
       serviceAccountName: "gate",
-      prepare: { image: UPGRADE_IMAGE, args: ["compat-gate", "--target", "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)", "--matrix", "/app/images/upgrade/compat-matrix.example.json", "--skip-removed-apis"], envs: apiServerEnv(env) },
+      prepare: {
+        image: UPGRADE_IMAGE,
+        args: [
+          "compat-gate",
+          "--target",
+          "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)",
+          "--matrix",
+          "/app/images/upgrade/compat-matrix.example.json",
+          "--skip-removed-apis",
+        ],
+        envs: apiServerEnv(env),
+      },
       upgrade: { image: UPGRADE_IMAGE, command: ["true"] },
     });
     await applyPlan(env, plan);
     await waitForPlan(env, ns, "older", "Blocked", (p) => p.status?.state === "Blocked", 180_000);
     const pod = (await finishedPrepares("older")).at(-1);
-    assert.match(await kubectlLogs(env, ns, pod?.metadata.name ?? ""), new RegExp(`\\[ACTIONABLE\\] node ${NODE} runs v1\\.\\d+\\.\\d+, newer than the target 1\\.35\\.0: plan-runner never downgrades`));
+    assert.match(
+      await kubectlLogs(env, ns, pod?.metadata.name ?? ""),
+      new RegExp(`\\[ACTIONABLE\\] node ${NODE} runs v1\\.\\d+\\.\\d+, newer than the target 1\\.35\\.0: plan-runner never downgrades`),
+    );
     assert.equal((await podsOfPlan(env, ns, "older", "apply")).length, 0);
   });
 });

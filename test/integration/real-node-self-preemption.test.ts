@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import type { Lease, Node, Pod } from "../../src/controller/kube-types.ts";
-import { resources } from "../../src/controller/ports.ts";
+import type { Lease, Node, Pod } from "../../src/controller/rollout/objects.ts";
+import { resources } from "../../src/controller/kube/ports.ts";
 import type { RealNodeHandle } from "../env/real-node.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, applyPlan, condition, startEnv, waitForPlan } from "./controller-env.ts";
@@ -55,7 +55,13 @@ async function renderDeploy(): Promise<unknown[]> {
       pod.hostNetwork = true;
       const c = pod.containers[0]!;
       c.env = [...(c.env ?? []), ...apiServerEnv(env), { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }];
-      c.args = [...c.args.filter((a) => !a.startsWith("--metrics-address")), "--metrics-address=$(POD_IP):8080", "--lease-duration=4s", "--renew-deadline=3s", "--retry-period=500ms"];
+      c.args = [
+        ...c.args.filter((a) => !a.startsWith("--metrics-address")),
+        "--metrics-address=$(POD_IP):8080",
+        "--lease-duration=4s",
+        "--renew-deadline=3s",
+        "--retry-period=500ms",
+      ];
       return o;
     });
 }
@@ -69,7 +75,8 @@ const leaseHolder = async (): Promise<string | undefined> => {
     return undefined;
   }
 };
-const podOfIdentity = (pods: readonly Pod[], identity: string | undefined): Pod | undefined => pods.find((p) => identity?.startsWith(`${p.metadata.name}_`) === true);
+const podOfIdentity = (pods: readonly Pod[], identity: string | undefined): Pod | undefined =>
+  pods.find((p) => identity?.startsWith(`${p.metadata.name}_`) === true);
 
 async function dumpControllerLogs(): Promise<void> {
   const pods = await env.cp.kubectl(["get", "pods", "-n", NS, "-o", "wide"]);
@@ -94,73 +101,73 @@ describe("the controller as a pod on the nodes it upgrades", () => {
 });
 
 async function selfPreemption(): Promise<void> {
-    const manifest = join(releaseDir, "deploy.json");
-    await writeFile(manifest, JSON.stringify({ apiVersion: "v1", kind: "List", items: await renderDeploy() }));
-    const applied = await env.cp.kubectl(["apply", "--server-side", "-f", manifest]);
-    assert.equal(applied.code, 0, applied.stderr);
-    const ready = await waitFor(
-      async () => {
-        const pods = await controllerPods();
-        const running = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-        return running.length === 2 ? running : false;
-      },
-      { timeoutMs: 120_000, what: "both controller replicas Ready" },
-    );
-    assert.notEqual(ready[0]?.spec?.nodeName, ready[1]?.spec?.nodeName, "the replicas are spread over both nodes");
-    const leader = await waitFor(async () => podOfIdentity(ready, await leaseHolder()), { timeoutMs: 60_000, what: "a leader among the replicas" });
-    const leaderNode = leader.spec?.nodeName ?? "";
-    const otherNode = [...nodes.keys()].find((n) => n !== leaderNode) ?? "";
+  const manifest = join(releaseDir, "deploy.json");
+  await writeFile(manifest, JSON.stringify({ apiVersion: "v1", kind: "List", items: await renderDeploy() }));
+  const applied = await env.cp.kubectl(["apply", "--server-side", "-f", manifest]);
+  assert.equal(applied.code, 0, applied.stderr);
+  const ready = await waitFor(
+    async () => {
+      const pods = await controllerPods();
+      const running = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      return running.length === 2 ? running : false;
+    },
+    { timeoutMs: 120_000, what: "both controller replicas Ready" },
+  );
+  assert.notEqual(ready[0]?.spec?.nodeName, ready[1]?.spec?.nodeName, "the replicas are spread over both nodes");
+  const leader = await waitFor(async () => podOfIdentity(ready, await leaseHolder()), { timeoutMs: 60_000, what: "a leader among the replicas" });
+  const leaderNode = leader.spec?.nodeName ?? "";
+  const otherNode = [...nodes.keys()].find((n) => n !== leaderNode) ?? "";
 
-    // Each node's payload waits for its release file: the other node's is there at once.
-    await writeFile(join(releaseDir, `release-${otherNode}`), "");
-    const wait = `until [ -e /host${releaseDir}/release-$SYSTEM_UPGRADE_NODE_NAME ]; do sleep 0.2; done; echo upgraded $SYSTEM_UPGRADE_NODE_NAME`;
-    const log = new EventLog(env, NS);
-    const plan = aRealPlan(NS, "self", "", {
-      nodeSelector: { matchLabels: { [LABEL]: "yes" } },
-      // Even a priority group naming the leader's node first does not put it before the others.
-      order: { groups: [{ matchLabels: { "kubernetes.io/hostname": leaderNode } }] },
-      drain: { timeout: "60s", force: true },
-      upgrade: { image: "plan-runner/upgrade:0.1.0", command: ["sh", "-c"], args: [wait] },
-    });
-    await applyPlan(env, plan);
+  // Each node's payload waits for its release file: the other node's is there at once.
+  await writeFile(join(releaseDir, `release-${otherNode}`), "");
+  const wait = `until [ -e /host${releaseDir}/release-$SYSTEM_UPGRADE_NODE_NAME ]; do sleep 0.2; done; echo upgraded $SYSTEM_UPGRADE_NODE_NAME`;
+  const log = new EventLog(env, NS);
+  const plan = aRealPlan(NS, "self", "", {
+    nodeSelector: { matchLabels: { [LABEL]: "yes" } },
+    // Even a priority group naming the leader's node first does not put it before the others.
+    order: { groups: [{ matchLabels: { "kubernetes.io/hostname": leaderNode } }] },
+    drain: { timeout: "60s", force: true },
+    upgrade: { image: "plan-runner/upgrade:0.1.0", command: ["sh", "-c"], args: [wait] },
+  });
+  await applyPlan(env, plan);
 
-    const podOn = (pods: readonly Pod[], node: string) => pods.filter((p) => p.spec?.nodeName === node);
-    await waitFor(async () => podOn(await podsOfPlan(env, NS, "self", "apply"), leaderNode).find((p) => p.status?.phase === "Running"), {
-      timeoutMs: 120_000,
-      what: `the apply pod on the leader's node ${leaderNode} to run`,
-    });
-    const midway = await podsOfPlan(env, NS, "self", "apply");
-    assert.equal(podOn(midway, otherNode)[0]?.status?.phase, "Succeeded", "the other node was upgraded first");
-    const leaderNow = (await controllerPods()).find((p) => p.metadata.uid === leader.metadata.uid);
-    assert.ok(leaderNow !== undefined, "the leader's pod survived the drain of its own node");
-    assert.equal((await env.kube.get<Node>(resources.nodes, undefined, leaderNode)).spec?.unschedulable, true, "its node is cordoned for the upgrade");
+  const podOn = (pods: readonly Pod[], node: string) => pods.filter((p) => p.spec?.nodeName === node);
+  await waitFor(async () => podOn(await podsOfPlan(env, NS, "self", "apply"), leaderNode).find((p) => p.status?.phase === "Running"), {
+    timeoutMs: 120_000,
+    what: `the apply pod on the leader's node ${leaderNode} to run`,
+  });
+  const midway = await podsOfPlan(env, NS, "self", "apply");
+  assert.equal(podOn(midway, otherNode)[0]?.status?.phase, "Succeeded", "the other node was upgraded first");
+  const leaderNow = (await controllerPods()).find((p) => p.metadata.uid === leader.metadata.uid);
+  assert.ok(leaderNow !== undefined, "the leader's pod survived the drain of its own node");
+  assert.equal((await env.kube.get<Node>(resources.nodes, undefined, leaderNode)).spec?.unschedulable, true, "its node is cordoned for the upgrade");
 
-    // The upgrade "reboots" the leader's node: its container dies, the other replica takes over.
-    await killContainer(nodes.get(leaderNode)!, leaderNow);
-    const successor = await waitFor(
-      async () => {
-        const holder = await leaseHolder();
-        const pod = podOfIdentity(await controllerPods(), holder);
-        return pod !== undefined && pod.metadata.uid !== leader.metadata.uid ? pod : false;
-      },
-      { timeoutMs: 60_000, what: "the other replica to take the lease" },
-    );
-    assert.equal(successor.spec?.nodeName, otherNode);
-    await writeFile(join(releaseDir, `release-${leaderNode}`), "");
+  // The upgrade "reboots" the leader's node: its container dies, the other replica takes over.
+  await killContainer(nodes.get(leaderNode)!, leaderNow);
+  const successor = await waitFor(
+    async () => {
+      const holder = await leaseHolder();
+      const pod = podOfIdentity(await controllerPods(), holder);
+      return pod !== undefined && pod.metadata.uid !== leader.metadata.uid ? pod : false;
+    },
+    { timeoutMs: 60_000, what: "the other replica to take the lease" },
+  );
+  assert.equal(successor.spec?.nodeName, otherNode);
+  await writeFile(join(releaseDir, `release-${leaderNode}`), "");
 
-    const done = await waitForPlan(env, NS, "self", "Complete under the new leader", (p) => condition(p, "Complete")?.status === "True", 120_000);
-    await log.stop();
-    const applies = await podsOfPlan(env, NS, "self", "apply");
-    assert.deepEqual(applies.map((p) => p.spec?.nodeName).sort(), [...nodes.keys()].sort(), "exactly one apply pod per node: nothing repeated, nothing skipped");
-    assert.ok(applies.every((p) => p.status?.phase === "Succeeded"));
-    for (const n of nodes.keys()) {
-      const node = await env.kube.get<Node>(resources.nodes, undefined, n);
-      assert.equal(node.metadata.labels?.["plan.upgrade.cattle.io/self"], done.status?.latestHash, `${n} labelled done`);
-      assert.notEqual(node.spec?.unschedulable, true, `${n} uncordoned`);
-    }
-    const evicted = log.lines.filter((l) => /^DELETED plan-runner-/.test(l));
-    assert.deepEqual(evicted, [], "no controller pod was deleted or evicted");
-    const order = applies.map((p) => log.index(new RegExp(`^ADDED ${p.metadata.name} `)));
-    assert.ok(order.every((i) => i >= 0));
-    assert.equal(applies[order.indexOf(Math.max(...order))]?.spec?.nodeName, leaderNode, "the leader's node came last");
+  const done = await waitForPlan(env, NS, "self", "Complete under the new leader", (p) => condition(p, "Complete")?.status === "True", 120_000);
+  await log.stop();
+  const applies = await podsOfPlan(env, NS, "self", "apply");
+  assert.deepEqual(applies.map((p) => p.spec?.nodeName).sort(), [...nodes.keys()].sort(), "exactly one apply pod per node: nothing repeated, nothing skipped");
+  assert.ok(applies.every((p) => p.status?.phase === "Succeeded"));
+  for (const n of nodes.keys()) {
+    const node = await env.kube.get<Node>(resources.nodes, undefined, n);
+    assert.equal(node.metadata.labels?.["plan.upgrade.cattle.io/self"], done.status?.latestHash, `${n} labelled done`);
+    assert.notEqual(node.spec?.unschedulable, true, `${n} uncordoned`);
+  }
+  const evicted = log.lines.filter((l) => /^DELETED plan-runner-/.test(l));
+  assert.deepEqual(evicted, [], "no controller pod was deleted or evicted");
+  const order = applies.map((p) => log.index(new RegExp(`^ADDED ${p.metadata.name} `)));
+  assert.ok(order.every((i) => i >= 0));
+  assert.equal(applies[order.indexOf(Math.max(...order))]?.spec?.nodeName, leaderNode, "the leader's node came last");
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { admit } from "../../src/controller/admission.ts";
+import { admit } from "../../src/controller/rollout/admission.ts";
 
 const ordered = ["n1", "n2", "n3", "n4", "n5"];
 const run = (concurrency: number, inFlight: string[] = [], blocked: string[] = []) =>
@@ -14,7 +14,13 @@ describe("admission: never more than concurrency; in-flight nodes keep their slo
     ["one slot free: the next in order", 2, ["n1"], [], { inFlight: ["n1"], start: ["n2"], waiting: ["n3", "n4", "n5"], blocked: [] }],
     ["in flight out of order keeps its slot", 2, ["n4"], [], { inFlight: ["n4"], start: ["n1"], waiting: ["n2", "n3", "n5"], blocked: [] }],
     ["a node no longer eligible still holds its slot", 2, ["gone"], [], { inFlight: [], start: ["n1"], waiting: ["n2", "n3", "n4", "n5"], blocked: [] }],
-    ["more in flight than concurrency (Plan edited down): nothing starts", 1, ["n1", "n2"], [], { inFlight: ["n1", "n2"], start: [], waiting: ["n3", "n4", "n5"], blocked: [] }],
+    [
+      "more in flight than concurrency (Plan edited down): nothing starts",
+      1,
+      ["n1", "n2"],
+      [],
+      { inFlight: ["n1", "n2"], start: [], waiting: ["n3", "n4", "n5"], blocked: [] },
+    ],
     ["blocked nodes are passed over, not waited for", 2, [], ["n1"], { inFlight: [], start: ["n2", "n3"], waiting: ["n4", "n5"], blocked: ["n1"] }],
     ["an in-flight node is never reported blocked", 2, ["n1"], ["n1"], { inFlight: ["n1"], start: ["n2"], waiting: ["n3", "n4", "n5"], blocked: [] }],
     ["concurrency larger than the nodes", 10, [], [], { inFlight: [], start: ordered, waiting: [], blocked: [] }],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Ineligibility, eligibility } from "../../src/controller/eligibility.ts";
-import { type NodeBuilder, type PlanBuilder, aNode, aPlan } from "./builders.ts";
+import { type Ineligibility, eligibility } from "../../src/controller/rollout/eligibility.ts";
+import { type NodeBuilder, type PlanBuilder, aNode, aPlan } from "../fixtures/builders.ts";
 
 const HASH = "a".repeat(56);
 

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { digestAnnotationParts, formatGoDuration, planHash, secretHash, wranglerToString } from "../../src/controller/hash.ts";
-import type { SecretView } from "../../src/controller/model.ts";
-import { aPlan, aSecret } from "./builders.ts";
+import { digestAnnotationParts, formatGoDuration, planHash, secretHash, wranglerToString } from "../../src/controller/rollout/hash.ts";
+import type { SecretView } from "../../src/controller/rollout/model.ts";
+import { aPlan, aSecret } from "../fixtures/builders.ts";
 
 const sha224 = (s: string): string => createHash("sha224").update(s, "utf8").digest("hex");
 const none = (): SecretView | undefined => undefined;
@@ -20,7 +20,9 @@ const hashOf = (r: ReturnType<typeof planHash>): string => {
 
 describe("planHash: SHA-224 over version ‖ serviceAccountName ‖ digest paths ‖ secret hashes", () => {
   test("nothing to hash is SHA-224 of the empty string (FIPS)", () => {
-    const plan = aPlan().with((s) => delete s.serviceAccountName).build();
+    const plan = aPlan()
+      .with((s) => delete s.serviceAccountName)
+      .build();
     assert.equal(hashOf(planHash(plan, "", none)), "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f");
   });
   test("version 'a' and service account 'bc' hash as \"abc\" (FIPS vector): no separators", () => {
@@ -100,7 +102,14 @@ describe("secretHash = kubectl SecretHash (hash_test.go vectors)", () => {
 describe("the upgrade.cattle.io/digest annotation (wrangler data.Object.String of the Plan as Go JSON)", () => {
   const plan = aPlan()
     .withConcurrency(2)
-    .withUpgrade({ image: "rancher/k3s-upgrade", args: ["first", "second"], envs: [{ name: "FOO", value: "bar" }, { name: "B", value: "2" }] })
+    .withUpgrade({
+      image: "rancher/k3s-upgrade",
+      args: ["first", "second"],
+      envs: [
+        { name: "FOO", value: "bar" },
+        { name: "B", value: "2" },
+      ],
+    })
     .withSecrets({ name: "creds", path: "creds" })
     .with((s) => {
       s.postCompleteDelay = "5m";
@@ -128,12 +137,18 @@ describe("the upgrade.cattle.io/digest annotation (wrangler data.Object.String o
     ["spec.version", "v1.30.4"],
   ];
   for (const [path, want] of cases) {
-    test(JSON.stringify(path), () => assert.deepEqual(digestAnnotationParts({ ...plan, metadata: { ...plan.metadata, annotations: { "upgrade.cattle.io/digest": path } } }), [want]));
+    test(JSON.stringify(path), () =>
+      assert.deepEqual(digestAnnotationParts({ ...plan, metadata: { ...plan.metadata, annotations: { "upgrade.cattle.io/digest": path } } }), [want]),
+    );
   }
 
   test("the parts follow version and service account, in annotation order", () => {
-    const p = aPlan().withServiceAccount("sa").withConcurrency(3).withAnnotations({ "upgrade.cattle.io/digest": "spec.upgrade.envs,spec.concurrency" })
-      .withUpgrade({ envs: [{ name: "K", value: "v" }] }).build();
+    const p = aPlan()
+      .withServiceAccount("sa")
+      .withConcurrency(3)
+      .withAnnotations({ "upgrade.cattle.io/digest": "spec.upgrade.envs,spec.concurrency" })
+      .withUpgrade({ envs: [{ name: "K", value: "v" }] })
+      .build();
     assert.equal(hashOf(planHash(p, "v1", none)), sha224("v1" + "sa" + "map[name:K value:v]" + "3"));
   });
   test("an empty annotation adds nothing", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { labelSafeValue, podName, safeConcatName, sanitizeNamePart, shortNodeName } from "../../src/controller/names.ts";
+import { labelSafeValue, podName, safeConcatName, sanitizeNamePart, shortNodeName } from "../../src/controller/rollout/names.ts";
 import { dns1123SubdomainProblem, labelValueProblem } from "../../src/plan/k8s-names.ts";
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -68,7 +68,8 @@ describe("podName", () => {
     assert.equal(podName("apply", "os", "w1", "abc", 1), "apply-os-on-w1-with-abc");
     assert.equal(podName("apply", "os", "w1", "abc", 2), "apply-os-on-w1-with-abc-2");
   });
-  test("FQDN node names read as the short name", () => assert.match(podName("apply", "os", "w1.zone-a.example", "abc"), /^apply-os-on-w1-with-abc-[0-9a-f]{5}$/));
+  test("FQDN node names read as the short name", () =>
+    assert.match(podName("apply", "os", "w1.zone-a.example", "abc"), /^apply-os-on-w1-with-abc-[0-9a-f]{5}$/));
 
   const cases: Array<[string, [string, string, string, number?]]> = [
     ["long plan name", ["p".repeat(63), "worker-1", HASH]],

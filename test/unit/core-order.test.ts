@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { OrderSpec } from "../../src/generated/plan.ts";
-import { isControlPlane, orderBy, orderNodes } from "../../src/controller/order.ts";
-import { aNode, names, nodes } from "./builders.ts";
+import { isControlPlane, orderBy, orderNodes } from "../../src/controller/rollout/order.ts";
+import { aNode, names, nodes } from "../fixtures/builders.ts";
 
 describe("order: control plane first, then priority groups, then name", () => {
   const cases: Array<[string, OrderSpec | undefined, ReturnType<typeof nodes>, string[]]> = [
@@ -60,7 +60,10 @@ describe("order: control plane first, then priority groups, then name", () => {
   test("equal names fall back to the uid", () => {
     const a = aNode("same").withUid("2").build();
     const b = aNode("same").withUid("1").build();
-    assert.deepEqual(orderNodes([a, b], undefined).map((n) => n.uid), ["1", "2"]);
+    assert.deepEqual(
+      orderNodes([a, b], undefined).map((n) => n.uid),
+      ["1", "2"],
+    );
   });
   test("does not change its input", () => {
     const input = nodes("b", "a");
@@ -68,14 +71,30 @@ describe("order: control plane first, then priority groups, then name", () => {
     assert.deepEqual(names(input), ["b", "a"]);
   });
   test("orderBy works on any shape", () => {
-    const items = [{ id: "x", l: {} }, { id: "y", l: { "node-role.kubernetes.io/control-plane": "" } }];
-    assert.deepEqual(orderBy(items, undefined, (i) => ({ name: i.id, labels: i.l })).map((i) => i.id), ["y", "x"]);
+    const items = [
+      { id: "x", l: {} },
+      { id: "y", l: { "node-role.kubernetes.io/control-plane": "" } },
+    ];
+    assert.deepEqual(
+      orderBy(items, undefined, (i) => ({ name: i.id, labels: i.l })).map((i) => i.id),
+      ["y", "x"],
+    );
   });
   test("a node marked last follows every rank, even a control plane and a priority group", () => {
-    const items = [{ id: "own", l: { "node-role.kubernetes.io/control-plane": "", canary: "true" } }, { id: "w", l: {} }, { id: "cp", l: { "node-role.kubernetes.io/control-plane": "" } }];
+    const items = [
+      { id: "own", l: { "node-role.kubernetes.io/control-plane": "", canary: "true" } },
+      { id: "w", l: {} },
+      { id: "cp", l: { "node-role.kubernetes.io/control-plane": "" } },
+    ];
     const spec = { groups: [{ matchLabels: { canary: "true" } }] };
-    assert.deepEqual(orderBy(items, spec, (i) => ({ name: i.id, labels: i.l, last: i.id === "own" })).map((i) => i.id), ["cp", "w", "own"]);
-    assert.deepEqual(orderBy(items, spec, (i) => ({ name: i.id, labels: i.l, last: i.id === "own" }), 2).map((i) => i.id), ["cp", "w"]);
+    assert.deepEqual(
+      orderBy(items, spec, (i) => ({ name: i.id, labels: i.l, last: i.id === "own" })).map((i) => i.id),
+      ["cp", "w", "own"],
+    );
+    assert.deepEqual(
+      orderBy(items, spec, (i) => ({ name: i.id, labels: i.l, last: i.id === "own" }), 2).map((i) => i.id),
+      ["cp", "w"],
+    );
   });
   test("isControlPlane", () => {
     assert.equal(isControlPlane({ "node-role.kubernetes.io/control-plane": "" }), true);

@@ -7,9 +7,9 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments, stringify } from "yaml";
 import { run } from "../../src/cli/commands/plan.ts";
 import { bufferIO } from "../../src/cli/io.ts";
-import { planHash } from "../../src/controller/hash.ts";
-import type { PodManifest } from "../../src/controller/model.ts";
-import { aPlan, aSecret } from "./builders.ts";
+import { planHash } from "../../src/controller/rollout/hash.ts";
+import type { PodManifest } from "../../src/controller/rollout/model.ts";
+import { aPlan, aSecret } from "../fixtures/builders.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "plan-cmd-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +31,10 @@ const pods = (out: string): PodManifest[] =>
     .map((d) => d.toJS() as unknown)
     .filter((v): v is PodManifest => typeof v === "object" && v !== null && (v as { kind?: string }).kind === "Pod");
 
-const workers = aPlan("k8s-workers").withConcurrency(2).withServiceAccount("system-upgrade").withPrepare({ image: "plan-runner/upgrade", args: ["compat-gate"] });
+const workers = aPlan("k8s-workers")
+  .withConcurrency(2)
+  .withServiceAccount("system-upgrade")
+  .withPrepare({ image: "plan-runner/upgrade", args: ["compat-gate"] });
 
 describe("plan-runner plan: the command line", () => {
   const cases: Array<[string, string[], number, RegExp]> = [
@@ -65,9 +68,10 @@ describe("plan-runner plan: the dry run", () => {
     assert.match(r.out, /# Waves at concurrency 2: 2\n# {3}wave 1: cp-1, worker-1\n# {3}wave 2: worker-2, worker-4/);
     assert.match(r.out, /# Skipped nodes \(1\):\n# {3}worker-3: opted out/);
     const ps = pods(r.out);
-    assert.deepEqual(ps.map((p) => `${p.metadata.labels["plan-runner.dev/role"]}@${p.spec.nodeName}`), [
-      "prepare@cp-1", "apply@cp-1", "prepare@worker-1", "apply@worker-1", "prepare@worker-2", "apply@worker-2", "prepare@worker-4", "apply@worker-4",
-    ]);
+    assert.deepEqual(
+      ps.map((p) => `${p.metadata.labels["plan-runner.dev/role"]}@${p.spec.nodeName}`),
+      ["prepare@cp-1", "apply@cp-1", "prepare@worker-1", "apply@worker-1", "prepare@worker-2", "apply@worker-2", "prepare@worker-4", "apply@worker-4"],
+    );
     assert.equal(new Set(ps.map((p) => p.metadata.name)).size, ps.length);
   });
   test("warns when the version is older than what eligible nodes run (a downgrade), and only then", async () => {
@@ -94,7 +98,11 @@ describe("plan-runner plan: the dry run", () => {
     const f = file("secret-plan.yaml", p);
     const without = await plan([f, "--nodes", NODES, "--pods", "none"]);
     assert.match(without.out, /PROVISIONAL: contents of secret\(s\) creds unknown/);
-    const secretList = { apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Secret", metadata: { name: "creds" }, type: "Opaque", data: { token: Buffer.from("s3cret").toString("base64") } }] };
+    const secretList = {
+      apiVersion: "v1",
+      kind: "List",
+      items: [{ apiVersion: "v1", kind: "Secret", metadata: { name: "creds" }, type: "Opaque", data: { token: Buffer.from("s3cret").toString("base64") } }],
+    };
     const withSecrets = await plan([f, "--nodes", NODES, "--pods", "none", "--secrets", file("secrets.yaml", secretList)]);
     const want = planHash(p, "v1.30.4", () => aSecret("creds", { token: "s3cret" }));
     assert.ok(want.ok);
@@ -105,7 +113,13 @@ describe("plan-runner plan: the dry run", () => {
     const p = aPlan("os-packages").withVersion("v1").build();
     const h = planHash(p, "v1", () => undefined);
     assert.ok(h.ok);
-    const list = { apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Node", metadata: { name: "n1", labels: { "kubernetes.io/hostname": "n1", "plan.upgrade.cattle.io/os-packages": h.hash } } }] };
+    const list = {
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        { apiVersion: "v1", kind: "Node", metadata: { name: "n1", labels: { "kubernetes.io/hostname": "n1", "plan.upgrade.cattle.io/os-packages": h.hash } } },
+      ],
+    };
     const r = await plan([file("os.yaml", p), "--nodes", file("n.yaml", list)]);
     assert.match(r.out, /n1: already upgraded to this hash/);
   });
@@ -115,7 +129,12 @@ describe("plan-runner plan: the dry run", () => {
     assert.match(r.out, /no spec.nodeSelector, so it selects no node/);
   });
   test("a channel Plan needs --version offline", async () => {
-    const p = aPlan("ch").with((s) => { delete s.version; s.channel = "https://update.example.com/v1-release/channels/stable"; }).build();
+    const p = aPlan("ch")
+      .with((s) => {
+        delete s.version;
+        s.channel = "https://update.example.com/v1-release/channels/stable";
+      })
+      .build();
     const f = file("channel.yaml", p);
     const r = await plan([f, "--nodes", NODES]);
     assert.equal(r.code, 2);
@@ -125,7 +144,11 @@ describe("plan-runner plan: the dry run", () => {
     assert.match(ok.out, /version\s+v1.31.0-k3s1/);
   });
   test("an invalid Plan is reported with its place and fails", async () => {
-    const r = await plan([file("bad.yaml", "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: bad}\nspec:\n  concurency: 2\n  upgrade: {image: x}\n"), "--nodes", NODES]);
+    const r = await plan([
+      file("bad.yaml", "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: bad}\nspec:\n  concurency: 2\n  upgrade: {image: x}\n"),
+      "--nodes",
+      NODES,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.err, /bad\.yaml:\d+:\d+: error: .*concurency/);
   });
@@ -135,7 +158,11 @@ describe("plan-runner plan: the dry run", () => {
     assert.match(r.err, /cannot read/);
   });
   test("a node list of something else fails with a message", async () => {
-    const r = await plan([file("ok2.yaml", workers.build()), "--nodes", file("pods.yaml", { apiVersion: "v1", kind: "List", items: [{ kind: "Pod", metadata: { name: "p" } }] })]);
+    const r = await plan([
+      file("ok2.yaml", workers.build()),
+      "--nodes",
+      file("pods.yaml", { apiVersion: "v1", kind: "List", items: [{ kind: "Pod", metadata: { name: "p" } }] }),
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.err, /expected Node objects/);
   });

@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Pod } from "../../src/controller/kube-types.ts";
-import type { ContainerManifest, PodManifest } from "../../src/controller/model.ts";
-import { podName, safeConcatName } from "../../src/controller/names.ts";
-import { podFacts } from "../../src/controller/pod-facts.ts";
-import { type RenderOptions, activeDeadlineSeconds, renderPod, secretMountPath } from "../../src/controller/render-pod.ts";
-import { type PlanBuilder, aNode, aPlan } from "./builders.ts";
+import type { Pod } from "../../src/controller/rollout/objects.ts";
+import type { ContainerManifest, PodManifest } from "../../src/controller/rollout/model.ts";
+import { podName, safeConcatName } from "../../src/controller/rollout/names.ts";
+import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
+import { type RenderOptions, activeDeadlineSeconds, renderPod, secretMountPath } from "../../src/controller/rollout/render-pod.ts";
+import { type PlanBuilder, aNode, aPlan } from "../fixtures/builders.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";
 const OPTIONS: RenderOptions = { controllerName: "plan-runner", activeDeadline: { defaultSeconds: 600, maxSeconds: 0 } };
 
-function render(plan: PlanBuilder, o: { step?: "prepare" | "apply"; attempt?: number; node?: string; postCompleteDelayMs?: number; options?: Partial<RenderOptions> } = {}): PodManifest {
+function render(
+  plan: PlanBuilder,
+  o: { step?: "prepare" | "apply"; attempt?: number; node?: string; postCompleteDelayMs?: number; options?: Partial<RenderOptions> } = {},
+): PodManifest {
   return renderPod(
     {
       plan: plan.build(),
@@ -50,7 +53,13 @@ describe("renderPod: identity", () => {
   test("the controller reads back plan, hash, role and attempt (pod-facts)", () => {
     const pod: Pod = render(aPlan("os"), { attempt: 3 });
     const f = podFacts({ ...pod, status: { phase: "Running" } });
-    assert.deepEqual(f && { plan: f.plan, node: f.node, hash: f.hash, role: f.role, attempt: f.attempt }, { plan: "os", node: "worker-1", hash: HASH, role: "apply", attempt: 3 });
+    assert.deepEqual(f && { plan: f.plan, node: f.node, hash: f.hash, role: f.role, attempt: f.attempt }, {
+      plan: "os",
+      node: "worker-1",
+      hash: HASH,
+      role: "apply",
+      attempt: 3,
+    });
   });
 });
 
@@ -75,8 +84,15 @@ describe("renderPod: pod spec as SUC's job pod", () => {
   });
   test("serviceAccountName, priorityClassName and imagePullSecrets only when given", () => {
     assert.deepEqual([pod.spec.serviceAccountName, pod.spec.priorityClassName, pod.spec.imagePullSecrets], [undefined, undefined, undefined]);
-    const p = render(aPlan().withServiceAccount("system-upgrade").with((s) => ((s.priorityClassName = "system-node-critical"), (s.imagePullSecrets = [{ name: "regcred" }]))));
-    assert.deepEqual([p.spec.serviceAccountName, p.spec.priorityClassName, p.spec.imagePullSecrets], ["system-upgrade", "system-node-critical", [{ name: "regcred" }]]);
+    const p = render(
+      aPlan()
+        .withServiceAccount("system-upgrade")
+        .with((s) => ((s.priorityClassName = "system-node-critical"), (s.imagePullSecrets = [{ name: "regcred" }]))),
+    );
+    assert.deepEqual(
+      [p.spec.serviceAccountName, p.spec.priorityClassName, p.spec.imagePullSecrets],
+      ["system-upgrade", "system-node-critical", [{ name: "regcred" }]],
+    );
   });
   test("the image gets the latest version as its tag when it has none", () => {
     assert.equal(main(render(aPlan().withUpgrade({ image: "rancher/k3s-upgrade" }))).image, "rancher/k3s-upgrade:v1.30.4");
@@ -94,19 +110,37 @@ describe("renderPod: pod spec as SUC's job pod", () => {
 
 describe("renderPod: environment in SUC's order", () => {
   test("node, pod name, pod uid, the Plan's envs, plan name, hash, version", () => {
-    const c = main(render(aPlan("os").withUpgrade({ envs: [{ name: "B", value: "2" }, { name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }] })));
-    assert.deepEqual(c.env.map((e) => e.name), [
-      "SYSTEM_UPGRADE_NODE_NAME",
-      "SYSTEM_UPGRADE_POD_NAME",
-      "SYSTEM_UPGRADE_POD_UID",
-      "B",
-      "A",
-      "SYSTEM_UPGRADE_PLAN_NAME",
-      "SYSTEM_UPGRADE_PLAN_LATEST_HASH",
-      "SYSTEM_UPGRADE_PLAN_LATEST_VERSION",
-    ]);
-    assert.deepEqual(c.env.slice(0, 3).map((e) => e.valueFrom?.fieldRef?.fieldPath), ["spec.nodeName", "metadata.name", "metadata.uid"]);
-    assert.deepEqual(c.env.slice(-3).map((e) => e.value), ["os", HASH, "v1.30.4"]);
+    const c = main(
+      render(
+        aPlan("os").withUpgrade({
+          envs: [
+            { name: "B", value: "2" },
+            { name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" } } },
+          ],
+        }),
+      ),
+    );
+    assert.deepEqual(
+      c.env.map((e) => e.name),
+      [
+        "SYSTEM_UPGRADE_NODE_NAME",
+        "SYSTEM_UPGRADE_POD_NAME",
+        "SYSTEM_UPGRADE_POD_UID",
+        "B",
+        "A",
+        "SYSTEM_UPGRADE_PLAN_NAME",
+        "SYSTEM_UPGRADE_PLAN_LATEST_HASH",
+        "SYSTEM_UPGRADE_PLAN_LATEST_VERSION",
+      ],
+    );
+    assert.deepEqual(
+      c.env.slice(0, 3).map((e) => e.valueFrom?.fieldRef?.fieldPath),
+      ["spec.nodeName", "metadata.name", "metadata.uid"],
+    );
+    assert.deepEqual(
+      c.env.slice(-3).map((e) => e.value),
+      ["os", HASH, "v1.30.4"],
+    );
     assert.deepEqual(c.env[4], { name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" } } });
   });
   test("SUC container_test: the plan environment is present without user envs", () => {
@@ -117,7 +151,10 @@ describe("renderPod: environment in SUC's order", () => {
     assert.deepEqual(c.envFrom, [{ configMapRef: { name: "cfg" }, prefix: "X_" }]);
   });
   test("prepare gets the same environment", () => {
-    assert.deepEqual(main(render(withPrepare(aPlan()), { step: "prepare" })).env.map((e) => e.name), main(render(aPlan())).env.map((e) => e.name));
+    assert.deepEqual(
+      main(render(withPrepare(aPlan()), { step: "prepare" })).env.map((e) => e.name),
+      main(render(aPlan())).env.map((e) => e.name),
+    );
   });
 });
 
@@ -174,7 +211,10 @@ describe("renderPod: mounts and volumes", () => {
   });
   test("the prepare pod mounts prepare's volumes, not upgrade's", () => {
     const p = render(plan.withPrepare({ image: "x", volumes: [{ name: "etc", source: "/etc", destination: "/host-etc" }] }), { step: "prepare" });
-    assert.deepEqual(p.spec.volumes.filter((v) => v.hostPath !== undefined).map((v) => v.name), ["host-root", "etc"]);
+    assert.deepEqual(
+      p.spec.volumes.filter((v) => v.hostPath !== undefined).map((v) => v.name),
+      ["host-root", "etc"],
+    );
     assert.deepEqual(main(p).volumeMounts.at(-1), { name: "etc", mountPath: "/host-etc" });
   });
   const paths: Array<[string, string, string]> = [
@@ -278,7 +318,10 @@ describe("renderPod: labels and annotations", () => {
 
 describe("renderPod: purity", () => {
   test("the pod shares nothing with the Plan", () => {
-    const plan = aPlan().withTolerations({ key: "k", operator: "Exists" }).withUpgrade({ envs: [{ name: "A", value: "1" }] }).build();
+    const plan = aPlan()
+      .withTolerations({ key: "k", operator: "Exists" })
+      .withUpgrade({ envs: [{ name: "A", value: "1" }] })
+      .build();
     const pod = renderPod({ plan, node: aNode("w").build(), step: "apply", latestVersion: "v1", latestHash: HASH }, OPTIONS);
     (pod.spec.tolerations[1] as { key?: string }).key = "changed";
     (main(pod).env[3] as { value?: string }).value = "changed";

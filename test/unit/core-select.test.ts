@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import type { Node } from "../../src/controller/kube-types.ts";
-import { toNodeView } from "../../src/controller/model.ts";
-import { planConcurrency, selectNodes, waves } from "../../src/controller/select.ts";
-import { aNode, aPlan, names, nodes } from "./builders.ts";
+import type { Node } from "../../src/controller/rollout/objects.ts";
+import { toNodeView } from "../../src/controller/rollout/model.ts";
+import { planConcurrency, selectNodes, waves } from "../../src/controller/rollout/select.ts";
+import { aNode, aPlan, names, nodes } from "../fixtures/builders.ts";
 
 const HASH = "c".repeat(56);
 const cluster = nodes(
@@ -24,7 +24,10 @@ describe("selectNodes: eligibility + order + admission for one Plan", () => {
     assert.deepEqual(names(s.ordered), ["cp-1", "w1", "w3", "w6"]);
     assert.deepEqual(names(s.start), ["cp-1", "w1"]);
     assert.deepEqual(names(s.waiting), ["w3", "w6"]);
-    assert.deepEqual(s.skipped.map((k) => `${k.node.name}:${k.reason}`), ["w2:disabled", "w4:done", "w5:no-hostname-label"]);
+    assert.deepEqual(
+      s.skipped.map((k) => `${k.node.name}:${k.reason}`),
+      ["w2:disabled", "w4:done", "w5:no-hostname-label"],
+    );
   });
   test("in flight keeps its slot; the rest wait", () => {
     const s = selectNodes({ plan: aPlan("os").withConcurrency(2).build(), nodes: cluster, latestHash: HASH, inFlight: new Set(["w3"]) });
@@ -50,7 +53,13 @@ describe("selectNodes: eligibility + order + admission for one Plan", () => {
     const plan = aPlan("os").build();
     const before = selectNodes({ plan, nodes: nodes("w2", "w3"), latestHash: HASH, inFlight: new Set() });
     const after = selectNodes({ plan, nodes: nodes("w1", "w3"), latestHash: HASH, inFlight: new Set() });
-    assert.deepEqual([names(before.ordered), names(after.ordered)], [["w2", "w3"], ["w1", "w3"]]);
+    assert.deepEqual(
+      [names(before.ordered), names(after.ordered)],
+      [
+        ["w2", "w3"],
+        ["w1", "w3"],
+      ],
+    );
   });
   test("concurrency: missing is 1, given is kept", () => {
     assert.equal(planConcurrency(aPlan().withConcurrency(undefined).build()), 1);
@@ -68,7 +77,14 @@ describe("waves", () => {
     [3, 0, []],
   ];
   for (const [n, c, sizes] of cases) {
-    test(`${n} nodes at concurrency ${c}`, () => assert.deepEqual(waves(Array.from({ length: n }, (_, i) => i), c).map((w) => w.length), sizes));
+    test(`${n} nodes at concurrency ${c}`, () =>
+      assert.deepEqual(
+        waves(
+          Array.from({ length: n }, (_, i) => i),
+          c,
+        ).map((w) => w.length),
+        sizes,
+      ));
   }
 });
 
@@ -77,7 +93,10 @@ describe("the shipped node lists", () => {
   test("cluster-5: cp-1 first; worker-3 opted out of k8s-workers", () => {
     const s = selectNodes({ plan: aPlan("k8s-workers").withConcurrency(2).build(), nodes: load("cluster-5.yaml"), latestHash: HASH, inFlight: new Set() });
     assert.deepEqual(names(s.ordered), ["cp-1", "worker-1", "worker-2", "worker-4"]);
-    assert.deepEqual(s.skipped.map((k) => k.node.name), ["worker-3"]);
+    assert.deepEqual(
+      s.skipped.map((k) => k.node.name),
+      ["worker-3"],
+    );
     assert.equal(s.ordered.find((n) => n.name === "worker-2")?.ready, false);
   });
   test("cluster-123: three control planes first, including the legacy-labelled one", () => {

@@ -45,14 +45,27 @@ describe("selectorProblems", () => {
     ["In without values", { matchExpressions: [{ key: "a", operator: "In", values: [] }] }, ["spec.nodeSelector.matchExpressions[0].values"]],
     ["NotIn with values missing", { matchExpressions: [{ key: "a", operator: "NotIn" }] }, ["spec.nodeSelector.matchExpressions[0].values"]],
     ["Exists with values", { matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] }, ["spec.nodeSelector.matchExpressions[0].values"]],
-    ["DoesNotExist with values", { matchExpressions: [{ key: "a", operator: "DoesNotExist", values: ["x"] }] }, ["spec.nodeSelector.matchExpressions[0].values"]],
+    [
+      "DoesNotExist with values",
+      { matchExpressions: [{ key: "a", operator: "DoesNotExist", values: ["x"] }] },
+      ["spec.nodeSelector.matchExpressions[0].values"],
+    ],
     ["bad key in an expression", { matchExpressions: [{ key: "-bad", operator: "Exists" }] }, ["spec.nodeSelector.matchExpressions[0].key"]],
-    ["bad value in an expression", { matchExpressions: [{ key: "a", operator: "In", values: ["ok", "not ok"] }] }, ["spec.nodeSelector.matchExpressions[0].values[1]"]],
+    [
+      "bad value in an expression",
+      { matchExpressions: [{ key: "a", operator: "In", values: ["ok", "not ok"] }] },
+      ["spec.nodeSelector.matchExpressions[0].values[1]"],
+    ],
     ["bad matchLabels key", { matchLabels: { "Example.com/x": "y" } }, ['spec.nodeSelector.matchLabels["Example.com/x"]']],
     ["matchLabels value too long", { matchLabels: { a: "v".repeat(64) } }, ["spec.nodeSelector.matchLabels.a"]],
   ];
   for (const [name, sel, paths] of cases) {
-    test(name, () => assert.deepEqual(selectorProblems(sel, "spec.nodeSelector").map((p) => p.path), paths));
+    test(name, () =>
+      assert.deepEqual(
+        selectorProblems(sel, "spec.nodeSelector").map((p) => p.path),
+        paths,
+      ),
+    );
   }
   test("an unknown operator is named", () => {
     const sel = { matchExpressions: [{ key: "a", operator: "Equals" }] } as unknown as LabelSelector;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { imageWithLatestTag, mungeVersion, parseImageReference } from "../../src/controller/version.ts";
+import { imageWithLatestTag, mungeVersion, parseImageReference } from "../../src/controller/rollout/version.ts";
 
 const SHA = "sha256:" + "0123456789abcdef".repeat(4);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cordonedBy } from "../../src/controller/decide.ts";
+import { annotationCordonedBy as cordonedBy } from "../../src/controller/rollout/keys.ts";
 import { HASH, SimWorld, aNode, aPlan } from "./sim-world.ts";
 
 const workers = (n: number, prefix = "w"): ReturnType<typeof aNode>[] => Array.from({ length: n }, (_, i) => aNode(`${prefix}${String(i).padStart(2, "0")}`));
@@ -156,7 +156,9 @@ describe("decide: failures", () => {
 
   it("editing a halted Plan (new generation) retries the failed node", () => {
     let broken = true;
-    const w = new SimWorld(aPlan({ concurrency: 1, failurePolicy: { retries: 0 } }), workers(2), { outcome: () => (broken ? { exitCode: 1 } : { exitCode: 0 }) });
+    const w = new SimWorld(aPlan({ concurrency: 1, failurePolicy: { retries: 0 } }), workers(2), {
+      outcome: () => (broken ? { exitCode: 1 } : { exitCode: 0 }),
+    });
     w.run(50, (x) => x.status.state === "Halted");
     broken = false;
     w.plan = { ...w.plan, metadata: { ...w.plan.metadata, generation: 2 }, spec: { ...w.plan.spec, upgrade: { image: "example/upgrade", args: ["--fixed"] } } };
@@ -166,7 +168,8 @@ describe("decide: failures", () => {
 });
 
 describe("decide: the prepare gate", () => {
-  const prepareExits = (code: number) => (pod: { metadata: { name: string } }) => (pod.metadata.name.startsWith("prepare-") ? { exitCode: code } : { exitCode: 0 });
+  const prepareExits = (code: number) => (pod: { metadata: { name: string } }) =>
+    pod.metadata.name.startsWith("prepare-") ? { exitCode: code } : { exitCode: 0 };
 
   for (const [code, state, cond] of [
     [4, "Held", "Held"],
@@ -192,7 +195,10 @@ describe("decide: the prepare gate", () => {
     [2, "Blocked"],
   ] as const) {
     it(`stays ${state} while the re-run of its gate runs (exit ${code}), and the new verdict replaces the old`, () => {
-      const w = new SimWorld(aPlan({ concurrency: 1, prepare: { image: "example/gate" } }), workers(1), { outcome: prepareExits(code), config: { pollIntervalMs: 5000 } });
+      const w = new SimWorld(aPlan({ concurrency: 1, prepare: { image: "example/gate" } }), workers(1), {
+        outcome: prepareExits(code),
+        config: { pollIntervalMs: 5000 },
+      });
       w.run(10, (x) => x.status.state === state);
       const states: string[] = [];
       for (let i = 0; i < 20; i++) {
@@ -222,10 +228,9 @@ describe("decide: the prepare gate", () => {
 
 describe("decide: the health gate", () => {
   const health = (unready: string[]) => new Map([["w00", { unready, readySince: undefined }]]);
-  const durations = { postCompleteDelayMs: 0, backoffMs: 1000, drainTimeoutMs: undefined, soakMs: 0, healthTimeoutMs: 10_000 };
 
   it("does not finish a node while pods on it are not Ready, and fails it after the timeout naming them", () => {
-    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { timeout: "10s" } } }), workers(2), { input: { podHealth: health(["app/web-1"]), durations } });
+    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { timeout: "10s" } } }), workers(2), { input: { podHealth: health(["app/web-1"]) } });
     const d = w.run(40, (x) => x.status.state === "Halted");
     assert.equal(d.status.state, "Halted");
     assert.equal(label(w, "w00"), undefined, "not labelled done");
@@ -234,13 +239,14 @@ describe("decide: the health gate", () => {
   });
 
   it("finishes the node once its pods are Ready", () => {
-    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { timeout: "10s" } } }), workers(1), { input: { podHealth: health([]), durations } });
+    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { timeout: "10s" } } }), workers(1), { input: { podHealth: health([]) } });
     assert.equal(w.run(20).status.state, "Complete");
   });
 
   it("waits for the soak after the pods became Ready", () => {
-    const soakMs = 30_000;
-    const w = new SimWorld(aPlan({ concurrency: 1 }), workers(1), { input: { podHealth: new Map([["w00", { unready: [], readySince: Date.parse("2026-06-01T00:00:20Z") }]]), durations: { ...durations, soakMs, healthTimeoutMs: undefined } } });
+    const w = new SimWorld(aPlan({ concurrency: 1, gates: { health: { soak: "30s" } } }), workers(1), {
+      input: { podHealth: new Map([["w00", { unready: [], readySince: Date.parse("2026-06-01T00:00:20Z") }]]) },
+    });
     w.run(60);
     // Ready since 00:00:20 plus a 30 s soak: not done before 00:00:50.
     assert.ok(w.now >= Date.parse("2026-06-01T00:00:50Z"), new Date(w.now).toISOString());

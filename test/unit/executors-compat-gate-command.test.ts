@@ -17,7 +17,12 @@ after(async () => {
 });
 
 const matrixJson = (addons: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ addons, ...extra });
-const calico = { name: "calico", workload: { kind: "DaemonSet", namespace: "calico-system", name: "calico-node" }, imagePattern: "/node:v(\\d+\\.\\d+)", maxKubernetes: { "3.28": "1.31", "3.29": "1.32" } };
+const calico = {
+  name: "calico",
+  workload: { kind: "DaemonSet", namespace: "calico-system", name: "calico-node" },
+  imagePattern: "/node:v(\\d+\\.\\d+)",
+  maxKubernetes: { "3.28": "1.31", "3.29": "1.32" },
+};
 
 async function matrixFile(name: string, text: string): Promise<string> {
   const path = join(dir, name);
@@ -55,7 +60,10 @@ describe("compat-gate command: verdicts", () => {
 
   test("actionable: exit 2, one tagged reason per line", async () => {
     const m = await matrixFile("act.json", matrixJson([calico]));
-    const r = await gate(["--target", "v1.32.0", "--matrix", m, "--prometheus", "http://prom:9090"], sources(cluster(), apisInUse(anApi("", "v1", "componentstatuses", "1.32"))));
+    const r = await gate(
+      ["--target", "v1.32.0", "--matrix", m, "--prometheus", "http://prom:9090"],
+      sources(cluster(), apisInUse(anApi("", "v1", "componentstatuses", "1.32"))),
+    );
     assert.equal(r.code, 2);
     const reasons = r.out.split("\n").filter((l) => l.startsWith("["));
     assert.deepEqual(reasons, [
@@ -101,16 +109,61 @@ describe("compat-gate command: bad input is exit 3 with a message naming it, nev
     { name: "no target", args: () => Promise.resolve([]), says: /--target is required/ },
     { name: "malformed target", args: () => Promise.resolve(["--target", "1.35.x"]), says: /bad target version "1\.35\.x"/ },
     { name: "unknown option", args: () => Promise.resolve(["--target", "1.35", "--frobnicate"]), says: /Unknown option '--frobnicate'/ },
-    { name: "missing matrix", args: () => Promise.resolve(["--target", "1.35", "--matrix", join(dir, "nope.json")]), says: /matrix .*nope\.json does not exist/ },
-    { name: "matrix that is not JSON or YAML", args: async () => ["--target", "1.35", "--matrix", await matrixFile("bad.json", '{"addons": [')], says: /is not valid JSON or YAML/ },
-    { name: "matrix of a wrong type (a list)", args: async () => ["--target", "1.35", "--matrix", await matrixFile("list.json", "[1, 2]")], says: /the matrix must be object/ },
-    { name: "matrix with addons of a wrong type", args: async () => ["--target", "1.35", "--matrix", await matrixFile("addons.json", '{"addons": {"calico": 1}}')], says: /\/addons must be array/ },
-    { name: "matrix with an unknown workload kind", args: async () => ["--target", "1.35", "--matrix", await matrixFile("kind.json", matrixJson([{ ...calico, workload: { ...calico.workload, kind: "Pod" } }]))], says: /\/addons\/0\/workload\/kind must be one of Deployment, DaemonSet, StatefulSet/ },
-    { name: "matrix with a ceiling that is not a version", args: async () => ["--target", "1.35", "--matrix", await matrixFile("ceil.json", matrixJson([{ ...calico, maxKubernetes: { "3.28": "latest" } }]))], says: /\/addons\/0\/maxKubernetes\/3\.28 must match pattern/ },
-    { name: "matrix with a floor that is not a version", args: async () => ["--target", "1.35", "--matrix", await matrixFile("floor.json", matrixJson([{ ...calico, maxKubernetes: { newest: "1.31" } }]))], says: /key "newest" is not a version/ },
-    { name: "matrix with a misspelt field", args: async () => ["--target", "1.35", "--matrix", await matrixFile("typo.json", matrixJson([calico], { containerdMinimum: {} }))], says: /unknown field "containerdMinimum"/ },
-    { name: "image pattern without a capture group", args: async () => ["--target", "1.35", "--matrix", await matrixFile("nogroup.json", matrixJson([{ ...calico, imagePattern: "/node:v\\d+" }]))], says: /imagePattern of calico has no capture group/ },
-    { name: "image pattern that is not a regular expression", args: async () => ["--target", "1.35", "--matrix", await matrixFile("badre.json", matrixJson([{ ...calico, imagePattern: "(unclosed" }]))], says: /imagePattern of calico is not a valid regular expression/ },
+    {
+      name: "missing matrix",
+      args: () => Promise.resolve(["--target", "1.35", "--matrix", join(dir, "nope.json")]),
+      says: /matrix .*nope\.json does not exist/,
+    },
+    {
+      name: "matrix that is not JSON or YAML",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("bad.json", '{"addons": [')],
+      says: /is not valid JSON or YAML/,
+    },
+    {
+      name: "matrix of a wrong type (a list)",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("list.json", "[1, 2]")],
+      says: /the matrix must be object/,
+    },
+    {
+      name: "matrix with addons of a wrong type",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("addons.json", '{"addons": {"calico": 1}}')],
+      says: /\/addons must be array/,
+    },
+    {
+      name: "matrix with an unknown workload kind",
+      args: async () => [
+        "--target",
+        "1.35",
+        "--matrix",
+        await matrixFile("kind.json", matrixJson([{ ...calico, workload: { ...calico.workload, kind: "Pod" } }])),
+      ],
+      says: /\/addons\/0\/workload\/kind must be one of Deployment, DaemonSet, StatefulSet/,
+    },
+    {
+      name: "matrix with a ceiling that is not a version",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("ceil.json", matrixJson([{ ...calico, maxKubernetes: { "3.28": "latest" } }]))],
+      says: /\/addons\/0\/maxKubernetes\/3\.28 must match pattern/,
+    },
+    {
+      name: "matrix with a floor that is not a version",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("floor.json", matrixJson([{ ...calico, maxKubernetes: { newest: "1.31" } }]))],
+      says: /key "newest" is not a version/,
+    },
+    {
+      name: "matrix with a misspelt field",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("typo.json", matrixJson([calico], { containerdMinimum: {} }))],
+      says: /unknown field "containerdMinimum"/,
+    },
+    {
+      name: "image pattern without a capture group",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("nogroup.json", matrixJson([{ ...calico, imagePattern: "/node:v\\d+" }]))],
+      says: /imagePattern of calico has no capture group/,
+    },
+    {
+      name: "image pattern that is not a regular expression",
+      args: async () => ["--target", "1.35", "--matrix", await matrixFile("badre.json", matrixJson([{ ...calico, imagePattern: "(unclosed" }]))],
+      says: /imagePattern of calico is not a valid regular expression/,
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {

@@ -4,8 +4,14 @@ import { KUBEADM_ETCD_DEFAULTS, etcdSnapshot, snapshotName, type EtcdSnapshotOpt
 import { StepFailure } from "../../src/executors/step-failure.ts";
 import { FakeHost, fakeDeps } from "../fixtures/executors/fake-host.ts";
 
-const opts = (method: SnapshotMethod): EtcdSnapshotOptions => ({ method, dir: "/var/lib/plan-runner/etcd-snapshots", name: "etcd-before-v1.35.1-20260628T120000Z.db", ...KUBEADM_ETCD_DEFAULTS });
-const TLS = "--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key";
+const opts = (method: SnapshotMethod): EtcdSnapshotOptions => ({
+  method,
+  dir: "/var/lib/plan-runner/etcd-snapshots",
+  name: "etcd-before-v1.35.1-20260628T120000Z.db",
+  ...KUBEADM_ETCD_DEFAULTS,
+});
+const TLS =
+  "--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key";
 const FINAL = "/var/lib/plan-runner/etcd-snapshots/etcd-before-v1.35.1-20260628T120000Z.db";
 
 async function snapshot(host: FakeHost, method: SnapshotMethod) {
@@ -50,14 +56,20 @@ describe("etcd-snapshot", () => {
       host.snapshotBytes = s.bytes;
       const run = snapshot(host, "crictl");
       if (s.ok) return assert.equal((await run).result.bytes, s.bytes);
-      await assert.rejects(run, (e: unknown) => e instanceof StepFailure && e.step === "snapshot-size" && new RegExp(`is ${s.bytes} bytes, under 1 KiB: refusing`).test(e.message));
+      await assert.rejects(
+        run,
+        (e: unknown) => e instanceof StepFailure && e.step === "snapshot-size" && new RegExp(`is ${s.bytes} bytes, under 1 KiB: refusing`).test(e.message),
+      );
     });
   }
 
   test("no running etcd container: refused, naming the step", async () => {
     const host = new FakeHost({ at: "1.34.3" });
     host.etcdContainer = undefined;
-    await assert.rejects(snapshot(host, "crictl"), (e: unknown) => e instanceof StepFailure && e.step === "find-etcd" && /no running etcd container/.test(e.message));
+    await assert.rejects(
+      snapshot(host, "crictl"),
+      (e: unknown) => e instanceof StepFailure && e.step === "find-etcd" && /no running etcd container/.test(e.message),
+    );
   });
 
   for (const method of ["crictl", "host"] as const) {
@@ -68,7 +80,10 @@ describe("etcd-snapshot", () => {
         host.failFrom = i;
         const runner = host.runner();
         const step = (transcript[i] ?? "").split(":")[0];
-        await assert.rejects(etcdSnapshot(fakeDeps(runner), opts(method)), (e: unknown) => e instanceof StepFailure && e.step === step && e.kind === "exit" && e.exitCode === 100);
+        await assert.rejects(
+          etcdSnapshot(fakeDeps(runner), opts(method)),
+          (e: unknown) => e instanceof StepFailure && e.step === step && e.kind === "exit" && e.exitCode === 100,
+        );
         assert.equal(runner.calls.length, i + 1);
       }
     });

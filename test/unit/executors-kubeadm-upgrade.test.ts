@@ -7,10 +7,18 @@ import { parseRelease, type Release } from "../../src/executors/versions.ts";
 import { APT_SOURCE, FakeHost, MANIFEST, fakeDeps } from "../fixtures/executors/fake-host.ts";
 
 const release = (s: string): Release => parseRelease(s) as Release;
-const options = (role: Role, to: string): KubeadmUpgradeOptions => ({ role, release: release(to), node: "node-1", aptSource: APT_SOURCE, verifyTimeoutMs: 60_000, pollIntervalMs: 5_000 });
+const options = (role: Role, to: string): KubeadmUpgradeOptions => ({
+  role,
+  release: release(to),
+  node: "node-1",
+  aptSource: APT_SOURCE,
+  verifyTimeoutMs: 60_000,
+  pollIntervalMs: 5_000,
+});
 
 /** A node on 1.34.3 whose repositories offer 1.34.3, 1.34.5 and 1.35.1. */
-const aNode = (extra: { controlPlane?: boolean; clusterAt?: string } = {}) => new FakeHost({ at: "1.34.3", ...extra }).offer("1.34.3").offer("1.34.5").offer("1.35.1");
+const aNode = (extra: { controlPlane?: boolean; clusterAt?: string } = {}) =>
+  new FakeHost({ at: "1.34.3", ...extra }).offer("1.34.3").offer("1.34.5").offer("1.35.1");
 
 async function upgrade(host: FakeHost, role: Role, to: string) {
   const runner = host.runner();
@@ -29,14 +37,20 @@ function assertAt(host: FakeHost, upstream: string) {
 const MUTATING = /^(apt-source: (tee|mv)|apt-update|dpkg-configure|(un)?hold-|install-|upgrade-(apply|node)|daemon-reload|restart-kubelet)/;
 
 describe("kubeadm-upgrade: never downgrades", () => {
-  for (const [at, to] of [["1.35.1", "1.34.5"], ["1.34.5", "1.34.3"]] as const) {
+  for (const [at, to] of [
+    ["1.35.1", "1.34.5"],
+    ["1.34.5", "1.34.3"],
+  ] as const) {
     test(`a node at ${at} refuses ${to} before touching anything`, async () => {
       const host = new FakeHost({ at }).offer("1.34.3").offer("1.34.5").offer("1.35.1");
       const runner = host.runner();
       await assert.rejects(kubeadmUpgrade(fakeDeps(runner), options("worker", to)), (e: unknown) => {
         assert.ok(e instanceof StepFailure);
         assert.equal(e.step, "no-downgrade");
-        assert.match(e.message, new RegExp(`kubeadm ${at.replaceAll(".", "\\.")}.*newer than the target v${to.replaceAll(".", "\\.")}: plan-runner never downgrades`));
+        assert.match(
+          e.message,
+          new RegExp(`kubeadm ${at.replaceAll(".", "\\.")}.*newer than the target v${to.replaceAll(".", "\\.")}: plan-runner never downgrades`),
+        );
         return true;
       });
       assert.equal(runner.transcript().filter((l) => MUTATING.test(l)).length, 0, "nothing on the host changed");
@@ -72,7 +86,10 @@ describe("kubeadm-upgrade: exact commands and order", () => {
       "verify: kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node node-1 -o jsonpath={.status.nodeInfo.kubeletVersion}",
     ]);
     assertAt(host, "1.35.1");
-    assert.equal(host.files.get(APT_SOURCE), "# Kubernetes\ndeb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /\n");
+    assert.equal(
+      host.files.get(APT_SOURCE),
+      "# Kubernetes\ndeb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /\n",
+    );
     assert.equal(host.clusterVersion, "v1.35.1");
   });
 
@@ -134,7 +151,10 @@ describe("kubeadm-upgrade: idempotent", () => {
       await upgrade(host, role, "1.35.1");
       const again = await upgrade(host, role, "1.35.1");
       assert.equal(again.outcome, "already-at-target");
-      assert.deepEqual(again.transcript.filter((l) => MUTATING.test(l)), []);
+      assert.deepEqual(
+        again.transcript.filter((l) => MUTATING.test(l)),
+        [],
+      );
       assertAt(host, "1.35.1");
     });
   }
@@ -144,7 +164,10 @@ describe("kubeadm-upgrade: idempotent", () => {
     host.runningKubelet = "v1.34.3";
     const { outcome, transcript } = await upgrade(host, "worker", "1.35.1");
     assert.equal(outcome, "upgraded");
-    assert.deepEqual(transcript.map((l) => l.split(":")[0]), ["inspect", "node-version", "daemon-reload", "restart-kubelet", "verify"]);
+    assert.deepEqual(
+      transcript.map((l) => l.split(":")[0]),
+      ["inspect", "node-version", "daemon-reload", "restart-kubelet", "verify"],
+    );
     assert.equal(host.runningKubelet, "v1.35.1");
   });
 
@@ -153,7 +176,10 @@ describe("kubeadm-upgrade: idempotent", () => {
     (host.installed.get("kubectl") as { held: boolean }).held = false;
     const { transcript } = await upgrade(host, "worker", "1.35.1");
     assert.ok(transcript.includes("hold-kubelet: apt-mark hold kubectl"));
-    assert.deepEqual(transcript.filter((l) => /install-|unhold-|apt-update/.test(l)), []);
+    assert.deepEqual(
+      transcript.filter((l) => /install-|unhold-|apt-update/.test(l)),
+      [],
+    );
     assertAt(host, "1.35.1");
   });
 });
@@ -176,7 +202,10 @@ describe("kubeadm-upgrade: a failure at any step stops there, names the step, an
         assert.equal(failed.step, step, `call ${i} fails as step ${step}`);
         assert.match(failed.message, new RegExp(`^step "${step}" failed: `));
         // Nothing ran after the failed step except the verify step's own retries.
-        assert.ok(runner.calls.slice(i + 1).every((c) => c.step === step), `nothing after ${step} ran`);
+        assert.ok(
+          runner.calls.slice(i + 1).every((c) => c.step === step),
+          `nothing after ${step} ran`,
+        );
 
         host.failFrom = undefined;
         const resumed = await kubeadmUpgrade(fakeDeps(host.runner()), options(role, "1.35.1"));
@@ -191,20 +220,29 @@ describe("kubeadm-upgrade: refusals", () => {
   test("kubeadm upgrade plan that does not offer the release stops before apply", async () => {
     const host = aNode();
     host.planOutput = "Awesome, you're up-to-date! Enjoy!";
-    await assert.rejects(upgrade(host, "control-plane", "1.35.1"), (e: unknown) => e instanceof StepFailure && e.step === "upgrade-plan" && /does not offer "kubeadm upgrade apply v1\.35\.1"/.test(e.message));
+    await assert.rejects(
+      upgrade(host, "control-plane", "1.35.1"),
+      (e: unknown) => e instanceof StepFailure && e.step === "upgrade-plan" && /does not offer "kubeadm upgrade apply v1\.35\.1"/.test(e.message),
+    );
     assert.equal(host.clusterVersion, "v1.34.3");
   });
 
   test("a release the repositories do not have stops before changing anything but the source", async () => {
     const host = aNode();
-    await assert.rejects(upgrade(host, "worker", "1.35.9"), (e: unknown) => e instanceof StepFailure && e.step === "resolve-version" && /kubeadm, kubelet, kubectl 1\.35\.9 not offered/.test(e.message));
+    await assert.rejects(
+      upgrade(host, "worker", "1.35.9"),
+      (e: unknown) => e instanceof StepFailure && e.step === "resolve-version" && /kubeadm, kubelet, kubectl 1\.35\.9 not offered/.test(e.message),
+    );
     assert.equal(host.version("kubeadm"), "1.34.3");
   });
 
   test("an apt source naming no minor repository stops at apt-source", async () => {
     const host = aNode();
     host.files.set(APT_SOURCE, "deb http://example.org/k8s stable main\n");
-    await assert.rejects(upgrade(host, "worker", "1.35.1"), (e: unknown) => e instanceof StepFailure && e.step === "apt-source" && /names no \/vMAJOR\.MINOR\/ Kubernetes repository/.test(e.message));
+    await assert.rejects(
+      upgrade(host, "worker", "1.35.1"),
+      (e: unknown) => e instanceof StepFailure && e.step === "apt-source" && /names no \/vMAJOR\.MINOR\/ Kubernetes repository/.test(e.message),
+    );
   });
 
   test("a node that never reports the release fails at verify, naming the node and what it reports", async () => {
@@ -213,7 +251,11 @@ describe("kubeadm-upgrade: refusals", () => {
     const original = host.respond.bind(host);
     host.respond = (call) => (call.step === "verify" ? { stdout: "v1.34.3" } : original(call));
     const deps = fakeDeps(runner);
-    await assert.rejects(kubeadmUpgrade(deps, options("worker", "1.35.1")), (e: unknown) => e instanceof StepFailure && e.step === "verify" && /node node-1 reports v1\.34\.3, not v1\.35\.1, 60s after the kubelet restart/.test(e.message));
+    await assert.rejects(
+      kubeadmUpgrade(deps, options("worker", "1.35.1")),
+      (e: unknown) =>
+        e instanceof StepFailure && e.step === "verify" && /node node-1 reports v1\.34\.3, not v1\.35\.1, 60s after the kubelet restart/.test(e.message),
+    );
     assert.ok(deps.slept.length >= 2, "it kept asking until the deadline");
   });
 });

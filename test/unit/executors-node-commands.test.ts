@@ -19,12 +19,20 @@ const ok = ["--role", "worker", "--release", "1.35.1", "--node", "n1"];
 describe("node commands: bad input is exit 3 with a message naming it", () => {
   const cases: { command: string; args: string[]; env?: Record<string, string>; says: RegExp }[] = [
     { command: "kubeadm-upgrade", args: ["--release", "1.35.1", "--node", "n1"], says: /--role is required: control-plane or worker/ },
-    { command: "kubeadm-upgrade", args: ["--role", "master", "--release", "1.35.1", "--node", "n1"], says: /unknown role "master": use control-plane or worker/ },
+    {
+      command: "kubeadm-upgrade",
+      args: ["--role", "master", "--release", "1.35.1", "--node", "n1"],
+      says: /unknown role "master": use control-plane or worker/,
+    },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--node", "n1"], says: /--release is required/ },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35", "--node", "n1"], says: /malformed release "1\.35": expected X\.Y\.Z/ },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "v1.35.1+k3s1", "--node", "n1"], says: /malformed release "v1\.35\.1\+k3s1"/ },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35.1; reboot", "--node", "n1"], says: /malformed release "1\.35\.1; reboot"/ },
-    { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35.1"], says: /--node is required outside an upgrade pod \(SYSTEM_UPGRADE_NODE_NAME is unset\)/ },
+    {
+      command: "kubeadm-upgrade",
+      args: ["--role", "worker", "--release", "1.35.1"],
+      says: /--node is required outside an upgrade pod \(SYSTEM_UPGRADE_NODE_NAME is unset\)/,
+    },
     { command: "kubeadm-upgrade", args: [...ok, "--verify-timeout", "5m"], says: /--verify-timeout must be a whole number of seconds, not "5m"/ },
     { command: "kubeadm-upgrade", args: [...ok, "--host-mode", "ssh"], says: /unknown host mode "ssh": use one of chroot, nsenter, local/ },
     { command: "kubeadm-upgrade", args: ok, env: { PLAN_RUNNER_HOST_MODE: "docker" }, says: /unknown host mode "docker"/ },
@@ -60,7 +68,12 @@ describe("node commands: why they failed is the pod's termination message", () =
   const dir = mkdtempSync(join(tmpdir(), "termination-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const cases: Array<[string, () => Promise<number>, number, RegExp]> = [
-    ["a failed step", () => Promise.reject(new StepFailure({ step: "no-downgrade", kind: "check", detail: "the node runs kubelet 1.35.1" })), 1, /^plan-runner x: step "no-downgrade" failed: the node runs kubelet 1\.35\.1$/],
+    [
+      "a failed step",
+      () => Promise.reject(new StepFailure({ step: "no-downgrade", kind: "check", detail: "the node runs kubelet 1.35.1" })),
+      1,
+      /^plan-runner x: step "no-downgrade" failed: the node runs kubelet 1\.35\.1$/,
+    ],
     ["bad input", () => Promise.reject(new BadInput("--role is required")), 3, /^plan-runner x: --role is required$/],
   ];
   for (const [name, body, code, says] of cases) {

@@ -50,7 +50,10 @@ describe("os-upgrade", () => {
     const host = aNode(true);
     const runner = host.runner();
     const deps = fakeDeps(runner);
-    await assert.rejects(osUpgrade(deps, opts(true)), (e: unknown) => e instanceof StepFailure && e.step === "reboot" && /still up 600s after systemctl reboot/.test(e.message));
+    await assert.rejects(
+      osUpgrade(deps, opts(true)),
+      (e: unknown) => e instanceof StepFailure && e.step === "reboot" && /still up 600s after systemctl reboot/.test(e.message),
+    );
     assert.equal(host.rebooted, true);
     assert.deepEqual(runner.transcript().slice(-2), ["reboot-required: test -e /var/run/reboot-required", "reboot: systemctl reboot"]);
     assert.deepEqual(deps.slept, [600_000]);
@@ -88,7 +91,10 @@ describe("os-upgrade", () => {
       if (call.step === "apt-upgrade") (host.installed.get("kubelet") as { version: string }).version = "1.34.5-1.1";
       return reply;
     };
-    await assert.rejects(upgrade(host, true), (e: unknown) => e instanceof StepFailure && e.step === "held-after" && /kubelet 1\.34\.3-1\.1 -> 1\.34\.5-1\.1/.test(e.message));
+    await assert.rejects(
+      upgrade(host, true),
+      (e: unknown) => e instanceof StepFailure && e.step === "held-after" && /kubelet 1\.34\.3-1\.1 -> 1\.34\.5-1\.1/.test(e.message),
+    );
   });
 
   test("a failure at any step stops there, names the step, and a re-run completes", async () => {

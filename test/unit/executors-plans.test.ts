@@ -24,10 +24,16 @@ describe("plans/", () => {
     assert.equal(p.spec.concurrency, 1);
     assert.equal(p.spec.cordon, true);
     assert.deepEqual(expressions(p), ["node-role.kubernetes.io/control-plane Exists", "plan-runner.io/kubeadm-upgrade In enabled"]);
-    assert.match(commandLine(p.spec.prepare), /^compat-gate --target \$\(SYSTEM_UPGRADE_PLAN_LATEST_VERSION\) --matrix \/run\/system-upgrade\/secrets\/compat-matrix\/matrix\.json$/);
+    assert.match(
+      commandLine(p.spec.prepare),
+      /^compat-gate --target \$\(SYSTEM_UPGRADE_PLAN_LATEST_VERSION\) --matrix \/run\/system-upgrade\/secrets\/compat-matrix\/matrix\.json$/,
+    );
     assert.deepEqual(p.spec.secrets, [{ name: "compat-matrix", path: "/run/system-upgrade/secrets/compat-matrix", ignoreUpdates: true }]);
     const upgrade = commandLine(p.spec.upgrade);
-    assert.match(upgrade, /plan-runner etcd-snapshot &&\s+exec plan-runner kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION"/);
+    assert.match(
+      upgrade,
+      /plan-runner etcd-snapshot &&\s+exec plan-runner kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION"/,
+    );
   });
 
   test("k8s-workers: after the control plane, drained with a timeout, health-gated", async () => {

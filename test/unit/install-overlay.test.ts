@@ -69,10 +69,7 @@ const builtIn: FieldSpec[] = [
 describe("examples/install rewrites every plan-runner image", () => {
   const overlay = kustomization(overlayDir);
   const entry = overlay.images?.find((i) => i.name === IMAGE);
-  const specs = [
-    ...builtIn,
-    ...(overlay.configurations ?? []).flatMap((c) => ((readYaml(join(overlayDir, c))[0] as { images?: FieldSpec[] }).images ?? [])),
-  ];
+  const specs = [...builtIn, ...(overlay.configurations ?? []).flatMap((c) => (readYaml(join(overlayDir, c))[0] as { images?: FieldSpec[] }).images ?? [])];
   const files = resourceFiles(overlayDir);
   const refs = files.flatMap(imageReferences);
   const wanted = `${entry?.newName ?? IMAGE}:${entry?.newTag ?? ""}`;
@@ -101,27 +98,31 @@ describe("examples/install rewrites every plan-runner image", () => {
   });
 
   const kubectl = findKubectl();
-  it("kubectl kustomize leaves no image unrewritten", { skip: kubectl === undefined ? "no cached kubectl (bash test/env/build-control-plane.sh builds it)" : false }, () => {
-    const out = execFileSync(kubectl ?? "kubectl", ["kustomize", overlayDir], { encoding: "utf8" });
-    const docs = parseAllDocuments(out).map((d) => d.toJS() as Record<string, unknown>);
-    const images: string[] = [];
-    for (const d of docs) {
-      const spec = d["spec"] as Record<string, unknown> | undefined;
-      if (d["kind"] === "Deployment") {
-        const containers = ((spec?.["template"] as { spec?: { containers?: { image: string }[] } } | undefined)?.spec?.containers) ?? [];
-        images.push(...containers.map((c) => c.image));
-      }
-      if (d["kind"] === "Plan") {
-        for (const k of ["upgrade", "prepare"]) {
-          const c = spec?.[k] as { image?: string } | undefined;
-          if (c?.image !== undefined) images.push(c.image);
+  it(
+    "kubectl kustomize leaves no image unrewritten",
+    { skip: kubectl === undefined ? "no cached kubectl (bash test/env/build-control-plane.sh builds it)" : false },
+    () => {
+      const out = execFileSync(kubectl ?? "kubectl", ["kustomize", overlayDir], { encoding: "utf8" });
+      const docs = parseAllDocuments(out).map((d) => d.toJS() as Record<string, unknown>);
+      const images: string[] = [];
+      for (const d of docs) {
+        const spec = d["spec"] as Record<string, unknown> | undefined;
+        if (d["kind"] === "Deployment") {
+          const containers = (spec?.["template"] as { spec?: { containers?: { image: string }[] } } | undefined)?.spec?.containers ?? [];
+          images.push(...containers.map((c) => c.image));
+        }
+        if (d["kind"] === "Plan") {
+          for (const k of ["upgrade", "prepare"]) {
+            const c = spec?.[k] as { image?: string } | undefined;
+            if (c?.image !== undefined) images.push(c.image);
+          }
         }
       }
-    }
-    assert.equal(images.length, refs.length, "every reference in the files comes out of kustomize");
-    for (const image of images) assert.equal(image, wanted);
-    assert.doesNotMatch(out, new RegExp(`(^|[\\s"'])${IMAGE}:`), "an unqualified image is left in the output");
-  });
+      assert.equal(images.length, refs.length, "every reference in the files comes out of kustomize");
+      for (const image of images) assert.equal(image, wanted);
+      assert.doesNotMatch(out, new RegExp(`(^|[\\s"'])${IMAGE}:`), "an unqualified image is left in the output");
+    },
+  );
 });
 
 /** The harness's kubectl when it is already built; never starts a build from a unit test. */
@@ -131,5 +132,7 @@ function findKubectl(): string | undefined {
   const cache = process.env["PLAN_RUNNER_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "plan-runner");
   const bin = join(cache, "bin");
   if (!existsSync(bin)) return undefined;
-  return readdirSync(bin).map((d) => join(bin, d, "kubectl")).find((p) => existsSync(p));
+  return readdirSync(bin)
+    .map((d) => join(bin, d, "kubectl"))
+    .find((p) => existsSync(p));
 }

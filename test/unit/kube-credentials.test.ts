@@ -4,13 +4,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
-import { loadCredentials } from "../../src/controller/kube-credentials.ts";
+import { loadCredentials } from "../../src/controller/kube/credentials.ts";
 
-function kubeconfig(user: Record<string, unknown>, cluster: Record<string, unknown> = { server: "https://127.0.0.1:6443", "certificate-authority-data": Buffer.from("CA").toString("base64") }): string {
+function kubeconfig(
+  user: Record<string, unknown>,
+  cluster: Record<string, unknown> = { server: "https://127.0.0.1:6443", "certificate-authority-data": Buffer.from("CA").toString("base64") },
+): string {
   const dir = mkdtempSync(join(tmpdir(), "kc-"));
   const path = join(dir, "config");
   writeFileSync(join(dir, "token"), "from-file\n");
-  writeFileSync(path, stringify({ apiVersion: "v1", kind: "Config", "current-context": "c", contexts: [{ name: "c", context: { cluster: "k", user: "u" } }], clusters: [{ name: "k", cluster }], users: [{ name: "u", user }] }));
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "c",
+      contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+      clusters: [{ name: "k", cluster }],
+      users: [{ name: "u", user }],
+    }),
+  );
   return path;
 }
 
@@ -28,7 +41,10 @@ describe("loadCredentials: kubeconfig as kubectl reads it", () => {
   });
 
   it("client certificates are used as they are given", () => {
-    const c = loadCredentials(kubeconfig({ "client-certificate-data": Buffer.from("CERT").toString("base64"), "client-key-data": Buffer.from("KEY").toString("base64") }), {});
+    const c = loadCredentials(
+      kubeconfig({ "client-certificate-data": Buffer.from("CERT").toString("base64"), "client-key-data": Buffer.from("KEY").toString("base64") }),
+      {},
+    );
     assert.equal(c.cert?.toString(), "CERT");
     assert.equal(c.key?.toString(), "KEY");
     assert.equal(c.authorization(), undefined);

@@ -2,13 +2,13 @@
 // actions applied as the reconciler would apply them, and pods that finish as a test says.
 // Pure logic only; the real API server is exercised by the integration tests.
 import type { Plan } from "../../src/generated/plan.ts";
-import { type Action, type DecideConfig, type Decision, type DecideInput, type NodePatch, decide } from "../../src/controller/decide.ts";
-import type { Node, Pod } from "../../src/controller/kube-types.ts";
-import { podFacts } from "../../src/controller/pod-facts.ts";
-import { renderForPlan } from "../../src/controller/render-for-plan.ts";
-import { validatePlan } from "../../src/plan/validate.ts";
-
-export const HASH = "h".repeat(8);
+import { type Action, type DecideConfig, type Decision, type DecideInput, type NodePatch, decide } from "../../src/controller/rollout/decide.ts";
+import { type InputConfig, buildDecideInput } from "../../src/controller/rollout/decide-input.ts";
+import { planHash } from "../../src/controller/rollout/hash.ts";
+import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
+import { checkPlan } from "../../src/plan/compile.ts";
+import { aPlan as aPlanBuilder } from "../fixtures/builders.ts";
 
 export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Record<string, string>; unschedulable?: boolean } = {}): Node {
   return {
@@ -17,7 +17,12 @@ export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Rec
     metadata: {
       name,
       uid: `uid-${name}`,
-      labels: { "kubernetes.io/hostname": name, "upgrade": "yes", ...(opts.controlPlane === true ? { "node-role.kubernetes.io/control-plane": "" } : {}), ...opts.labels },
+      labels: {
+        "kubernetes.io/hostname": name,
+        upgrade: "yes",
+        ...(opts.controlPlane === true ? { "node-role.kubernetes.io/control-plane": "" } : {}),
+        ...opts.labels,
+      },
       annotations: {},
     },
     spec: opts.unschedulable === true ? { unschedulable: true } : {},
@@ -25,14 +30,21 @@ export function aNode(name: string, opts: { controlPlane?: boolean; labels?: Rec
   };
 }
 
+/** The one Plan builder (test/fixtures/builders.ts), set up as these tests' world expects. */
 export function aPlan(spec: Partial<Plan["spec"]> = {}, name = "up"): Plan {
-  return {
-    apiVersion: "upgrade.cattle.io/v1",
-    kind: "Plan",
-    metadata: { name, namespace: "sys", uid: "plan-uid", generation: 1 },
-    spec: { concurrency: 1, version: "v1.2.3", nodeSelector: { matchLabels: { upgrade: "yes" } }, upgrade: { image: "example/upgrade" }, ...spec },
-  };
+  return aPlanBuilder(name)
+    .inNamespace("sys")
+    .withUid("plan-uid")
+    .withGeneration(1)
+    .withVersion("v1.2.3")
+    .withNodeSelector({ matchLabels: { upgrade: "yes" } })
+    .withUpgrade({ image: "example/upgrade" })
+    .withSpec(spec)
+    .build();
 }
+
+/** The hash of every Plan the tests build here (same version, no secrets, no service account). */
+export const HASH = ((h) => (h.ok ? h.hash : ""))(planHash(aPlan(), "v1.2.3", () => undefined));
 
 export type Outcome = { exitCode: number } | "hang";
 
@@ -69,29 +81,33 @@ export class SimWorld {
   /** Nodes that had a pod created, in order of their first pod. */
   readonly started: string[] = [];
 
-  constructor(plan: Plan, nodes: readonly Node[], private readonly opts: SimOptions = {}) {
+  constructor(
+    plan: Plan,
+    nodes: readonly Node[],
+    private readonly opts: SimOptions = {},
+  ) {
     this.plan = plan;
     for (const n of nodes) this.nodes.set(n.metadata.name, n);
   }
 
+  /** The reconciler's own input assembly, over this world instead of the caches. */
   decide(): Decision {
     const plan = this.plan;
-    const d = decide({
-      plan,
-      problems: validatePlan(plan),
-      resolution: { version: plan.spec.version ?? "v0", source: "Version" },
-      hash: { value: HASH },
-      nodes: [...this.nodes.values()],
-      pods: [...this.pods.values()].map(podFacts).filter((p) => p !== undefined),
-      afterPending: [],
-      exclusiveBusy: new Set(),
-      window: { open: true },
-      durations: { postCompleteDelayMs: 0, backoffMs: 1000, drainTimeoutMs: undefined, soakMs: 0, healthTimeoutMs: undefined },
-      render: renderForPlan(plan, { hash: HASH, version: plan.spec.version ?? "v0", namespace: "sys", controllerName: "test", defaultDeadlineSecs: 900, maxDeadlineSecs: 3600 }),
-      now: this.now,
-      config: { pollIntervalMs: 60_000, podTtlMs: 3_600_000, defaultRetries: 2, defaultBackoffMs: 1000, ...this.opts.config },
-      ...this.opts.input,
-    });
+    const config: InputConfig = {
+      ...ControllerDefaults,
+      namespace: "sys",
+      controllerName: "test",
+      maxDeadlineSecs: 3600,
+      pollIntervalMs: 60_000,
+      podTtlMs: 3_600_000,
+      defaultRetries: 2,
+      defaultBackoffMs: 1000,
+      ...this.opts.config,
+    };
+    const { problems, compiled } = checkPlan(plan, config);
+    const snapshot = { plan: compiled, problems, plans: [plan], nodes: [...this.nodes.values()], pods: [...this.pods.values()], secrets: [] };
+    const input = buildDecideInput(snapshot, { resolution: { version: plan.spec.version ?? "v0", source: "Version" } }, config, this.now);
+    const d = decide({ ...input, ...this.opts.input });
     this.last = d;
     return d;
   }
@@ -134,7 +150,11 @@ export class SimWorld {
     this.created.push(pod.metadata.name);
     const node = pod.spec?.nodeName ?? "";
     if (!this.started.includes(node)) this.started.push(node);
-    this.pods.set(pod.metadata.name, { ...pod, metadata: { ...pod.metadata, uid: `uid-${pod.metadata.name}`, creationTimestamp: new Date(this.now).toISOString() }, status: { phase: "Pending" } });
+    this.pods.set(pod.metadata.name, {
+      ...pod,
+      metadata: { ...pod.metadata, uid: `uid-${pod.metadata.name}`, creationTimestamp: new Date(this.now).toISOString() },
+      status: { phase: "Pending" },
+    });
     this.track();
   }
 
@@ -156,7 +176,9 @@ export class SimWorld {
           ...pod,
           status: {
             phase: out.exitCode === 0 ? "Succeeded" : "Failed",
-            containerStatuses: [{ name: "upgrade", state: { terminated: { exitCode: out.exitCode, reason: out.exitCode === 0 ? "Completed" : "Error", finishedAt } } }],
+            containerStatuses: [
+              { name: "upgrade", state: { terminated: { exitCode: out.exitCode, reason: out.exitCode === 0 ? "Completed" : "Error", finishedAt } } },
+            ],
           },
         });
       }

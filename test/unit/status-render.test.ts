@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { progressBar, renderStatus } from "../../src/cli/commands/status.ts";
-import type { PlanObject } from "../../src/controller/reconciler.ts";
+import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import { aNode } from "./sim-world.ts";
 
 const HASH = "abc";
 
 function plan(status: PlanObject["status"]): PlanObject {
-  return { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", metadata: { name: "workers", namespace: "ns" }, spec: { nodeSelector: { matchLabels: { upgrade: "yes" } }, upgrade: { image: "x" } }, status } as PlanObject;
+  return {
+    apiVersion: "upgrade.cattle.io/v1",
+    kind: "Plan",
+    metadata: { name: "workers", namespace: "ns" },
+    spec: { nodeSelector: { matchLabels: { upgrade: "yes" } }, upgrade: { image: "x" } },
+    status,
+  } as PlanObject;
 }
 
 describe("plan-runner status: what a terminal shows", () => {
@@ -26,7 +32,17 @@ describe("plan-runner status: what a terminal shows", () => {
       aNode("other", { labels: { upgrade: "no" } }),
     ];
     const text = renderStatus(
-      [plan({ state: "Halted", latestVersion: "v1.2.3", latestHash: HASH, message: "node w3 failed", counts: { total: 4, complete: 1 }, applying: ["w2"], failures: [{ node: "w3", reason: "UpgradeFailed", message: "exit 1" }] })],
+      [
+        plan({
+          state: "Halted",
+          latestVersion: "v1.2.3",
+          latestHash: HASH,
+          message: "node w3 failed",
+          counts: { total: 4, complete: 1 },
+          applying: ["w2"],
+          failures: [{ node: "w3", reason: "UpgradeFailed", message: "exit 1" }],
+        }),
+      ],
       nodes,
       Date.parse("2026-06-01T00:00:00Z"),
     );

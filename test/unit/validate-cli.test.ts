@@ -34,7 +34,14 @@ function files(entries: Record<string, string | Uint8Array>): void {
 async function validate(...args: string[]): Promise<{ code: number; out: string[]; err: string }> {
   const io = bufferIO({}, dir);
   const code = await main(["validate", ...args], io);
-  return { code, out: io.stdout().split("\n").filter((l) => l !== ""), err: io.stderr() };
+  return {
+    code,
+    out: io
+      .stdout()
+      .split("\n")
+      .filter((l) => l !== ""),
+    err: io.stderr(),
+  };
 }
 
 before(() => {
@@ -76,14 +83,18 @@ describe("plan-runner validate: exit codes and output", () => {
   it("exits 0 with warnings only", async () => {
     const r = await validate("warn.yaml");
     assert.equal(r.code, 0);
-    assert.deepEqual(r.out, ["warn.yaml:5:1: warning: spec.nodeSelector: missing: the Plan selects no node and does nothing (as in SUC); an empty selector {} selects every node"]);
+    assert.deepEqual(r.out, [
+      "warn.yaml:5:1: warning: spec.nodeSelector: missing: the Plan selects no node and does nothing (as in SUC); an empty selector {} selects every node",
+    ]);
   });
 
   it("exits 1 and prints file:line:col: error: path: message", async () => {
     const r = await validate("drain.yaml");
     assert.equal(r.code, 1);
     const line = readFileSync(join(dir, "drain.yaml"), "utf8").split("\n").indexOf("  drain:") + 1;
-    assert.deepEqual(r.out, [`drain.yaml:${line}:3: error: spec.drain: deleteLocalData and deleteEmptydirData cannot both be set (deleteLocalData is the old name of deleteEmptydirData)`]);
+    assert.deepEqual(r.out, [
+      `drain.yaml:${line}:3: error: spec.drain: deleteLocalData and deleteEmptydirData cannot both be set (deleteLocalData is the old name of deleteEmptydirData)`,
+    ]);
     assert.match(r.err, /1 error/);
   });
 
@@ -102,7 +113,10 @@ describe("plan-runner validate: exit codes and output", () => {
 
   it("reports files in the order given, each sorted by line", async () => {
     const r = await validate("typo.yaml", "drain.yaml", "warn.yaml");
-    assert.deepEqual(r.out.map((l) => l.split(":")[0]), ["typo.yaml", "drain.yaml", "warn.yaml"]);
+    assert.deepEqual(
+      r.out.map((l) => l.split(":")[0]),
+      ["typo.yaml", "drain.yaml", "warn.yaml"],
+    );
   });
 
   it("walks directories for *.yaml and *.yml, skipping hidden directories, kustomization.yaml and other files", async () => {
@@ -125,7 +139,11 @@ describe("plan-runner validate: junk gets one clear message, never a stack trace
     { file: "empty.yaml", code: 1, message: /^empty\.yaml:1:1: error: no YAML document in the file/ },
     { file: "broken.yaml", code: 1, message: /^broken\.yaml:\d+:\d+: error: YAML: / },
     { file: "tabs.yaml", code: 1, message: /^tabs\.yaml:4:1: error: YAML: / },
-    { file: "scalar.yaml", code: 1, message: /^scalar\.yaml:1:1: error: not a Kubernetes object: expected a mapping with apiVersion and kind, got the string "just some words"$/ },
+    {
+      file: "scalar.yaml",
+      code: 1,
+      message: /^scalar\.yaml:1:1: error: not a Kubernetes object: expected a mapping with apiVersion and kind, got the string "just some words"$/,
+    },
     { file: "other-kind.yaml", code: 0, message: /^other-kind\.yaml:2:7: warning: kind: not a Plan: kind ConfigMap \(v1\); skipped$/ },
     { file: "deep.yaml", code: 1, message: /^deep\.yaml:\d+:\d+: error: YAML: nested too deeply/ },
     { file: "duplicate-key.yaml", code: 1, message: /^duplicate-key\.yaml:3:1: error: YAML: key "kind" appears twice in one mapping$/ },
@@ -177,7 +195,10 @@ describe("plan-runner validate on the repository", () => {
     const code = await main(["validate", "--quiet", "test/fixtures/invalid"], io);
     assert.equal(code, 1);
     // The fixtures share one Plan name; that cross-file error is not what each file is about.
-    const own = io.stdout().split("\n").filter((l) => l !== "" && !l.includes("is also defined at"));
+    const own = io
+      .stdout()
+      .split("\n")
+      .filter((l) => l !== "" && !l.includes("is also defined at"));
     const failing = new Set(own.map((l) => l.split(":")[0]));
     const corpus = readdirSync(join(repo, "test/fixtures/invalid")).filter((f) => f.endsWith(".yaml"));
     assert.ok(corpus.length >= 40);

@@ -31,10 +31,16 @@ describe("invalid Plans are rejected at the field their header names", () => {
       const shown = problems.map(formatProblem).join("\n");
       assert.deepEqual([...new Set(errors.map((p) => p.path))], [expect], `errors:\n${shown}`);
       for (const fragment of headers(text, "message")) {
-        assert.ok(errors.some((p) => p.message.includes(fragment)), `no error message contains "${fragment}":\n${shown}`);
+        assert.ok(
+          errors.some((p) => p.message.includes(fragment)),
+          `no error message contains "${fragment}":\n${shown}`,
+        );
       }
       // The position is the offending line, not the top of the file.
-      assert.ok(errors.every((p) => p.line > 1), shown);
+      assert.ok(
+        errors.every((p) => p.line > 1),
+        shown,
+      );
     });
   }
 });
@@ -47,7 +53,11 @@ describe("valid Plans pass", () => {
       const shown = problems.map(formatProblem).join("\n");
       assert.ok(plans.length > 0, "at least one Plan");
       assert.ok(plans.every((p) => p.valid));
-      assert.deepEqual(problems.filter((p) => p.severity === "error"), [], shown);
+      assert.deepEqual(
+        problems.filter((p) => p.severity === "error"),
+        [],
+        shown,
+      );
       assert.deepEqual(problems.map((p) => p.path).sort(), headers(text, "expect-warning").sort(), shown);
     });
   }

@@ -43,7 +43,12 @@ const cases: Case[] = [
   { name: "cron: Saturday 02:00 Paris, inside Friday night's window", window: weeknightsParis, now: "2026-03-07T01:00:00Z", open: true },
   { name: "cron: Saturday 23:00 Paris, no match on weekends", window: weeknightsParis, now: "2026-03-07T22:00:00Z", open: false },
   { name: "cron in UTC by default", window: { cron: "30 1 * * *", duration: "30m" }, now: "2026-03-07T01:45:00Z", open: true },
-  { name: "an invalid window never opens (as in SUC)", window: { days: ["funday"], startTime: "01:00", endTime: "04:00" }, now: "2026-03-07T02:00:00Z", open: false },
+  {
+    name: "an invalid window never opens (as in SUC)",
+    window: { days: ["funday"], startTime: "01:00", endTime: "04:00" },
+    now: "2026-03-07T02:00:00Z",
+    open: false,
+  },
   { name: "an empty window never opens", window: {}, now: "2026-03-07T02:00:00Z", open: false },
 ];
 

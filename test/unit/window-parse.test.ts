@@ -86,10 +86,16 @@ describe("parseWindow reports each problem at its field", () => {
 
   it("the 'bad times' case names both times when both are wrong", () => {
     const { problems } = parseWindow({ days: ["sat"], startTime: "25:00", endTime: "26:00" });
-    assert.deepEqual(problems.map((p) => p.path), ["spec.window.startTime", "spec.window.endTime"]);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ["spec.window.startTime", "spec.window.endTime"],
+    );
   });
 
   it("uses the given path prefix", () => {
-    assert.deepEqual(parseWindow({}, "w").problems.map((p) => p.path), ["w"]);
+    assert.deepEqual(
+      parseWindow({}, "w").problems.map((p) => p.path),
+      ["w"],
+    );
   });
 });

@@ -22,7 +22,9 @@ options:
                          (env PLAN_RUNNER_COMPAT_MATRIX; default ${DEFAULT_MATRIX})
   --prometheus URL       Prometheus for apiserver_requested_deprecated_apis (env PLAN_RUNNER_PROMETHEUS_URL)
   --skip-removed-apis    do not check removed APIs (without it, no Prometheus means a block)
-  --kubeconfig FILE      read the cluster with this kubeconfig instead of the pod's ServiceAccount`;
+  --kubeconfig FILE      read the cluster with this kubeconfig instead of the pod's ServiceAccount
+  --node NAME            the node to be upgraded: a target older than its kubelet is blocked (a downgrade)
+                         (env SYSTEM_UPGRADE_NODE_NAME, set in every upgrade pod)`;
 
 const OPTIONS = {
   target: { type: "string" },
@@ -30,6 +32,7 @@ const OPTIONS = {
   prometheus: { type: "string" },
   "skip-removed-apis": { type: "boolean" },
   kubeconfig: { type: "string" },
+  node: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -66,7 +69,8 @@ export function compatGateCommand(sources: GateSources): Command {
       const promUrl = values.prometheus ?? io.env["PLAN_RUNNER_PROMETHEUS_URL"];
       const deprecatedApis = values["skip-removed-apis"] === true ? null : promUrl === undefined ? noPrometheus : sources.prometheus(promUrl);
       const cluster = await sources.cluster(values.kubeconfig, io.env);
-      const result = await compatGate({ cluster, deprecatedApis }, matrix, target, versionParts(values.target) ?? target);
+      const node = values.node ?? io.env["SYSTEM_UPGRADE_NODE_NAME"];
+      const result = await compatGate({ cluster, deprecatedApis }, matrix, target, { version: versionParts(values.target) ?? target, node });
 
       const t = formatMinor(target);
       const running = result.running === undefined ? "unknown" : formatMinor(result.running);

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
-import { Controller, type ControllerConfig, defaultIdentity } from "../../controller/controller.ts";
-import { KubeAdapter } from "../../controller/kube-adapter.ts";
-import { jsonLogger } from "../../controller/log.ts";
-import { Metrics } from "../../controller/metrics.ts";
-import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/defaults.ts";
+import { Controller, type ControllerConfig, defaultIdentity } from "../../controller/wiring/process.ts";
+import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import { jsonLogger } from "../../controller/wiring/log.ts";
+import { Metrics } from "../../controller/wiring/metrics.ts";
+import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
 import { type Command, EXIT_USAGE } from "../io.ts";
 
@@ -38,28 +38,33 @@ function duration(flag: string, text: string): number {
 
 class UsageError extends Error {}
 
-/** Parsed once at start-up into a frozen object (style rule 9). */
-export function parseControllerConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { config: ControllerConfig; kubeconfig: string | undefined } {
+const OPTIONS = {
+  kubeconfig: { type: "string" },
+  namespace: { type: "string" },
+  name: { type: "string", default: D.controllerName },
+  "metrics-address": { type: "string", default: D.metricsAddress },
+  "leader-elect": { type: "string", default: String(D.leaderElection) },
+  "lease-duration": { type: "string" },
+  "renew-deadline": { type: "string" },
+  "retry-period": { type: "string" },
+  workers: { type: "string", default: String(D.workers) },
+  relist: { type: "string" },
+  "pod-ttl": { type: "string" },
+  "poll-interval": { type: "string" },
+  "channel-poll": { type: "string" },
+  "default-deadline": { type: "string", default: String(D.defaultDeadlineSecs) },
+  "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parsed once at start-up into a frozen object: nothing later reads flags or the environment. */
+export function parseControllerConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { config: ControllerConfig; kubeconfig: string | undefined } {
   const { values } = parseArgs({
     args: [...argv],
-    options: {
-      kubeconfig: { type: "string" },
-      namespace: { type: "string" },
-      name: { type: "string", default: "plan-runner" },
-      "metrics-address": { type: "string", default: ":8080" },
-      "leader-elect": { type: "string", default: "true" },
-      "lease-duration": { type: "string", default: "15s" },
-      "renew-deadline": { type: "string", default: "10s" },
-      "retry-period": { type: "string", default: "2s" },
-      workers: { type: "string", default: "4" },
-      relist: { type: "string", default: "5m" },
-      "pod-ttl": { type: "string", default: "1h" },
-      "poll-interval": { type: "string", default: "5m" },
-      "channel-poll": { type: "string", default: "15m" },
-      "default-deadline": { type: "string", default: String(DEFAULT_DEADLINE_SECS) },
-      "max-deadline": { type: "string", default: String(MAX_DEADLINE_SECS) },
-      help: { type: "boolean", short: "h" },
-    },
+    options: OPTIONS,
     strict: true,
     allowPositionals: false,
   });
@@ -69,27 +74,31 @@ export function parseControllerConfig(argv: readonly string[], env: Readonly<Rec
     if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag}: "${v}" must be an integer >= ${min}`);
     return n;
   };
-  const namespace = values.namespace ?? env["POD_NAMESPACE"] ?? "system-upgrade";
+  const span = (
+    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll",
+    fallback: number,
+  ): number => {
+    const text = values[flag];
+    return typeof text === "string" ? duration(flag, text) : fallback;
+  };
+  const namespace = values.namespace ?? env["POD_NAMESPACE"] ?? D.namespace;
   const metrics = values["metrics-address"];
   const config: ControllerConfig = Object.freeze({
+    ...D,
     namespace,
     controllerName: values.name,
     workers: int("workers", values.workers, 1),
-    relistMs: duration("relist", values.relist),
+    relistMs: span("relist", D.relistMs),
     leaderElection: values["leader-elect"] !== "false",
     leaseName: `${values.name}-leader`,
-    leaseDurationMs: duration("lease-duration", values["lease-duration"]),
-    renewDeadlineMs: duration("renew-deadline", values["renew-deadline"]),
-    retryPeriodMs: duration("retry-period", values["retry-period"]),
+    leaseDurationMs: span("lease-duration", D.leaseDurationMs),
+    renewDeadlineMs: span("renew-deadline", D.renewDeadlineMs),
+    retryPeriodMs: span("retry-period", D.retryPeriodMs),
     metricsAddress: metrics === "off" ? undefined : metrics,
     identity: defaultIdentity(),
-    pollIntervalMs: duration("poll-interval", values["poll-interval"]),
-    podTtlMs: duration("pod-ttl", values["pod-ttl"]),
-    defaultRetries: 2,
-    defaultBackoffMs: 30_000,
-    channelPollMs: duration("channel-poll", values["channel-poll"]),
-    channelTimeoutMs: 10_000,
-    alertsCacheMs: 15_000,
+    pollIntervalMs: span("poll-interval", D.pollIntervalMs),
+    podTtlMs: span("pod-ttl", D.podTtlMs),
+    channelPollMs: span("channel-poll", D.channelPollMs),
     defaultDeadlineSecs: int("default-deadline", values["default-deadline"], 0),
     maxDeadlineSecs: int("max-deadline", values["max-deadline"], 1),
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
@@ -114,7 +123,11 @@ export const run: Command = async (argv, io) => {
   const metrics = new Metrics();
   let kube: KubeAdapter;
   try {
-    kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
+    kube = new KubeAdapter({
+      kubeconfig,
+      rateLimit: D.apiRateLimit,
+      onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+    });
   } catch (e: unknown) {
     io.err(`plan-runner controller: cannot load cluster credentials: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT_USAGE;

@@ -3,28 +3,28 @@
 // nodes skipped and why, and the exact pods the controller would create. The summary is YAML
 // comments and the pods are YAML documents, so the output pipes into
 // `kubectl apply --dry-run=server -f -` as is.
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import type { Plan } from "../../generated/plan.ts";
-import { parseGoDuration } from "../../plan/duration.ts";
 import { readPlanFile } from "../../plan/load.ts";
 import { formatProblem, validateLoaded } from "../../plan/validate.ts";
-import { INELIGIBILITY_TEXT } from "../../controller/eligibility.ts";
-import { planHash } from "../../controller/hash.ts";
-import type { Node } from "../../controller/kube-types.ts";
-import { type NodeView, type SecretView, toNodeView } from "../../controller/model.ts";
-import { isControlPlane } from "../../controller/order.ts";
-import { type RenderOptions, renderPod } from "../../controller/render-pod.ts";
-import { selectNodes, waves } from "../../controller/select.ts";
-import { mungeVersion } from "../../controller/version.ts";
-import { resolveChannel } from "../../controller/channel.ts";
-import { DEFAULT_DEADLINE_SECS, MAX_DEADLINE_SECS } from "../../controller/defaults.ts";
-import { KubeAdapter } from "../../controller/kube-adapter.ts";
-import type { Pod, Secret } from "../../controller/kube-types.ts";
-import { podFacts } from "../../controller/pod-facts.ts";
-import { resources } from "../../controller/ports.ts";
+import { INELIGIBILITY_TEXT } from "../../controller/rollout/eligibility.ts";
+import { planHash } from "../../controller/rollout/hash.ts";
+import type { Node } from "../../controller/rollout/objects.ts";
+import { type NodeView, type SecretView, toNodeView } from "../../controller/rollout/model.ts";
+import { isControlPlane } from "../../controller/rollout/order.ts";
+import { type RenderOptions, renderPod } from "../../controller/rollout/render-pod.ts";
+import { selectNodes, waves } from "../../controller/rollout/select.ts";
+import { mungeVersion } from "../../controller/rollout/version.ts";
+import { resolveChannel } from "../../controller/kube/channel.ts";
+import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
+import { compilePlan } from "../../plan/compile.ts";
+import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import type { Pod, Secret } from "../../controller/rollout/objects.ts";
+import { podFacts } from "../../controller/rollout/pod-facts.ts";
+import { resources } from "../../controller/kube/ports.ts";
 import { type CliIO, type Command, EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "../io.ts";
+import { readObjects, toSecretView } from "../read-objects.ts";
 
 const USAGE = `usage: plan-runner plan FILE (--nodes NODES.yaml | --kubeconfig FILE) [options]
 
@@ -42,7 +42,7 @@ Nothing is written to any cluster.
   --namespace NS          namespace of Plans that name none (default system-upgrade)`;
 
 /** The controller's own defaults, so the pods shown are the pods it would create. */
-const CONTROLLER_DEFAULTS = { activeDeadline: { defaultSeconds: DEFAULT_DEADLINE_SECS, maxSeconds: MAX_DEADLINE_SECS } } as const;
+const CONTROLLER_DEFAULTS = { activeDeadline: { defaultSeconds: D.defaultDeadlineSecs, maxSeconds: D.maxDeadlineSecs } } as const;
 
 interface Args {
   readonly file: string;
@@ -84,50 +84,8 @@ function parseArgs(argv: readonly string[]): Args | { usage: string } {
     secrets: flags.get("--secrets"),
     version: flags.get("--version"),
     pods,
-    controllerName: flags.get("--controller-name") ?? "plan-runner",
-    namespace: flags.get("--namespace") ?? "system-upgrade",
-  };
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Objects of `kind` from a YAML stream of objects and Lists (what `kubectl get -o yaml` prints). */
-async function readObjects(path: string, kind: string): Promise<{ objects: Record<string, unknown>[] } | { error: string }> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e: unknown) {
-    return { error: `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  const objects: Record<string, unknown>[] = [];
-  const docs = parseAllDocuments(text);
-  for (const doc of Array.isArray(docs) ? docs : []) {
-    const first = doc.errors[0];
-    if (first !== undefined) return { error: `${path}: YAML: ${first.message}` };
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) continue;
-    const items = isRecord(value) && Array.isArray(value["items"]) ? (value["items"] as unknown[]) : [value];
-    for (const item of items) {
-      if (!isRecord(item) || (item["kind"] !== undefined && item["kind"] !== kind)) {
-        return { error: `${path}: expected ${kind} objects (or a List of them), found ${isRecord(item) ? String(item["kind"]) : typeof item}` };
-      }
-      const meta = item["metadata"];
-      if (!isRecord(meta) || typeof meta["name"] !== "string") return { error: `${path}: a ${kind} without metadata.name` };
-      objects.push(item);
-    }
-  }
-  return { objects };
-}
-
-function toSecretView(o: Record<string, unknown>): SecretView {
-  const meta = o["metadata"] as Record<string, unknown>;
-  const data = o["data"];
-  const immutable = o["immutable"];
-  return {
-    name: String(meta["name"]),
-    type: typeof o["type"] === "string" ? o["type"] : "",
-    data: isRecord(data) && Object.keys(data).length > 0 ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)])) : undefined,
-    ...(typeof immutable === "boolean" ? { immutable } : {}),
+    controllerName: flags.get("--controller-name") ?? D.controllerName,
+    namespace: flags.get("--namespace") ?? D.namespace,
   };
 }
 
@@ -146,59 +104,94 @@ function newerKubelets(nodes: readonly NodeView[], version: string): string[] {
 
 const yamlDoc = (v: unknown): string => stringify(v, { version: "1.1", lineWidth: 0 });
 
+/** The eligible nodes in order, the waves and the skipped nodes, as comment lines. */
+function orderLines(sel: ReturnType<typeof selectNodes>): string[] {
+  const out: string[] = [];
+  const wv = waves(sel.ordered, sel.concurrency);
+  out.push(`Eligible nodes, in order (${sel.ordered.length}):`);
+  const width = Math.max(4, ...sel.ordered.map((n) => n.name.length));
+  const marks = (n: NodeView): string =>
+    `${isControlPlane(n.labels) ? "  control-plane" : ""}${n.ready ? "" : "  NotReady"}${n.unschedulable ? "  cordoned" : ""}`;
+  sel.ordered.forEach((n, i) => out.push(`  ${String(i + 1).padStart(4)}. ${n.name.padEnd(width)}${marks(n)}`));
+  out.push("", `Waves at concurrency ${sel.concurrency}: ${wv.length}`);
+  wv.forEach((w, i) => out.push(`  wave ${i + 1}: ${w.map((n) => n.name).join(", ")}`));
+  out.push("", `Skipped nodes (${sel.skipped.length}):`);
+  for (const s of sel.skipped) out.push(`  ${s.node.name}: ${INELIGIBILITY_TEXT[s.reason]}`);
+  return out;
+}
+
+/** The exact pods the controller would create, as YAML documents. */
+function printPods(plan: Plan, ordered: readonly NodeView[], version: string, hash: string, args: Args, io: CliIO): void {
+  const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...CONTROLLER_DEFAULTS };
+  const postCompleteDelayMs = compilePlan(plan, D).postCompleteDelayMs;
+  const podNodes = args.pods === "none" ? [] : args.pods === "first" ? ordered.slice(0, 1) : ordered;
+  for (const node of podNodes) {
+    for (const step of plan.spec.prepare === undefined ? (["apply"] as const) : (["prepare", "apply"] as const)) {
+      const input = { plan, node, step, latestVersion: version, latestHash: hash, ...(postCompleteDelayMs === undefined ? {} : { postCompleteDelayMs }) };
+      io.out(`---\n${yamlDoc(renderPod(input, options))}`);
+    }
+  }
+}
+
 function describePlan(plan: Plan, nodes: readonly NodeView[], secrets: readonly SecretView[] | undefined, args: Args, io: CliIO, live?: LiveFacts): boolean {
   const name = plan.metadata.name;
   const ns = plan.metadata.namespace ?? args.namespace;
   const spec = plan.spec;
-  const version = spec.version !== undefined && spec.version !== "" ? mungeVersion(spec.version) : args.version !== undefined ? mungeVersion(args.version) : live?.channelVersion;
+  const version =
+    spec.version !== undefined && spec.version !== ""
+      ? mungeVersion(spec.version)
+      : args.version !== undefined
+        ? mungeVersion(args.version)
+        : live?.channelVersion;
   const lines: string[] = [];
   const say = (s = ""): void => void lines.push(s === "" ? "#" : `# ${s}`);
   if (version === undefined) {
-    io.err(`plan-runner plan: Plan ${ns}/${name} resolves its version from the channel ${spec.channel ?? "(none)"}${live?.channelError !== undefined ? `, which failed: ${live.channelError}` : ""}; pass --version`);
+    io.err(
+      `plan-runner plan: Plan ${ns}/${name} resolves its version from the channel ${spec.channel ?? "(none)"}${live?.channelError !== undefined ? `, which failed: ${live.channelError}` : ""}; pass --version`,
+    );
     return false;
   }
   const hashed = (spec.secrets ?? []).filter((s) => s.ignoreUpdates !== true);
   const byName = new Map((secrets ?? []).map((s) => [s.name, s]));
   const provisional = hashed.some((s) => !byName.has(s.name));
   // Without the secrets the hash cannot be SUC's; the dry run still shows order and pods, with that said loudly.
-  const h = planHash(provisional ? { ...plan, spec: { ...spec, secrets: (spec.secrets ?? []).filter((s) => byName.has(s.name) || s.ignoreUpdates === true) } } : plan, version, (n) => byName.get(n));
+  const h = planHash(
+    provisional ? { ...plan, spec: { ...spec, secrets: (spec.secrets ?? []).filter((s) => byName.has(s.name) || s.ignoreUpdates === true) } } : plan,
+    version,
+    (n) => byName.get(n),
+  );
   const hash = h.ok ? h.hash : "";
 
   const inFlight = live?.inFlight.get(name) ?? new Set<string>();
   const sel = selectNodes({ plan, nodes, latestHash: hash, inFlight });
-  const wv = waves(sel.ordered, sel.concurrency);
   say(`Plan ${ns}/${name}`);
   say(`  version      ${version}`);
-  say(`  hash         ${hash}${provisional ? `  (PROVISIONAL: contents of secret(s) ${hashed.filter((s) => !byName.has(s.name)).map((s) => s.name).join(", ")} unknown; pass --secrets)` : ""}`);
+  say(
+    `  hash         ${hash}${
+      provisional
+        ? `  (PROVISIONAL: contents of secret(s) ${hashed
+            .filter((s) => !byName.has(s.name))
+            .map((s) => s.name)
+            .join(", ")} unknown; pass --secrets)`
+        : ""
+    }`,
+  );
   say(`  concurrency  ${sel.concurrency}`);
-  say(`  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped${live !== undefined ? ` (live; ${inFlight.size} already in flight: ${[...inFlight].join(", ") || "none"})` : ""}`);
+  say(
+    `  nodes        ${nodes.length} listed, ${sel.ordered.length} eligible, ${sel.skipped.length} skipped${live !== undefined ? ` (live; ${inFlight.size} already in flight: ${[...inFlight].join(", ") || "none"})` : ""}`,
+  );
   if (spec.nodeSelector === undefined) say("  NOTE: the Plan has no spec.nodeSelector, so it selects no node (as in SUC)");
   const newer = newerKubelets(sel.ordered, version);
   if (newer.length > 0) {
-    say(`  WARNING: ${newer.length} eligible node(s) run a newer Kubernetes than ${version} (${newer.slice(0, 5).join(", ")}${newer.length > 5 ? ", ..." : ""}): a downgrade, which kubeadm-upgrade refuses and the compat gate blocks`);
+    say(
+      `  WARNING: ${newer.length} eligible node(s) run a newer Kubernetes than ${version} (${newer.slice(0, 5).join(", ")}${newer.length > 5 ? ", ..." : ""}): a downgrade, which kubeadm-upgrade refuses and the compat gate blocks`,
+    );
   }
   say();
-  say(`Eligible nodes, in order (${sel.ordered.length}):`);
-  const width = Math.max(4, ...sel.ordered.map((n) => n.name.length));
-  sel.ordered.forEach((n, i) => say(`  ${String(i + 1).padStart(4)}. ${n.name.padEnd(width)}${isControlPlane(n.labels) ? "  control-plane" : ""}${n.ready ? "" : "  NotReady"}${n.unschedulable ? "  cordoned" : ""}`));
-  say();
-  say(`Waves at concurrency ${sel.concurrency}: ${wv.length}`);
-  wv.forEach((w, i) => say(`  wave ${i + 1}: ${w.map((n) => n.name).join(", ")}`));
-  say();
-  say(`Skipped nodes (${sel.skipped.length}):`);
-  for (const s of sel.skipped) say(`  ${s.node.name}: ${INELIGIBILITY_TEXT[s.reason]}`);
+  for (const line of orderLines(sel)) say(line);
   io.out(lines.join("\n"));
 
-  const options: RenderOptions = { controllerName: args.controllerName, defaultNamespace: args.namespace, ...CONTROLLER_DEFAULTS };
-  const delay = spec.postCompleteDelay === undefined ? undefined : parseGoDuration(spec.postCompleteDelay);
-  const postCompleteDelayMs = delay?.ok === true ? delay.ms : undefined;
-  const podNodes = args.pods === "none" ? [] : args.pods === "first" ? sel.ordered.slice(0, 1) : sel.ordered;
-  for (const node of podNodes) {
-    for (const step of spec.prepare === undefined ? (["apply"] as const) : (["prepare", "apply"] as const)) {
-      const pod = renderPod({ plan, node, step, latestVersion: version, latestHash: hash, ...(postCompleteDelayMs === undefined ? {} : { postCompleteDelayMs }) }, options);
-      io.out(`---\n${yamlDoc(pod)}`);
-    }
-  }
+  printPods(plan, sel.ordered, version, hash, args, io);
   return true;
 }
 
@@ -209,7 +202,10 @@ interface LiveFacts {
   readonly channelError?: string;
 }
 
-async function readLive(args: Args & { kubeconfig: string }, plans: readonly Plan[]): Promise<{ nodes: NodeView[]; secrets: SecretView[]; live: LiveFacts } | { error: string }> {
+async function readLive(
+  args: Args & { kubeconfig: string },
+  plans: readonly Plan[],
+): Promise<{ nodes: NodeView[]; secrets: SecretView[]; live: LiveFacts } | { error: string }> {
   let kube: KubeAdapter;
   try {
     kube = new KubeAdapter({ kubeconfig: args.kubeconfig });
@@ -232,7 +228,7 @@ async function readLive(args: Args & { kubeconfig: string }, plans: readonly Pla
     const channelPlan = plans.find((p) => (p.spec.version === undefined || p.spec.version === "") && p.spec.channel !== undefined);
     let channel: { channelVersion?: string; channelError?: string } = {};
     if (channelPlan?.spec.channel !== undefined && args.version === undefined) {
-      const r = await resolveChannel(channelPlan.spec.channel, { timeoutMs: 10_000 });
+      const r = await resolveChannel(channelPlan.spec.channel, { timeoutMs: D.channelTimeoutMs });
       channel = "version" in r ? { channelVersion: r.version } : { channelError: r.message };
     }
     return { nodes, secrets, live: { inFlight, ...channel } };
@@ -259,7 +255,10 @@ export const run: Command = async (argv, io) => {
     return EXIT_INVALID;
   }
   if (args.kubeconfig !== undefined) {
-    const got = await readLive({ ...args, kubeconfig: resolve(io.cwd, args.kubeconfig) }, loaded.plans.map((p) => p.plan));
+    const got = await readLive(
+      { ...args, kubeconfig: resolve(io.cwd, args.kubeconfig) },
+      loaded.plans.map((p) => p.plan),
+    );
     if ("error" in got) {
       io.err(`plan-runner plan: ${got.error}`);
       return EXIT_INVALID;

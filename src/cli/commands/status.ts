@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
 import type { PlanStatus } from "../../generated/plan.ts";
-import { eligibility } from "../../controller/eligibility.ts";
-import { KubeAdapter } from "../../controller/kube-adapter.ts";
-import type { Node } from "../../controller/kube-types.ts";
-import { type Kube, resources } from "../../controller/ports.ts";
-import type { PlanObject } from "../../controller/reconciler.ts";
+import { eligibility } from "../../controller/rollout/eligibility.ts";
+import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import type { Node } from "../../controller/rollout/objects.ts";
+import { type Kube, resources } from "../../controller/kube/ports.ts";
+import type { PlanObject } from "../../controller/wiring/reconciler.ts";
 import { type CliIO, type Command, EXIT_USAGE } from "../io.ts";
 
 const HELP = `usage: plan-runner status [PLAN] [--namespace NS] [--kubeconfig FILE] [--watch] [--interval 2s]
@@ -38,7 +38,8 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
       const name = n.metadata.name;
       const host = n.metadata.labels?.["kubernetes.io/hostname"] ?? name;
       const f = failed.get(name);
-      const state = why === "done" ? "complete" : f !== undefined ? (f["reason"] === "Retrying" ? "retrying" : "failed") : applying.has(host) ? "applying" : "pending";
+      const state =
+        why === "done" ? "complete" : f !== undefined ? (f["reason"] === "Retrying" ? "retrying" : "failed") : applying.has(host) ? "applying" : "pending";
       const cordoned = n.spec?.unschedulable === true ? " (cordoned)" : "";
       out.push(`  ${name.padEnd(28)} ${state}${cordoned}${f !== undefined ? `  ${String(f["message"] ?? "")}` : ""}`);
     }
@@ -49,16 +50,31 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
 
 async function snapshot(kube: Kube, namespace: string, only: string | undefined): Promise<string> {
   const [plans, nodes] = await Promise.all([kube.list<PlanObject>(resources.plans, namespace), kube.list<Node>(resources.nodes, undefined)]);
-  return renderStatus(plans.items.filter((p) => only === undefined || p.metadata.name === only), nodes.items);
+  return renderStatus(
+    plans.items.filter((p) => only === undefined || p.metadata.name === only),
+    nodes.items,
+  );
 }
 
 export const run: Command = async (argv: readonly string[], io: CliIO) => {
-  let values: { kubeconfig?: string | undefined; namespace?: string | undefined; watch?: boolean | undefined; interval?: string | undefined; help?: boolean | undefined };
+  let values: {
+    kubeconfig?: string | undefined;
+    namespace?: string | undefined;
+    watch?: boolean | undefined;
+    interval?: string | undefined;
+    help?: boolean | undefined;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: [...argv],
-      options: { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, watch: { type: "boolean", short: "w" }, interval: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        kubeconfig: { type: "string" },
+        namespace: { type: "string", short: "n" },
+        watch: { type: "boolean", short: "w" },
+        interval: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       allowPositionals: true,
     }));
   } catch (e: unknown) {

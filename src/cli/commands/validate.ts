@@ -6,7 +6,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { MAX_FILE_BYTES, readPlanFile } from "../../plan/load.ts";
 import { type LocatedProblem, type ValidatedPlan, crossPlanProblems, formatProblem, validateLoaded } from "../../plan/validate.ts";
-import { type Command, EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "../io.ts";
+import { type CliIO, type Command, EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "../io.ts";
 
 const USAGE = `usage: plan-runner validate [--quiet] <file|dir>...
 
@@ -50,6 +50,32 @@ async function yamlFilesUnder(dir: string, shown: string): Promise<{ path: strin
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** The YAML files the targets name (directories searched); undefined, with the reason said, when one is missing or empty. */
+async function filesOf(targets: readonly string[], io: CliIO): Promise<Array<{ path: string; shown: string }> | undefined> {
+  const files: { path: string; shown: string }[] = [];
+  for (const target of targets) {
+    const path = resolve(io.cwd, target);
+    let isDir: boolean;
+    try {
+      isDir = (await stat(path)).isDirectory();
+    } catch {
+      io.err(`plan-runner validate: ${target}: no such file or directory`);
+      return undefined;
+    }
+    if (!isDir) {
+      files.push({ path, shown: target });
+      continue;
+    }
+    const found = await yamlFilesUnder(path, target);
+    if (found.length === 0) {
+      io.err(`plan-runner validate: ${target}: no *.yaml or *.yml file in this directory`);
+      return undefined;
+    }
+    files.push(...found);
+  }
+  return files;
+}
+
 export const run: Command = async (argv, io) => {
   let quiet = false;
   const targets: string[] = [];
@@ -70,27 +96,8 @@ export const run: Command = async (argv, io) => {
     return EXIT_USAGE;
   }
 
-  const files: { path: string; shown: string }[] = [];
-  for (const target of targets) {
-    const path = resolve(io.cwd, target);
-    let isDir: boolean;
-    try {
-      isDir = (await stat(path)).isDirectory();
-    } catch {
-      io.err(`plan-runner validate: ${target}: no such file or directory`);
-      return EXIT_USAGE;
-    }
-    if (!isDir) {
-      files.push({ path, shown: target });
-      continue;
-    }
-    const found = await yamlFilesUnder(path, target);
-    if (found.length === 0) {
-      io.err(`plan-runner validate: ${target}: no *.yaml or *.yml file in this directory`);
-      return EXIT_USAGE;
-    }
-    files.push(...found);
-  }
+  const files = await filesOf(targets, io);
+  if (files === undefined) return EXIT_USAGE;
 
   const problems: LocatedProblem[] = [];
   const plans: ValidatedPlan[] = [];

@@ -1,0 +1,211 @@
+import type { KubeObject } from "../rollout/objects.ts";
+import type { Kube, ListOptions, Resource, WatchEvent } from "./ports.ts";
+import { KubeError } from "./ports.ts";
+
+export interface InformerOptions {
+  readonly resource: Resource;
+  readonly namespace?: string | undefined;
+  readonly labelSelector?: string;
+  /** Full relist period: client-node watches are known to stall silently (issues #958, #1933). */
+  readonly relistMs: number;
+  readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * managedFields is server-side-apply bookkeeping the controller never reads, and the larger
+ * part of a Node's JSON: dropped before caching, it keeps 1,000 nodes' cache small.
+ */
+function trim<T extends KubeObject>(o: T): T {
+  if (o.metadata.managedFields === undefined) return o;
+  const { managedFields: _dropped, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
+const keyOf = (o: KubeObject): string => (o.metadata.namespace !== undefined ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
+
+/**
+ * A list+watch cache of one resource. Handlers get the changed object only as a hint of which
+ * key to reconcile; reconcilers read from the store. A relist replaces the store wholesale,
+ * so missed events heal within relistMs.
+ */
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly handlers: Array<(obj: T, type: "ADDED" | "MODIFIED" | "DELETED") => void> = [];
+  private resourceVersion = "";
+  private synced = false;
+  private syncWaiters: Array<() => void> = [];
+  private abort = new AbortController();
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly opts: InformerOptions,
+  ) {}
+
+  onChange(handler: (obj: T, type: "ADDED" | "MODIFIED" | "DELETED") => void): void {
+    this.handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  waitForSync(): Promise<void> {
+    return this.synced ? Promise.resolve() : new Promise((r) => this.syncWaiters.push(r));
+  }
+
+  /**
+   * Write-through after our own create/update: the next reconcile must see what we just did,
+   * even before the watch delivers it, or it could admit a node twice (concurrency races).
+   * An older resourceVersion arriving later from the watch is ignored.
+   */
+  upsert(obj: T): void {
+    obj = trim(obj);
+    const k = keyOf(obj);
+    const have = this.store.get(k);
+    if (have !== undefined && newer(have, obj)) return;
+    this.store.set(k, obj);
+  }
+
+  remove(key: string): void {
+    this.store.delete(key);
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.loop;
+  }
+
+  private listOptions(): ListOptions {
+    return this.opts.labelSelector !== undefined ? { labelSelector: this.opts.labelSelector } : {};
+  }
+
+  private async relist(): Promise<void> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = "";
+    do {
+      const page = await this.kube.list<T>(this.opts.resource, this.opts.namespace, {
+        ...this.listOptions(),
+        limit: 500,
+        ...(cont !== undefined ? { continue: cont } : {}),
+      });
+      items.push(...page.items);
+      cont = page.metadata.continue === "" ? undefined : page.metadata.continue;
+      rv = page.metadata.resourceVersion ?? "";
+    } while (cont !== undefined);
+    const seen = new Set<string>();
+    for (const raw of items) {
+      const item = trim(raw);
+      const k = keyOf(item);
+      seen.add(k);
+      const before = this.store.get(k);
+      this.store.set(k, item);
+      if (before === undefined) this.emit(item, "ADDED");
+      else if (before.metadata.resourceVersion !== item.metadata.resourceVersion) this.emit(item, "MODIFIED");
+    }
+    for (const [k, obj] of this.store) {
+      if (!seen.has(k)) {
+        this.store.delete(k);
+        this.emit(obj, "DELETED");
+      }
+    }
+    this.resourceVersion = rv;
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private emit(obj: T, type: "ADDED" | "MODIFIED" | "DELETED"): void {
+    for (const h of this.handlers) h(obj, type);
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.relist();
+        failures = 0;
+        const relistAt = Date.now() + this.opts.relistMs;
+        // Watch until the relist is due; a watch that ends early (server timeout) resumes from the last version.
+        while (!this.stopped && Date.now() < relistAt) {
+          const slice = new AbortController();
+          const onStop = (): void => slice.abort();
+          this.abort.signal.addEventListener("abort", onStop, { once: true });
+          const timer = setTimeout(() => slice.abort(), Math.max(1000, relistAt - Date.now()));
+          let expired = false;
+          try {
+            await this.kube.watch<T>(
+              this.opts.resource,
+              this.opts.namespace,
+              { ...this.listOptions(), resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: Math.ceil(this.opts.relistMs / 1000) },
+              (e) => {
+                if (!this.apply(e)) expired = true;
+                if (expired) slice.abort();
+              },
+              slice.signal,
+            );
+          } finally {
+            clearTimeout(timer);
+            this.abort.signal.removeEventListener("abort", onStop);
+          }
+          if (expired) break;
+        }
+      } catch (e: unknown) {
+        if (this.stopped) break;
+        failures++;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
+        this.opts.log?.("informer error; relisting", {
+          resource: this.opts.resource.plural,
+          error: e instanceof Error ? e.message : String(e),
+          status: e instanceof KubeError ? e.status : undefined,
+          retryInMs: delay,
+        });
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          this.abort.signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+        });
+      }
+    }
+  }
+
+  /** Applies one watch event; false when the watch must restart with a relist (410 Gone). */
+  private apply(e: WatchEvent<T>): boolean {
+    if (e.type === "ERROR") return false;
+    if (e.object.metadata.resourceVersion !== undefined) this.resourceVersion = e.object.metadata.resourceVersion;
+    if (e.type === "BOOKMARK") return true;
+    const obj = trim(e.object);
+    const k = keyOf(obj);
+    if (e.type === "DELETED") {
+      this.store.delete(k);
+    } else {
+      const have = this.store.get(k);
+      if (have !== undefined && newer(have, obj)) return true;
+      this.store.set(k, obj);
+    }
+    this.emit(obj, e.type);
+    return true;
+  }
+}
+
+/** resourceVersions are opaque, but etcd-backed servers give integers; compare only when both are. */
+function newer(a: KubeObject, b: KubeObject): boolean {
+  const x = Number(a.metadata.resourceVersion);
+  const y = Number(b.metadata.resourceVersion);
+  return Number.isFinite(x) && Number.isFinite(y) && x > y;
+}

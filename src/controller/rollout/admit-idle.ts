@@ -1,0 +1,55 @@
+// Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
+// a Plan-level gate or a held, blocked or halted node holds the Plan.
+import { admit } from "./admission.ts";
+import { type GateVerdict, afterGate, alertsGate, clusterGate, windowGate } from "./gates.ts";
+import { firstPhase, hostnameOf } from "./node-life.ts";
+import { step } from "./node-steps.ts";
+import type { Node } from "./objects.ts";
+import { orderBy } from "./order.ts";
+import { type Rollout, isUsable } from "./pass.ts";
+
+/** The Plan-level gates' verdicts of this pass: what holds the idle nodes. */
+export interface PlanGates {
+  readonly alerts: GateVerdict;
+  /** spec.after, then the window; only asked when there are idle nodes to start. */
+  readonly waiting: GateVerdict | undefined;
+}
+
+export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
+  const alerts = alertsGate.check(r.input.alerts);
+  if (!r.usable || idle.length === 0) return { alerts, waiting: undefined };
+  const window = windowGate.check({ isOpen: r.plan.windowOpen, now: r.now });
+  if (!window.open) r.pass.wakeAt(r.now + 60_000); // windows open on the minute
+  const after = afterGate.check(r.input.afterPending);
+  const waiting = !after.open ? after : !window.open ? window : undefined;
+  return { alerts, waiting };
+}
+
+const holdsSlot = (s: string): boolean => s === "applying" || s === "held" || s === "blocked";
+
+export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): void {
+  const { pass } = r;
+  const stopped = pass.held !== undefined || pass.blocked !== undefined || pass.halted !== undefined || !gates.alerts.open || gates.waiting !== undefined;
+  if (!isUsable(r) || stopped) return;
+  const busy = new Set([...pass.nodeStates].filter(([, s]) => holdsSlot(s)).map(([n]) => n));
+  const concurrency = Math.max(1, r.plan.concurrency);
+  const exclusiveBusy = r.input.exclusiveBusy;
+  // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds).
+  const wanted = Math.max(0, concurrency - busy.size) + exclusiveBusy.size;
+  const keyOf = (node: Node) => ({
+    name: node.metadata.name,
+    labels: node.metadata.labels ?? {},
+    // The node hosting the controller goes last: its upgrade may end the leader (seed incident 2026-05-11).
+    last: node.metadata.name === r.input.config.ownNode,
+    ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}),
+  });
+  const ordered = wanted === 0 ? [] : orderBy(idle, r.plan.order, keyOf, wanted);
+  const blocked = new Set(ordered.map((n) => n.metadata.name).filter((node) => !clusterGate.check({ node, exclusiveBusy }).open));
+  const admission = admit({ ordered, inFlight: busy, blocked, concurrency }, (node) => node.metadata.name);
+  for (const node of admission.start) {
+    pass.nodeStates.set(node.metadata.name, "applying");
+    pass.applying.push(hostnameOf(node));
+    step(r, node, firstPhase(r, node));
+  }
+  if (admission.blocked.length > 0) pass.wakeAt(r.now + 10_000);
+}

@@ -1,0 +1,146 @@
+// The Plan's conditions, one function each, written so a user knows what to do next; then their
+// timestamps and the Events that announce a change.
+import type { EventAction, Failure } from "./decision.ts";
+import type { PlanGates } from "./admit-idle.ts";
+import { labelPlanName } from "./keys.ts";
+import type { Condition } from "./objects.ts";
+import type { Rollout } from "./pass.ts";
+
+export type PlanCondition = Omit<Condition, "lastTransitionTime" | "lastUpdateTime">;
+
+const cond = (type: string, status: boolean, reason: string, message = ""): PlanCondition => ({ type, status: status ? "True" : "False", reason, message });
+
+export interface Counts {
+  readonly total: number;
+  readonly complete: number;
+  readonly applying: number;
+  readonly failed: number;
+  readonly pending: number;
+}
+
+export function validated(r: Rollout): PlanCondition {
+  const ok = r.errors.length === 0;
+  return cond("Validated", ok, ok ? "PlanIsValid" : "Error", r.errors.map((p) => `${p.path}: ${p.message}`).join("; "));
+}
+
+export function latestResolved(r: Rollout): PlanCondition {
+  const res = r.input.resolution;
+  if (!("version" in res)) return cond("LatestResolved", false, res.reason, res.message);
+  if (res.error !== undefined) return cond("LatestResolved", false, res.error.reason, `${res.error.message}; still applying ${res.version}`);
+  return cond("LatestResolved", true, res.source);
+}
+
+export function held(r: Rollout): PlanCondition {
+  const v = r.pass.held;
+  return v === undefined ? cond("Held", false, "NotHeld") : cond("Held", true, v.reason, v.message);
+}
+
+export function blocked(r: Rollout): PlanCondition {
+  const v = r.pass.blocked;
+  return v === undefined ? cond("Blocked", false, "NotBlocked") : cond("Blocked", true, v.reason, v.message);
+}
+
+const haltMessage = (r: Rollout, f: Failure): string =>
+  `${f.message}; no further node starts until the Plan is edited or node ${f.node} is labelled ${labelPlanName(r.name)}=disabled`;
+
+export function halted(r: Rollout, gates: PlanGates): PlanCondition {
+  const f = r.pass.halted;
+  if (f !== undefined) return cond("Halted", true, "NodeFailed", haltMessage(r, f));
+  if (!gates.alerts.open) return cond("Halted", true, gates.alerts.reason, gates.alerts.message);
+  return cond("Halted", false, "NotHalted");
+}
+
+export function waiting(gates: PlanGates): PlanCondition {
+  const w = gates.waiting;
+  return w === undefined ? cond("Waiting", false, "NotWaiting") : cond("Waiting", true, w.reason, w.message);
+}
+
+export const isComplete = (r: Rollout, counts: Counts): boolean => r.usable && counts.complete === counts.total && counts.failed === 0;
+
+function completeReason(r: Rollout, counts: Counts, gates: PlanGates): string {
+  if (!r.usable) return r.errors.length > 0 ? "ValidationFailed" : r.version === undefined ? "Unresolved" : "SecretsMissing";
+  if (isComplete(r, counts)) return "Complete";
+  return r.pass.halted !== undefined ? "JobFailed" : gates.waiting !== undefined ? "Waiting" : "SyncJob";
+}
+
+export function completeMessage(r: Rollout, counts: Counts): string {
+  const hash = r.input.hash;
+  if (!r.usable && r.hash === undefined && "error" in hash) return hash.error;
+  return isComplete(r, counts) ? "" : `${counts.complete}/${counts.total} nodes upgraded`;
+}
+
+export function complete(r: Rollout, counts: Counts, gates: PlanGates): PlanCondition {
+  return cond("Complete", isComplete(r, counts), completeReason(r, counts, gates), completeMessage(r, counts));
+}
+
+/** In the order `kubectl describe plan` shows them. */
+export function conditionsOf(r: Rollout, counts: Counts, gates: PlanGates): PlanCondition[] {
+  return [validated(r), latestResolved(r), held(r), blocked(r), halted(r, gates), waiting(gates), complete(r, counts, gates)];
+}
+
+/** Timestamps change only with the condition, or every write would re-trigger our own watch. */
+export function stamp(previous: readonly Condition[], next: readonly PlanCondition[], now: number): Condition[] {
+  const at = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return next.map((c) => {
+    const before = previous.find((p) => p.type === c.type);
+    const same = before !== undefined && before.status === c.status && before.reason === c.reason && before.message === c.message;
+    if (same) return { ...c, lastTransitionTime: before.lastTransitionTime ?? at, lastUpdateTime: before.lastUpdateTime ?? at };
+    return { ...c, lastTransitionTime: before?.status === c.status ? (before.lastTransitionTime ?? at) : at, lastUpdateTime: at };
+  });
+}
+
+const GATED = new Set(["Held", "Blocked", "Halted", "Waiting"]);
+
+function eventReason(c: PlanCondition): string | undefined {
+  const on = c.status === "True";
+  switch (c.type) {
+    case "Validated":
+      return on ? "Validated" : "ValidateFailed";
+    case "LatestResolved":
+      return on ? "Resolved" : "ResolveFailed";
+    case "Complete":
+      // Why a Plan is not complete is told by Validated, Held, Blocked, Halted and Waiting.
+      return on ? "Complete" : undefined;
+    default:
+      return on ? c.type : `${c.type}Cleared`;
+  }
+}
+
+/** Events only when a condition changes state or reason (not on every progress message), named as SUC names them. */
+export function conditionEvents(previous: readonly Condition[], next: readonly Condition[]): EventAction[] {
+  const out: EventAction[] = [];
+  for (const c of next) {
+    const before = previous.find((p) => p.type === c.type);
+    const gated = GATED.has(c.type);
+    const changed =
+      before === undefined
+        ? c.status === "True" || !gated
+        : before.status !== c.status || before.reason !== c.reason || (gated && c.status === "True" && before.message !== c.message);
+    const reason = changed ? eventReason(c) : undefined;
+    if (reason === undefined) continue;
+    const bad =
+      c.type === "Validated" || c.type === "LatestResolved" ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
+    const message = c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})`;
+    out.push({ kind: "event", on: "plan", type: bad ? "Warning" : "Normal", reason, message });
+  }
+  return out;
+}
+
+/** The one word `kubectl get plans` shows. */
+export function planState(r: Rollout, counts: Counts, gates: PlanGates): string {
+  if (r.errors.length > 0) return "Invalid";
+  if (!r.usable) return "Error";
+  if (r.pass.halted !== undefined || !gates.alerts.open) return "Halted";
+  if (r.pass.blocked !== undefined) return "Blocked";
+  if (r.pass.held !== undefined) return "Held";
+  if (isComplete(r, counts)) return "Complete";
+  return gates.waiting !== undefined && counts.applying === 0 ? "Waiting" : "Applying";
+}
+
+/** The first condition that is wrong and says why; else the progress. */
+export function planMessage(conditions: readonly PlanCondition[], fallback: string): string {
+  const wrong = conditions.find(
+    (c) => c.status === (c.type === "Validated" || c.type === "LatestResolved" ? "False" : "True") && c.type !== "Complete" && c.message !== "",
+  );
+  return wrong?.message ?? fallback;
+}

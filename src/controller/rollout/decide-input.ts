@@ -1,0 +1,139 @@
+// Input assembly, pure: from what the caches show (the snapshot) and what the ports answered
+// (the externals), everything decide() needs. The reconciler and the unit tests' simulated
+// world both build their input here, so they cannot drift apart.
+import type { Plan } from "../../generated/plan.ts";
+import type { CompiledPlan } from "../../plan/compile.ts";
+import type { Problem } from "../../plan/problem.ts";
+import type { AlertReading, DecideConfig, DecideInput, PodHealth, PodRenderer, Resolution } from "./decision.ts";
+import { planHash } from "./hash.ts";
+import { LABEL_CONTROLLER, LABEL_EXCLUSIVE, LABEL_PLAN, annotationCordonedBy, labelPlanName } from "./keys.ts";
+import type { Node, Pod, Secret } from "./objects.ts";
+import { type PodFacts, podFacts } from "./pod-facts.ts";
+import { renderForPlan } from "./render-for-plan.ts";
+
+/** What the caches show, for one Plan. */
+export interface Snapshot {
+  readonly plan: CompiledPlan;
+  readonly problems: readonly Problem[];
+  /** Every Plan in the namespace (spec.after and exclusive look at the others). */
+  readonly plans: readonly Plan[];
+  readonly nodes: readonly Node[];
+  /** The controller's pods in the namespace. */
+  readonly pods: readonly Pod[];
+  readonly secrets: readonly Secret[];
+}
+
+/** What the ports answered: the channel, Prometheus, and the pods on nodes that soak. */
+export interface Externals {
+  readonly resolution: Resolution;
+  readonly alerts?: AlertReading | undefined;
+  /** With gates.health: every pod on each node soakingNodes() named. */
+  readonly podsOnNodes?: ReadonlyMap<string, readonly Pod[]>;
+}
+
+export interface InputConfig extends DecideConfig {
+  readonly namespace: string;
+  readonly controllerName: string;
+  readonly defaultDeadlineSecs: number;
+  readonly maxDeadlineSecs: number;
+}
+
+type HashOutcome = DecideInput["hash"];
+
+function hashOf(s: Snapshot, resolution: Resolution, namespace: string): HashOutcome {
+  if (!("version" in resolution)) return { error: "no version resolved" };
+  const secrets = new Map(s.secrets.map((x) => [x.metadata.name, x]));
+  const h = planHash(s.plan.source, resolution.version, (n) => {
+    const x = secrets.get(n);
+    return x === undefined ? undefined : { name: n, type: x.type ?? "", data: x.data, ...(x["immutable"] === true ? { immutable: true } : {}) };
+  });
+  return h.ok ? { value: h.hash } : { error: `secret ${namespace}/${h.missingSecret} (spec.secrets) not found: create it or remove it from the Plan` };
+}
+
+const planPods = (s: Snapshot): PodFacts[] =>
+  s.pods
+    .filter((p) => p.metadata.labels?.[LABEL_PLAN] === s.plan.name)
+    .map(podFacts)
+    .filter((p) => p !== undefined);
+
+const afterPending = (s: Snapshot): string[] =>
+  s.plan.after.filter((other) => s.plans.find((p) => p.metadata.name === other)?.status?.conditions?.find((c) => c.type === "Complete")?.status !== "True");
+
+/** Nodes where another exclusive Plan has a pod running or holds a cordon. */
+function exclusiveBusy(s: Snapshot): Set<string> {
+  const busy = new Set<string>();
+  if (!s.plan.exclusive) return busy;
+  for (const p of s.pods) {
+    const l = p.metadata.labels ?? {};
+    const running = p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+    if (l[LABEL_EXCLUSIVE] === "true" && l[LABEL_PLAN] !== s.plan.name && p.spec?.nodeName !== undefined && running) busy.add(p.spec.nodeName);
+  }
+  for (const other of s.plans) {
+    if (other.metadata.name === s.plan.name || other.spec?.exclusive !== true) continue;
+    for (const n of s.nodes) if (n.metadata.annotations?.[annotationCordonedBy(other.metadata.name)] !== undefined) busy.add(n.metadata.name);
+  }
+  return busy;
+}
+
+/** gates.health: the nodes whose upgrade pod succeeded and that are not done yet; their pods are read through a port. */
+export function soakingNodes(s: Snapshot, resolution: Resolution, config: InputConfig): string[] {
+  const hash = hashOf(s, resolution, config.namespace);
+  if (s.plan.health === undefined || !("value" in hash)) return [];
+  const label = labelPlanName(s.plan.name);
+  const nodes = new Map(s.nodes.map((n) => [n.metadata.name, n]));
+  const done = (node: string): boolean => nodes.get(node)?.metadata.labels?.[label] === hash.value;
+  return [
+    ...new Set(
+      planPods(s)
+        .filter((p) => p.role === "apply" && p.hash === hash.value && p.phase === "Succeeded" && !done(p.node))
+        .map((p) => p.node),
+    ),
+  ];
+}
+
+/** Which of a node's pods are not Ready (our own upgrade pods aside), and since when all have been. */
+export function podHealth(pods: readonly Pod[]): PodHealth {
+  const live = pods.filter((p) => p.metadata.labels?.[LABEL_CONTROLLER] === undefined && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+  const ready = live.map((p) => p.status?.conditions?.find((c) => c.type === "Ready"));
+  const unready = live.filter((_, i) => ready[i]?.status !== "True").map((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`);
+  const since = ready.map((c) => (c?.lastTransitionTime === undefined ? Number.NaN : Date.parse(c.lastTransitionTime))).filter((t) => !Number.isNaN(t));
+  return { unready, readySince: since.length > 0 ? Math.max(...since) : undefined };
+}
+
+function unusable(): never {
+  throw new Error("no pod can be rendered without a plan hash");
+}
+
+function renderer(s: Snapshot, hash: HashOutcome, resolution: Resolution, config: InputConfig): PodRenderer {
+  if (!("value" in hash)) return { prepare: unusable, apply: unusable };
+  const version = "version" in resolution ? resolution.version : "";
+  return renderForPlan(s.plan, {
+    hash: hash.value,
+    version,
+    namespace: config.namespace,
+    controllerName: config.controllerName,
+    defaultDeadlineSecs: config.defaultDeadlineSecs,
+    maxDeadlineSecs: config.maxDeadlineSecs,
+    ttlSecondsAfterFinished: Math.round(config.podTtlMs / 1000),
+  });
+}
+
+export function buildDecideInput(s: Snapshot, externals: Externals, config: InputConfig, now: number): DecideInput {
+  const hash = hashOf(s, externals.resolution, config.namespace);
+  const podsOnNodes = externals.podsOnNodes;
+  return {
+    plan: s.plan,
+    problems: s.problems,
+    resolution: externals.resolution,
+    hash,
+    nodes: s.nodes,
+    pods: planPods(s),
+    afterPending: afterPending(s),
+    exclusiveBusy: exclusiveBusy(s),
+    alerts: externals.alerts,
+    ...(podsOnNodes !== undefined && s.plan.health !== undefined ? { podHealth: new Map([...podsOnNodes].map(([n, pods]) => [n, podHealth(pods)])) } : {}),
+    render: renderer(s, hash, externals.resolution, config),
+    now,
+    config,
+  };
+}

@@ -1,0 +1,118 @@
+// The vocabulary of decide(): what it is given, what it hands back, and the actions the
+// wiring carries out. Types only; the rules are in decide.ts and the files it names.
+import type { PlanStatus } from "../../generated/plan.ts";
+import type { CompiledDrain, CompiledPlan } from "../../plan/compile.ts";
+import type { Problem } from "../../plan/problem.ts";
+import type { Node, Pod } from "./objects.ts";
+import type { PodFacts } from "./pod-facts.ts";
+
+export interface DecideConfig {
+  /** How often a held or blocked prepare gate is run again. */
+  readonly pollIntervalMs: number;
+  /** Finished pods are kept this long so `kubectl logs` works, then deleted. */
+  readonly podTtlMs: number;
+  readonly defaultRetries: number;
+  readonly defaultBackoffMs: number;
+  /**
+   * The node this controller runs on (NODE_NAME from the downward API), taken last in every Plan:
+   * its upgrade may end the leader, so every other node is done first (seed incident 2026-05-11).
+   */
+  readonly ownNode?: string | undefined;
+}
+
+/** A resolved version; `error` is set when the channel failed and the last known version is used. */
+export type Resolution =
+  | { readonly version: string; readonly source: "Version" | "Channel"; readonly error?: { readonly reason: string; readonly message: string } }
+  | { readonly reason: string; readonly message: string };
+
+/** Firing alerts that are not ignored, or why the gate could not be read. */
+export type AlertReading = { readonly firing: readonly string[] } | { readonly error: string };
+
+/** The pods on a node that finished its upgrade: which are not Ready, and since when all have been. */
+export interface PodHealth {
+  readonly unready: readonly string[];
+  readonly readySince: number | undefined;
+}
+
+export interface DecideInput {
+  readonly plan: CompiledPlan;
+  /** Validation errors of the Plan; any error stops everything but cleanup. */
+  readonly problems: readonly Problem[];
+  readonly resolution: Resolution;
+  /** The Plan hash, or why it cannot be computed (a missing secret). */
+  readonly hash: { readonly value: string } | { readonly error: string };
+  readonly nodes: readonly Node[];
+  /** This Plan's pods (pod-facts of pods labelled with the Plan). */
+  readonly pods: readonly PodFacts[];
+  /** Plans named in spec.after that are not Complete. */
+  readonly afterPending: readonly string[];
+  /** Nodes where another exclusive Plan is at work. */
+  readonly exclusiveBusy: ReadonlySet<string>;
+  /** undefined without gates.prometheus. */
+  readonly alerts?: AlertReading | undefined;
+  /** With gates.health: per node that waits for its soak. */
+  readonly podHealth?: ReadonlyMap<string, PodHealth> | undefined;
+  /** Renders this Plan's pods for a node (names are deterministic, so re-creating is harmless). */
+  readonly render: PodRenderer;
+  readonly now: number;
+  readonly config: DecideConfig;
+}
+
+export interface PodRenderer {
+  readonly prepare: (node: Node, attempt: number) => Pod;
+  readonly apply: (node: Node, attempt: number) => Pod;
+}
+
+export interface NodePatch {
+  readonly metadata: { readonly labels?: Record<string, string | null>; readonly annotations?: Record<string, string | null> };
+  readonly spec?: { readonly unschedulable: boolean | null };
+}
+
+export interface DrainAction {
+  readonly kind: "drain";
+  readonly node: string;
+  readonly startedAt: number;
+  /** After this, pods a PDB protects are deleted (unblockPDB) or the drain fails. */
+  readonly deadline: number | undefined;
+  /** Past this with pods left, the drain fails (unblockPDB gets one more timeout of deleting). */
+  readonly failAt: number | undefined;
+  readonly rules: CompiledDrain;
+  readonly then: Pod;
+  /** Releases the node and counts the failure, when the drain is refused or times out. */
+  readonly onFail: NodePatch;
+}
+
+export interface EventAction {
+  readonly kind: "event";
+  readonly on: "plan" | "node";
+  readonly node?: string;
+  readonly type: "Normal" | "Warning";
+  readonly reason: string;
+  readonly message: string;
+}
+
+export type Action =
+  | { readonly kind: "createPod"; readonly node: string; readonly pod: Pod; readonly why: string }
+  | { readonly kind: "deletePod"; readonly name: string; readonly uid: string | undefined; readonly why: string }
+  | { readonly kind: "patchNode"; readonly node: string; readonly patch: NodePatch; readonly why: "cordon" | "uncordon" | "complete" | "release" }
+  | DrainAction
+  | EventAction;
+
+export type NodeState = "complete" | "applying" | "pending" | "failed" | "held" | "blocked";
+
+export interface Decision {
+  readonly actions: readonly Action[];
+  readonly status: PlanStatus;
+  readonly requeueAfterMs: number | undefined;
+  /** For metrics: per-node state. */
+  readonly nodeStates: ReadonlyMap<string, NodeState>;
+}
+
+export interface Failure {
+  readonly node: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly attempts: number;
+  readonly pod?: string;
+  readonly hash: string;
+}

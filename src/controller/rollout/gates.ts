@@ -1,0 +1,92 @@
+// Gates: each is a small object with one question, answered as {open, reason, message}. A
+// Plan-level gate holds every idle node; a node-level gate holds one node. decide() composes
+// them (docs/architecture.md, "How to add a gate"); none of them acts.
+import type { AlertReading, PodHealth } from "./decision.ts";
+import type { Node } from "./objects.ts";
+import type { PodFacts } from "./pod-facts.ts";
+
+export interface GateVerdict {
+  readonly open: boolean;
+  /** A condition reason: CamelCase, stable, for alerts and `kubectl get plans`. */
+  readonly reason: string;
+  /** What a user reads: why, and what happens next. Empty when open. */
+  readonly message: string;
+}
+
+export interface Gate<Subject> {
+  check(subject: Subject): GateVerdict;
+}
+
+const open = (reason: string): GateVerdict => ({ open: true, reason, message: "" });
+const closed = (reason: string, message: string): GateVerdict => ({ open: false, reason, message });
+
+/** spec.after: the Plans this one waits for must be Complete. */
+export const afterGate: Gate<readonly string[]> = {
+  check: (pending) =>
+    pending.length === 0 ? open("PlansComplete") : closed("WaitingForPlans", `waiting for Plan(s) ${pending.join(", ")} to complete (spec.after)`),
+};
+
+/** spec.window: outside it no new node starts (a node that started finishes). */
+export const windowGate: Gate<{ readonly isOpen: ((now: Date) => boolean) | undefined; readonly now: number }> = {
+  check: ({ isOpen, now }) =>
+    isOpen === undefined || isOpen(new Date(now))
+      ? open("InsideWindow")
+      : closed("OutsideWindow", "outside the maintenance window (spec.window): no new node starts"),
+};
+
+/** gates.prometheus: a firing alert, or alerts that cannot be read (fail safe), hold the rollout. */
+export const alertsGate: Gate<AlertReading | undefined> = {
+  check: (reading) => {
+    if (reading === undefined) return open("NoAlertsGate");
+    if ("error" in reading) return closed("AlertsUnknown", `cannot read alerts, holding the rollout (fail safe): ${reading.error}`);
+    return reading.firing.length > 0 ? closed("AlertsFiring", `alerts firing: ${reading.firing.join(", ")}`) : open("NoAlertsFiring");
+  },
+};
+
+/** After its upgrade a node must be Ready, and (gates.health) the pods on it Ready. */
+export const healthGate: Gate<{ readonly node: Node; readonly pods: PodHealth | undefined }> = {
+  check: ({ node, pods }) => {
+    const name = node.metadata.name;
+    if (!nodeReady(node).ready) return closed("NodeNotReady", `node ${name} did not come back Ready`);
+    const unready = pods?.unready ?? [];
+    if (unready.length === 0) return open("Healthy");
+    const more = unready.length > 5 ? ` and ${unready.length - 5} more` : "";
+    return closed("PodsNotReady", `pods on node ${name} not Ready: ${unready.slice(0, 5).join(", ")}${more}`);
+  },
+};
+
+/** The node's Ready condition, and since when it has held its status. */
+export function nodeReady(n: Node): { ready: boolean; since: number | undefined } {
+  const c = n.status?.conditions?.find((x) => x.type === "Ready");
+  const since = c?.lastTransitionTime === undefined ? undefined : Date.parse(c.lastTransitionTime);
+  return { ready: c?.status === "True", since: Number.isNaN(since) ? undefined : since };
+}
+
+/**
+ * The prepare pod's exit code: 0 goes on, 4 holds (waiting on upstream or pinned: quiet), 2 blocks
+ * (action needed), anything else blocks too (a gate error fails safe).
+ */
+export function prepareGate(pollIntervalMs: number, namespace: string): Gate<PodFacts> {
+  return {
+    check: (pod) => {
+      if (pod.phase === "Succeeded") return open("PreparePassed");
+      if (pod.phase !== "Failed") return closed("PrepareRunning", `prepare pod ${pod.name} is running`);
+      if (pod.exitCode === 4) {
+        const every = Math.round(pollIntervalMs / 1000);
+        return closed("PrepareHeld", `prepare pod ${pod.name} exited 4 (waiting on upstream or pinned); re-checked every ${every}s; no further node starts`);
+      }
+      const actionable = pod.exitCode === 2;
+      const why = actionable ? " (action needed)" : " (gate error: treated as a block)";
+      return closed(
+        actionable ? "PrepareBlocked" : "PrepareFailed",
+        `prepare pod ${pod.name} exited ${pod.exitCode ?? "?"}${why}; see kubectl logs -n ${namespace} ${pod.name}`,
+      );
+    },
+  };
+}
+
+/** exclusive: a node where another exclusive Plan is at work waits, without holding a slot. */
+export const clusterGate: Gate<{ readonly node: string; readonly exclusiveBusy: ReadonlySet<string> }> = {
+  check: ({ node, exclusiveBusy }) =>
+    exclusiveBusy.has(node) ? closed("ExclusivePlanBusy", `another exclusive Plan is at work on node ${node}`) : open("NodeFree"),
+};

@@ -1,0 +1,161 @@
+// One step function per phase of a node's life (node-life.ts): each reads the node's phase,
+// asks its gates, appends the actions that move the node on, and says what state it is in.
+import type { NodeState } from "./decision.ts";
+import { healthGate, nodeReady } from "./gates.ts";
+import { annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
+import { type FailureCause, type NodeLife, latest } from "./node-life.ts";
+import { completePatch, drainFailedPatch, uncordonPatch } from "./node-patches.ts";
+import type { Node } from "./objects.ts";
+import type { UsableRollout } from "./pass.ts";
+import type { PodFacts } from "./pod-facts.ts";
+
+type Step<P extends NodeLife["phase"]> = (r: UsableRollout, node: Node, life: Extract<NodeLife, { phase: P }>) => NodeState;
+
+const stepPrepare: Step<"prepare"> = (r, node, { pod, earlier }) => {
+  const { pass, now } = r;
+  if (pod === undefined) {
+    pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.prepare(node, 1), why: "prepare" });
+    return "applying";
+  }
+  const ended = pod.phase === "Failed";
+  // A newer verdict is in: the older runs of the gate have said all they had to say.
+  if (ended) for (const old of earlier) if (!old.terminating) pass.act({ kind: "deletePod", name: old.name, uid: old.uid, why: "superseded prepare gate" });
+  // While a held or blocked gate runs again, the Plan stays as its last verdict said.
+  const last = ended ? pod : latest(earlier.filter((p) => p.phase === "Failed"));
+  if (last === undefined) return "applying";
+  if (ended && !pod.terminating) {
+    // The re-run is the next attempt's pod: the finished one keeps the verdict visible meanwhile.
+    const rerunAt = (pod.finishedAt ?? now) + r.input.config.pollIntervalMs;
+    if (now >= rerunAt)
+      pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.prepare(node, pod.attempt + 1), why: "re-run the prepare gate" });
+    else pass.wakeAt(rerunAt);
+  }
+  const verdict = r.prepare.check(last);
+  if (verdict.reason === "PrepareHeld") {
+    pass.held ??= verdict;
+    return "held";
+  }
+  pass.blocked ??= verdict;
+  return "blocked";
+};
+
+const stepCordon: Step<"cordon"> = (r, node, { patch }) => {
+  const n = node.metadata.name;
+  r.pass.act({ kind: "patchNode", node: n, patch, why: "cordon" });
+  r.pass.nodeEvent(n, "Normal", "Cordoned", `Plan ${r.name} cordoned node ${n}${r.plan.drain !== undefined ? " and is draining it" : ""}`);
+  return "applying";
+};
+
+const stepDrain: Step<"drain"> = (r, node, { drainAt }) => {
+  const rules = r.plan.drain;
+  if (rules === undefined) return stepApply(r, node, { phase: "apply", waitingFor: undefined });
+  const started = drainAt === undefined ? r.now : Date.parse(drainAt);
+  const startedAt = Number.isNaN(started) ? r.now : started;
+  const timeout = rules.timeoutMs;
+  const deadline = timeout === undefined ? undefined : startedAt + timeout;
+  // unblockPDB gets one more timeout's worth of deleting before it fails too, so pods that keep
+  // coming back (pinned by nodeName) cannot hold a node cordoned forever.
+  const failAt = deadline === undefined || timeout === undefined ? undefined : rules.unblockPDB ? deadline + timeout : deadline;
+  const then = r.input.render.apply(node, 1);
+  r.pass.act({ kind: "drain", node: node.metadata.name, startedAt, deadline, failAt, rules, then, onFail: drainFailedPatch(node, r.name, r.hash) });
+  return "applying";
+};
+
+const stepApply: Step<"apply"> = (r, node, { waitingFor }) => {
+  if (waitingFor === undefined) r.pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.apply(node, 1), why: "apply" });
+  return "applying";
+};
+
+const stepSoak: Step<"soak"> = (r, node, { last }) => {
+  const { pass, now, plan } = r;
+  const n = node.metadata.name;
+  const finished = last.finishedAt ?? now;
+  const pods = r.input.podHealth?.get(n);
+  const health = healthGate.check({ node, pods });
+  if (!health.open) {
+    const timeout = plan.health?.timeoutMs;
+    if (timeout !== undefined && now > finished + timeout) {
+      return failNode(r, node, last, "NodeNotReady", `${health.message} within ${Math.round(timeout / 1000)}s after its upgrade (spec.gates.health)`);
+    }
+    pass.wakeAt(now + 5000);
+    return "applying";
+  }
+  const soakFrom = Math.max(finished, nodeReady(node).since ?? finished, pods?.readySince ?? finished);
+  const due = Math.max(finished + (plan.postCompleteDelayMs ?? 0), soakFrom + (plan.health?.soakMs ?? 0));
+  if (now < due) {
+    pass.wakeAt(due);
+    return "applying";
+  }
+  pass.act({ kind: "patchNode", node: n, patch: completePatch(node, r.name, r.hash, r.version, plan.postCompleteLabels), why: "complete" });
+  pass.nodeEvent(n, "Normal", "Upgraded", `Plan ${r.name} upgraded node ${n} to ${r.version}`);
+  // Its slot is free in this very pass: the reconciler writes completions before it starts new
+  // nodes, so a crash in between can never leave more than concurrency running.
+  pass.complete++;
+  return "complete";
+};
+
+const stepFailed: Step<"failed"> = (r, node, { cause }) => (cause.kind === "drain" ? drainExhausted(r, node, cause.count) : podFailed(r, node, cause));
+
+function drainExhausted(r: UsableRollout, node: Node, count: number): NodeState {
+  const n = node.metadata.name;
+  const message = `the drain of node ${n} failed ${count} time(s) (see kubectl describe node ${n} for the pods that blocked it)`;
+  r.pass.fail({ node: n, reason: "DrainFailed", message, attempts: count, hash: r.hash }, r.plan.onExhausted);
+  return "failed";
+}
+
+const failedAttempts = (r: UsableRollout, applies: readonly PodFacts[]): number =>
+  applies.filter((p) => p.phase === "Failed" && p.generation === r.plan.generation).length;
+
+/** The upgrade pod failed: retry after the backoff while retries are left, else the node fails. */
+function podFailed(r: UsableRollout, node: Node, { last, applies }: Extract<FailureCause, { kind: "pod" }>): NodeState {
+  const { pass, now, plan } = r;
+  const failedNow = failedAttempts(r, applies);
+  const exit = last.exitCode !== undefined ? ` (exit ${last.exitCode})` : "";
+  const said = last.message !== undefined ? `: ${last.message.trim().slice(0, 200)}` : "";
+  const detail = `pod ${last.name} failed: ${last.reason ?? "Error"}${exit}${said} (attempt ${failedNow}/${plan.retries + 1})`;
+  if (failedNow > plan.retries || last.terminating) {
+    return failNode(r, node, last, "UpgradeFailed", `${detail}; see kubectl logs -n ${plan.namespace ?? "default"} ${last.name}`, applies);
+  }
+  const retryAt = (last.finishedAt ?? now) + plan.backoffMs * 2 ** Math.max(0, failedNow - 1);
+  pass.failures.push({ node: node.metadata.name, reason: "Retrying", message: `${detail}; retrying`, attempts: failedNow, pod: last.name, hash: r.hash });
+  if (now < retryAt) {
+    pass.wakeAt(retryAt);
+    return "applying";
+  }
+  const nextAttempt = Math.max(...applies.map((p) => p.attempt)) + 1;
+  pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.apply(node, nextAttempt), why: `retry ${nextAttempt}` });
+  return "applying";
+}
+
+/** The node fails for good. It is not left cordoned by us (kured #63, SUC #71): it runs its old version. */
+function failNode(r: UsableRollout, node: Node, pod: PodFacts, reason: string, message: string, applies?: readonly PodFacts[]): NodeState {
+  const n = node.metadata.name;
+  const all = applies ?? (r.podsByNode.get(n) ?? []).filter((p) => p.hash === r.hash && p.role === "apply");
+  r.pass.fail({ node: n, reason, message, attempts: failedAttempts(r, all), pod: pod.name, hash: r.hash }, r.plan.onExhausted);
+  const ann = node.metadata.annotations ?? {};
+  if (ann[annotationCordonedBy(r.name)] !== undefined || ann[annotationDrainStarted(r.name)] !== undefined) {
+    r.pass.act({ kind: "patchNode", node: n, patch: uncordonPatch(node, r.name, {}), why: "release" });
+    r.pass.nodeEvent(n, "Warning", "UpgradeFailed", `Plan ${r.name}: ${message}; node uncordoned`);
+  }
+  return "failed";
+}
+
+/** Moves a node in flight (or just admitted) one step on; "idle" waits for admission. */
+export function step(r: UsableRollout, node: Node, life: NodeLife): NodeState {
+  switch (life.phase) {
+    case "idle":
+      return "pending";
+    case "prepare":
+      return stepPrepare(r, node, life);
+    case "cordon":
+      return stepCordon(r, node, life);
+    case "drain":
+      return stepDrain(r, node, life);
+    case "apply":
+      return stepApply(r, node, life);
+    case "soak":
+      return stepSoak(r, node, life);
+    case "failed":
+      return stepFailed(r, node, life);
+  }
+}

@@ -1,0 +1,86 @@
+// One pass of decide() over a Plan: what it was given, read once, and what it has found and
+// asked for so far. Steps append to it; nothing else is shared between them.
+import type { CompiledPlan } from "../../plan/compile.ts";
+import type { Problem } from "../../plan/problem.ts";
+import type { Action, DecideInput, EventAction, Failure, NodeState } from "./decision.ts";
+import { type GateVerdict, prepareGate } from "./gates.ts";
+import type { PodFacts } from "./pod-facts.ts";
+
+export class Pass {
+  readonly actions: Action[] = [];
+  readonly wakeups: number[] = [];
+  readonly nodeStates = new Map<string, NodeState>();
+  readonly failures: Failure[] = [];
+  /** Hostnames of nodes holding a slot (status.applying). */
+  readonly applying: string[] = [];
+  /** The first prepare verdicts that hold or block the Plan, and the first failure that halts it. */
+  held: GateVerdict | undefined;
+  blocked: GateVerdict | undefined;
+  halted: Failure | undefined;
+  total = 0;
+  complete = 0;
+
+  constructor(private readonly now: number) {}
+
+  wakeAt(t: number): void {
+    this.wakeups.push(Math.max(0, t - this.now));
+  }
+
+  act(action: Action): void {
+    this.actions.push(action);
+  }
+
+  nodeEvent(node: string, type: EventAction["type"], reason: string, message: string): void {
+    this.actions.push({ kind: "event", on: "node", node, type, reason, message });
+  }
+
+  fail(f: Failure, onExhausted: "halt" | "skip"): void {
+    this.failures.push(f);
+    if (onExhausted === "halt") this.halted ??= f;
+  }
+}
+
+export interface Rollout {
+  readonly input: DecideInput;
+  readonly plan: CompiledPlan;
+  readonly name: string;
+  readonly now: number;
+  readonly errors: readonly Problem[];
+  readonly version: string | undefined;
+  readonly hash: string | undefined;
+  /** Valid, resolved and hashed: nodes may move. */
+  readonly usable: boolean;
+  readonly podsByNode: ReadonlyMap<string, readonly PodFacts[]>;
+  readonly prepare: ReturnType<typeof prepareGate>;
+  readonly pass: Pass;
+}
+
+/** A Rollout whose Plan can act: what the node steps get. */
+export type UsableRollout = Rollout & { readonly hash: string; readonly version: string };
+
+export function startRollout(input: DecideInput): Rollout {
+  const errors = input.problems.filter((p) => p.severity === "error");
+  const version = "version" in input.resolution ? input.resolution.version : undefined;
+  const hash = "value" in input.hash ? input.hash.value : undefined;
+  const podsByNode = new Map<string, PodFacts[]>();
+  for (const p of input.pods) {
+    const list = podsByNode.get(p.node);
+    if (list === undefined) podsByNode.set(p.node, [p]);
+    else list.push(p);
+  }
+  return {
+    input,
+    plan: input.plan,
+    name: input.plan.name,
+    now: input.now,
+    errors,
+    version,
+    hash,
+    usable: errors.length === 0 && version !== undefined && hash !== undefined,
+    podsByNode,
+    prepare: prepareGate(input.config.pollIntervalMs, input.plan.namespace ?? "default"),
+    pass: new Pass(input.now),
+  };
+}
+
+export const isUsable = (r: Rollout): r is UsableRollout => r.usable;

@@ -1,0 +1,273 @@
+// Carries out decide()'s actions through the Kubernetes port, idempotently: every write either
+// finds its work done (AlreadyExists, NotFound, an equal label) or does it once. It decides
+// nothing: which pods a drain removes and how is planDrainPass's answer.
+import type { Action, DrainAction, EventAction, NodePatch } from "../rollout/decision.ts";
+import { type Removal, planDrainPass } from "../rollout/drain-plan.ts";
+import type { Node, Pod, PodDisruptionBudget } from "../rollout/objects.ts";
+import type { ApiRefusal } from "../rollout/refusal.ts";
+import { KubeError, resources } from "../kube/ports.ts";
+import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
+
+/** Requests in flight at once while applying one reconcile's actions. */
+const ACTION_PARALLELISM = 16;
+
+export interface ActuatorDeps extends Pick<ReconcilerDeps, "kube" | "nodes" | "pods" | "metrics" | "log" | "now"> {
+  readonly namespace: string;
+  readonly controllerName: string;
+  /** Namespaced names of the controller's own pods: never evicted by a drain. */
+  readonly protectedPods: ReadonlySet<string>;
+}
+
+/** What carrying out the actions came to. */
+export interface Outcome {
+  /** An earlier wake-up (a drain still going). */
+  readonly wakeMs: number | undefined;
+  /** Calls the API server refused for good (terminal until the Plan or the cluster changes). */
+  readonly refusals: readonly ApiRefusal[];
+  /** Some write other than an Event went through: the Plan is moving despite any refusal. */
+  readonly progressed: boolean;
+  /** The first failure worth retrying with backoff (409, 429, 5xx, transport, or our own bug). */
+  readonly retryable: Error | undefined;
+}
+
+const refusalOf = (e: KubeError, what: string): ApiRefusal => ({ call: `${e.verb} ${what}`, status: e.status, reason: e.reason, message: e.message });
+
+export class Actuator {
+  private readonly lastWarned = new Map<string, string>();
+
+  constructor(private readonly d: ActuatorDeps) {}
+
+  /**
+   * Completions and releases first, then new starts: decide() hands a completed node's slot to
+   * the next node in the same pass, and this order keeps that safe across a crash.
+   */
+  async apply(plan: PlanObject, actions: readonly Action[], now: number): Promise<Outcome> {
+    const freeing = new Set(
+      actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")),
+    );
+    const first = actions.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
+    const rest = actions.filter((a) => !first.includes(a));
+    const o1 = await this.inLanes(plan, first, now);
+    const o2 = await this.inLanes(plan, rest, now);
+    const waits = [o1.wakeMs, o2.wakeMs].filter((w) => w !== undefined);
+    return {
+      wakeMs: waits.length > 0 ? Math.min(...waits) : undefined,
+      refusals: [...o1.refusals, ...o2.refusals],
+      progressed: o1.progressed || o2.progressed,
+      retryable: o1.retryable ?? o2.retryable,
+    };
+  }
+
+  /** Each node's actions in order (its patch before its event), different nodes side by side: a wave of 50 nodes costs one round of requests. */
+  private async inLanes(plan: PlanObject, actions: readonly Action[], now: number): Promise<Outcome> {
+    const byLane = new Map<string, Action[]>();
+    for (const a of actions) {
+      const key = "node" in a && a.node !== undefined ? `node/${a.node}` : a.kind === "deletePod" ? `pod/${a.name}` : "plan";
+      byLane.set(key, [...(byLane.get(key) ?? []), a]);
+    }
+    const lanes = [...byLane.values()];
+    const waits: number[] = [];
+    const refusals: ApiRefusal[] = [];
+    let retryable: Error | undefined;
+    let progressed = false;
+    const worker = async (): Promise<void> => {
+      for (let lane = lanes.shift(); lane !== undefined; lane = lanes.shift()) {
+        let current: Action | undefined;
+        try {
+          for (current of lane) {
+            const w = await this.one(plan, current, now);
+            if (w !== undefined) waits.push(w);
+            if (current.kind !== "event") progressed = true;
+          }
+        } catch (e: unknown) {
+          // The other lanes still run; this lane stops at the failed action.
+          if (e instanceof KubeError && e.terminal) refusals.push(refusalOf(e, describe(current)));
+          else retryable ??= e instanceof Error ? e : new Error(String(e));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ACTION_PARALLELISM, lanes.length) }, worker));
+    return { wakeMs: waits.length > 0 ? Math.min(...waits) : undefined, refusals, progressed, retryable };
+  }
+
+  private async one(plan: PlanObject, a: Action, now: number): Promise<number | undefined> {
+    const name = plan.metadata.name;
+    switch (a.kind) {
+      case "createPod":
+        await this.createPod(a.pod);
+        this.d.log.info("created pod", { plan: name, node: a.node, pod: a.pod.metadata.name, why: a.why });
+        return undefined;
+      case "deletePod":
+        await this.deletePod(a.name, a.uid);
+        this.d.log.info("deleted pod", { plan: name, pod: a.name, why: a.why });
+        return undefined;
+      case "patchNode":
+        await this.patchNode(a.node, a.patch);
+        this.d.log.info(`node ${a.why}`, { plan: name, node: a.node });
+        return undefined;
+      case "event":
+        await this.event(plan, a);
+        return undefined;
+      case "drain":
+        return this.drain(plan, a, now);
+    }
+  }
+
+  async createPod(pod: Pod): Promise<void> {
+    try {
+      this.d.pods.upsert(await this.d.kube.create<Pod>(resources.pods, this.d.namespace, pod));
+    } catch (e: unknown) {
+      if (!(e instanceof KubeError && e.alreadyExists)) throw e;
+    }
+  }
+
+  private async deletePod(name: string, uid: string | undefined): Promise<void> {
+    try {
+      await this.d.kube.delete(resources.pods, this.d.namespace, name, uid !== undefined ? { uid } : {});
+    } catch (e: unknown) {
+      if (!(e instanceof KubeError && (e.notFound || e.conflict))) throw e;
+    }
+    this.d.pods.remove(`${this.d.namespace}/${name}`);
+  }
+
+  async patchNode(node: string, patch: NodePatch): Promise<void> {
+    try {
+      this.d.nodes.upsert(await this.d.kube.patch<Node>(resources.nodes, undefined, node, patch));
+    } catch (e: unknown) {
+      if (!(e instanceof KubeError && e.notFound)) throw e;
+      this.d.nodes.remove(node); // the node left mid-rollout: nothing to patch, nothing to wait for
+    }
+  }
+
+  /** One pass of a drain; runs again on every reconcile until done, evictions repeat harmlessly. */
+  private async drain(plan: PlanObject, a: DrainAction, now: number): Promise<number | undefined> {
+    const pods = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${a.node}` })).items;
+    const pass = planDrainPass(pods, a.rules, a.deadline, now, this.d.protectedPods);
+    this.d.log.info("drain pass", {
+      plan: plan.metadata.name,
+      node: a.node,
+      evict: pass.removals.length,
+      terminating: pass.terminating.length,
+      refused: pass.refusals.length,
+    });
+    if (pass.refusals.length > 0) return this.drainFailed(plan, a, "DrainRefused", `cannot drain node ${a.node}: ${pass.refusals.join("; ")}`);
+    if (pass.removals.length === 0 && pass.terminating.length === 0) {
+      await this.createPod(a.then);
+      this.d.log.info("drained; created pod", { plan: plan.metadata.name, node: a.node, pod: a.then.metadata.name });
+      return undefined;
+    }
+    const blocked = await this.remove(pass.removals);
+    // Past the deadline with pods left, the drain fails safe (node released, failure counted).
+    if (a.failAt !== undefined && now >= a.failAt) {
+      const pdbs = blocked.length > 0 ? await this.describeBlockingPdbs(pass.removals.map((r) => r.pod)) : "";
+      const left = [...pass.removals.map((r) => r.pod), ...pass.terminating].map((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`);
+      const what = blocked.length > 0 ? `eviction refused for ${blocked.join(", ")}${pdbs}` : `pods still on the node: ${left.join(", ")}`;
+      return this.drainFailed(plan, a, "DrainTimeout", `drain of node ${a.node} timed out (spec.drain.timeout): ${what}`);
+    }
+    if (blocked.length > 0 && this.lastWarned.get(a.node) !== blocked.join(",")) {
+      this.lastWarned.set(a.node, blocked.join(","));
+      const until = a.deadline !== undefined ? ` until ${new Date(a.deadline).toISOString()}` : "";
+      const message = `Plan ${plan.metadata.name}: a PodDisruptionBudget refuses eviction of ${blocked.join(", ")} for now; retrying${until}`;
+      await this.event(plan, { kind: "event", on: "node", node: a.node, type: "Normal", reason: "DrainWaiting", message });
+    }
+    return 2000;
+  }
+
+  /** Evicts or deletes each pod; returns the ones a PodDisruptionBudget kept for now. */
+  private async remove(removals: readonly Removal[]): Promise<string[]> {
+    const blocked: string[] = [];
+    for (const { pod, how, gracePeriodSeconds } of removals) {
+      const ns = pod.metadata.namespace ?? "default";
+      const opts = gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {};
+      try {
+        if (how === "delete") await this.d.kube.delete(resources.pods, ns, pod.metadata.name, opts);
+        else await this.d.kube.evict(ns, pod.metadata.name, opts);
+      } catch (e: unknown) {
+        if (e instanceof KubeError && e.notFound) continue;
+        if (!(e instanceof KubeError && e.tooManyRequests)) throw e;
+        blocked.push(`${ns}/${pod.metadata.name}`);
+      }
+    }
+    return blocked;
+  }
+
+  private async drainFailed(plan: PlanObject, a: DrainAction, reason: string, message: string): Promise<undefined> {
+    await this.patchNode(a.node, a.onFail);
+    await this.event(plan, {
+      kind: "event",
+      on: "node",
+      node: a.node,
+      type: "Warning",
+      reason,
+      message: `Plan ${plan.metadata.name}: ${message}; node uncordoned`,
+    });
+    this.d.metrics.failures.inc({ plan: plan.metadata.name, reason });
+    return undefined;
+  }
+
+  private async describeBlockingPdbs(pods: readonly Pod[]): Promise<string> {
+    const names: string[] = [];
+    for (const ns of new Set(pods.map((p) => p.metadata.namespace ?? "default"))) {
+      try {
+        const list = await this.d.kube.list<PodDisruptionBudget>(resources.pdbs, ns);
+        for (const pdb of list.items) if ((pdb.status?.disruptionsAllowed ?? 0) === 0) names.push(`${ns}/${pdb.metadata.name}`);
+      } catch {
+        // the PDB names only enrich the message
+      }
+    }
+    return names.length > 0 ? ` (PodDisruptionBudget ${names.join(", ")} allows no disruption)` : "";
+  }
+
+  async event(plan: PlanObject, a: EventAction): Promise<void> {
+    const ns = this.d.namespace;
+    const onNode = a.on === "node" && a.node !== undefined;
+    const nodeUid = onNode ? this.d.nodes.get(a.node)?.metadata.uid : undefined;
+    const planUid = plan.metadata["uid"];
+    const involved = onNode
+      ? { apiVersion: "v1", kind: "Node", name: a.node, ...(nodeUid !== undefined ? { uid: nodeUid } : {}) }
+      : { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", name: plan.metadata.name, namespace: ns, ...(planUid !== undefined ? { uid: planUid } : {}) };
+    const stamp = new Date(this.d.now()).toISOString();
+    const where = onNode ? "default" : ns;
+    const name = `${involved.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
+    try {
+      await this.d.kube.create(resources.events, where, {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name, namespace: where },
+        involvedObject: involved,
+        reason: a.reason,
+        message: a.message.slice(0, 1000),
+        type: a.type,
+        source: { component: `plan-runner/${this.d.controllerName}` },
+        firstTimestamp: stamp,
+        lastTimestamp: stamp,
+        count: 1,
+      });
+    } catch (e: unknown) {
+      this.d.log.warn("could not record an event", { reason: a.reason, error: e instanceof Error ? e.message : String(e) });
+    }
+    this.d.log.info("event", {
+      plan: plan.metadata.name,
+      ...(a.node !== undefined ? { node: a.node } : {}),
+      type: a.type,
+      reason: a.reason,
+      message: a.message,
+    });
+  }
+}
+
+/** The call an action makes, as a user would name it in kubectl terms. */
+function describe(a: Action | undefined): string {
+  switch (a?.kind) {
+    case "createPod":
+      return `pods ${a.pod.metadata.name} (node ${a.node})`;
+    case "deletePod":
+      return `pods ${a.name}`;
+    case "patchNode":
+      return `nodes ${a.node} (${a.why})`;
+    case "drain":
+      return `the drain of node ${a.node}`;
+    default:
+      return "an action";
+  }
+}

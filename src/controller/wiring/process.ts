@@ -1,0 +1,231 @@
+import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { Informer } from "../kube/informer.ts";
+import type { Node, Pod, Secret } from "../rollout/objects.ts";
+import { LeaderElector } from "../kube/leader.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/keys.ts";
+import { httpAlerts } from "../kube/alerts.ts";
+import { httpChannel } from "../kube/channel.ts";
+import { type AlertsPort, type ChannelPort, type Kube, KubeError, resources } from "../kube/ports.ts";
+import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
+import { WorkQueue } from "../kube/work-queue.ts";
+
+export interface ControllerConfig extends ReconcilerConfig {
+  readonly workers: number;
+  readonly relistMs: number;
+  readonly leaderElection: boolean;
+  readonly leaseName: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  /** host:port for /metrics, /healthz and /readyz; undefined disables the server. */
+  readonly metricsAddress: string | undefined;
+  readonly identity: string;
+}
+
+export const defaultIdentity = (): string => `${process.env["POD_NAME"] ?? hostname()}_${randomBytes(4).toString("hex")}`;
+
+export interface ControllerDeps {
+  readonly kube: Kube;
+  /** Default: over the network. */
+  readonly channel?: ChannelPort;
+  readonly alerts?: AlertsPort;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * Wires informers -> keyed queue -> reconciler, behind leader election. Informers run on every
+ * replica (a standby has warm caches); only the leader reconciles and writes.
+ */
+export class Controller {
+  private readonly plans: Informer<PlanObject>;
+  private readonly nodes: Informer<Node>;
+  private readonly pods: Informer<Pod>;
+  private readonly secrets: Informer<Secret>;
+  private readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private readonly elector: LeaderElector | undefined;
+  private server: Server | undefined;
+  private leading = false;
+  private clusterId: string | undefined;
+  private lostResolve: ((why: string) => void) | undefined;
+  /** Resolves when leadership is lost: the process must exit (a new leader takes over from the API's state). */
+  readonly lost: Promise<string>;
+
+  constructor(
+    private readonly d: ControllerDeps,
+    private readonly config: ControllerConfig,
+  ) {
+    const { kube, log } = d;
+    const informerLog = (msg: string, fields?: Record<string, unknown>): void => log.warn(msg, fields);
+    this.plans = new Informer(kube, { resource: resources.plans, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
+    this.nodes = new Informer(kube, { resource: resources.nodes, relistMs: config.relistMs, log: informerLog });
+    this.pods = new Informer(kube, {
+      resource: resources.pods,
+      namespace: config.namespace,
+      labelSelector: `${LABEL_CONTROLLER}=${config.controllerName}`,
+      relistMs: config.relistMs,
+      log: informerLog,
+    });
+    this.secrets = new Informer(kube, { resource: resources.secrets, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
+    this.reconciler = new Reconciler({
+      kube,
+      channel: d.channel ?? httpChannel,
+      alerts: d.alerts ?? httpAlerts,
+      plans: this.plans,
+      nodes: this.nodes,
+      pods: this.pods,
+      secrets: this.secrets,
+      metrics: d.metrics,
+      log,
+      now: d.now ?? Date.now,
+      config,
+      clusterId: () => this.clusterId,
+    });
+    this.queue = new WorkQueue(
+      async (key) => (this.plans.get(key)?.spec?.exclusive === true ? this.exclusively(() => this.reconciler.reconcile(key)) : this.reconciler.reconcile(key)),
+      { concurrency: config.workers },
+      (key, e) => {
+        const kind = e instanceof KubeError ? (e.retryable ? `api_${e.status}` : `api_terminal_${e.status}`) : "internal";
+        d.metrics.reconcileErrors.inc({ kind });
+        log.error("reconcile failed; will retry", { plan: key, kind, error: e instanceof Error ? e.message : String(e) });
+      },
+    );
+    if (config.leaderElection) {
+      this.elector = new LeaderElector(kube, {
+        namespace: config.namespace,
+        name: config.leaseName,
+        identity: config.identity,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+        log: (m, f) => log.info(m, f),
+      });
+    }
+    this.lost = new Promise((r) => (this.lostResolve = r));
+    this.wire();
+  }
+
+  private exclusiveTail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Exclusive Plans reconcile one at a time: each must see the pods and cordons the others
+   * just made (the write-through caches make that so), or two could start on one node.
+   */
+  private exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveTail.then(fn, fn);
+    this.exclusiveTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private enqueueAll(): void {
+    if (!this.leading) return;
+    for (const p of this.plans.list()) this.queue.add(`${this.config.namespace}/${p.metadata.name}`);
+  }
+
+  private wire(): void {
+    const ns = this.config.namespace;
+    const add = (name: string): void => {
+      if (this.leading) this.queue.add(`${ns}/${name}`);
+    };
+    this.plans.onChange((p, type) => {
+      add(p.metadata.name);
+      // Plans that wait on this one (spec.after) or share nodes with it (exclusive) may now move.
+      for (const other of this.plans.list()) {
+        if (other.metadata.name === p.metadata.name) continue;
+        if (other.spec?.after?.includes(p.metadata.name) === true || (other.spec?.exclusive === true && p.spec?.exclusive === true)) add(other.metadata.name);
+      }
+      if (type === "DELETED") add(p.metadata.name);
+    });
+    this.pods.onChange((pod) => {
+      const plan = pod.metadata.labels?.[LABEL_PLAN];
+      if (plan !== undefined) add(plan);
+    });
+    this.nodes.onChange(() => this.enqueueAll());
+    this.secrets.onChange((s) => {
+      for (const p of this.plans.list()) if (p.spec?.secrets?.some((x) => x.name === s.metadata.name) === true) add(p.metadata.name);
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.config.metricsAddress !== undefined) await this.serve(this.config.metricsAddress);
+    for (const i of [this.plans, this.nodes, this.pods, this.secrets]) i.start();
+    await Promise.all([this.plans, this.nodes, this.pods, this.secrets].map((i) => i.waitForSync()));
+    try {
+      const ks = await this.d.kube.get(resources.namespaces, undefined, "kube-system");
+      this.clusterId = ks.metadata.uid;
+    } catch {
+      // only sent to channels as SUC does; not needed to work
+    }
+    this.d.log.info("caches synced", { plans: this.plans.list().length, nodes: this.nodes.list().length, pods: this.pods.list().length });
+    const lead = (): void => {
+      this.leading = true;
+      this.d.metrics.leader.set(1);
+      this.enqueueAll();
+    };
+    if (this.elector === undefined) lead();
+    else
+      void this.elector.run(lead, (why) => {
+        this.leading = false;
+        this.d.metrics.leader.set(0);
+        this.d.log.error("lost leadership; stopping", { why });
+        this.lostResolve?.(why);
+      });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  private serve(address: string): Promise<void> {
+    const i = address.lastIndexOf(":");
+    const host = i > 0 ? address.slice(0, i) : "0.0.0.0";
+    const port = Number(address.slice(i + 1));
+    this.server = createServer((req, res) => {
+      if (req.url === "/metrics") {
+        this.d.metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { "Content-Type": this.d.metrics.registry.contentType });
+            res.end(text);
+          },
+          () => {
+            res.writeHead(500);
+            res.end();
+          },
+        );
+        return;
+      }
+      const synced = [this.plans, this.nodes, this.pods, this.secrets].every((x) => x.hasSynced);
+      if (req.url === "/healthz") {
+        res.writeHead(200);
+        res.end("ok");
+        return;
+      }
+      if (req.url === "/readyz") {
+        res.writeHead(synced ? 200 : 503);
+        res.end(synced ? "ok" : "caches not synced");
+        return;
+      }
+      res.writeHead(404);
+      res.end();
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, host === "" ? undefined : host, () => resolve());
+    });
+  }
+
+  /** SIGTERM: stop taking work, let running reconciles finish, give the lease up. */
+  async stop(): Promise<void> {
+    this.leading = false;
+    await this.queue.shutdown();
+    await this.elector?.stop();
+    await Promise.all([this.plans, this.nodes, this.pods, this.secrets].map((i) => i.stop()));
+    await new Promise<void>((r) => (this.server === undefined ? r() : this.server.close(() => r())));
+  }
+}

@@ -1,0 +1,192 @@
+// Reconcile = read the caches -> pure input assembly -> pure decide -> carry out the actions ->
+// write status. It gets a key, never an event, so running it twice is harmless.
+import type { Plan } from "../../generated/plan.ts";
+import { type CompiledPlan, checkPlan } from "../../plan/compile.ts";
+import type { Informer } from "../kube/informer.ts";
+import { type AlertsPort, type ChannelPort, type Kube, KubeError, resources } from "../kube/ports.ts";
+import { decide } from "../rollout/decide.ts";
+import { type InputConfig, type Snapshot, buildDecideInput, soakingNodes } from "../rollout/decide-input.ts";
+import type { AlertReading, Decision, Resolution } from "../rollout/decision.ts";
+import { holds, uncordonPatch } from "../rollout/node-patches.ts";
+import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
+import type { PodFacts } from "../rollout/pod-facts.ts";
+import { withRefusals } from "../rollout/refusal.ts";
+import { fixedResolution, settleResolution } from "../rollout/resolution.ts";
+import { stableJson } from "../rollout/stable-json.ts";
+import { Actuator } from "./actuator.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+export type PlanObject = Plan & KubeObject;
+
+export interface ReconcilerConfig extends InputConfig {
+  readonly channelPollMs: number;
+  readonly channelTimeoutMs: number;
+  readonly alertsCacheMs: number;
+  /** After a call the API server refused for good, look again only after this (or a change). */
+  readonly refusedRequeueMs: number;
+  /** Namespaced names of the controller's own pods: never evicted by a drain. */
+  readonly protectedPods: ReadonlySet<string>;
+}
+
+export interface ReconcilerDeps {
+  readonly kube: Kube;
+  readonly channel: ChannelPort;
+  readonly alerts: AlertsPort;
+  readonly plans: Informer<PlanObject>;
+  readonly nodes: Informer<Node>;
+  readonly pods: Informer<Pod>;
+  readonly secrets: Informer<Secret>;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly config: ReconcilerConfig;
+  readonly clusterId?: () => string | undefined;
+}
+
+export type ReconcileOutcome = { requeueAfterMs?: number | undefined };
+
+const cached = <T>(map: Map<string, { at: number; key: string; value: T }>, id: string, key: string, now: number, ttl: number): T | undefined => {
+  const hit = map.get(id);
+  return hit !== undefined && hit.key === key && now - hit.at < ttl ? hit.value : undefined;
+};
+
+export class Reconciler {
+  private readonly channels = new Map<string, { at: number; key: string; value: Resolution }>();
+  private readonly alertReadings = new Map<string, { at: number; key: string; value: AlertReading }>();
+  private readonly countedFailures = new Set<string>();
+  private readonly actuator: Actuator;
+
+  constructor(private readonly d: ReconcilerDeps) {
+    const c = d.config;
+    this.actuator = new Actuator({ ...d, namespace: c.namespace, controllerName: c.controllerName, protectedPods: c.protectedPods });
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const started = process.hrtime.bigint();
+    const name = key.includes("/") ? key.slice(key.indexOf("/") + 1) : key;
+    try {
+      const plan = this.d.plans.get(key);
+      if (plan === undefined || plan.metadata.deletionTimestamp !== undefined) {
+        await this.releaseAll(name);
+        this.d.metrics.forgetPlan(name);
+        return {};
+      }
+      return await this.reconcilePlan(plan);
+    } finally {
+      this.d.metrics.reconcileDuration.observe({ plan: name }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** A deleted Plan leaves no node cordoned by it (SUC #71); its pods go with it (ownerReferences). */
+  private async releaseAll(plan: string): Promise<void> {
+    for (const node of this.d.nodes.list()) {
+      if (!holds(node, plan)) continue;
+      await this.actuator.patchNode(node.metadata.name, uncordonPatch(node, plan));
+      this.d.log.info("released node of a deleted plan", { plan, node: node.metadata.name });
+    }
+  }
+
+  private snapshot(plan: PlanObject): Snapshot {
+    const { problems, compiled } = checkPlan(plan, this.d.config);
+    return { plan: compiled, problems, plans: this.d.plans.list(), nodes: this.d.nodes.list(), pods: this.d.pods.list(), secrets: this.d.secrets.list() };
+  }
+
+  private async reconcilePlan(plan: PlanObject): Promise<ReconcileOutcome> {
+    const { config } = this.d;
+    const now = this.d.now();
+    const snapshot = this.snapshot(plan);
+    const resolution = await this.resolve(snapshot.plan, now);
+    const soaking = soakingNodes(snapshot, resolution, config);
+    const podsOnNodes = soaking.length > 0 ? await this.podsOn(soaking) : undefined;
+    const alerts = await this.readAlerts(snapshot.plan, now);
+    const input = buildDecideInput(snapshot, { resolution, alerts, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
+    const decision = decide(input);
+    const outcome = await this.actuator.apply(plan, decision.actions, now);
+    this.observe(plan.metadata.name, input.pods, decision, now);
+    // Status is written even when an action failed: what was decided is still true.
+    const refused = withRefusals(decision.status, plan.status, outcome.refusals, config.refusedRequeueMs, now);
+    if (refused.event !== undefined) await this.actuator.event(plan, refused.event);
+    for (const r of outcome.refusals) this.d.metrics.reconcileErrors.inc({ kind: `api_terminal_${r.status}` });
+    await this.writeStatus(plan, refused.status);
+    this.recordPlan(plan.metadata.name, decision, now);
+    if (outcome.retryable !== undefined) throw outcome.retryable; // the work queue backs off
+    // Nothing but refusals: look again only after a long pause (or when something changes).
+    if (outcome.refusals.length > 0 && !outcome.progressed) return { requeueAfterMs: config.refusedRequeueMs };
+    return { requeueAfterMs: this.nextLook(snapshot.plan, resolution, decision, outcome.wakeMs) };
+  }
+
+  private nextLook(plan: CompiledPlan, resolution: Resolution, decision: Decision, drainWake: number | undefined): number | undefined {
+    const wake = [
+      decision.requeueAfterMs,
+      drainWake,
+      "reason" in resolution || plan.version === undefined ? this.d.config.channelPollMs : undefined,
+      // Alerts change without any Kubernetes event to wake us.
+      plan.alerts !== undefined && decision.status.state !== "Complete" ? this.d.config.alertsCacheMs : undefined,
+    ].filter((x) => x !== undefined);
+    return wake.length > 0 ? Math.min(...wake) : undefined;
+  }
+
+  private recordPlan(name: string, decision: Decision, now: number): void {
+    const c = (t: string): boolean => decision.status.conditions?.find((x) => x.type === t)?.status === "True";
+    this.d.metrics.recordPlan(name, decision.nodeStates, { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete") }, now);
+  }
+
+  /** gates.health reads every pod on a soaking node, not only ours: one list per node. */
+  private async podsOn(nodes: readonly string[]): Promise<Map<string, Pod[]>> {
+    const out = new Map<string, Pod[]>();
+    for (const node of nodes) out.set(node, (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${node}` })).items);
+    return out;
+  }
+
+  /** Upgrade durations of nodes completed in this pass, and each failed upgrade pod once. */
+  private observe(plan: string, pods: readonly PodFacts[], decision: Decision, now: number): void {
+    for (const a of decision.actions) {
+      if (a.kind !== "patchNode" || a.why !== "complete") continue;
+      const first = Math.min(...pods.filter((p) => p.node === a.node && p.createdAt !== undefined).map((p) => p.createdAt!));
+      if (Number.isFinite(first)) this.d.metrics.nodeDuration.observe({ plan }, Math.max(0, now - first) / 1000);
+    }
+    for (const p of pods) {
+      if (p.role !== "apply" || p.phase !== "Failed" || p.uid === undefined || this.countedFailures.has(p.uid)) continue;
+      this.countedFailures.add(p.uid);
+      this.d.metrics.failures.inc({ plan, reason: p.reason ?? "Error" });
+    }
+  }
+
+  private async resolve(plan: CompiledPlan, now: number): Promise<Resolution> {
+    const fixed = fixedResolution(plan);
+    if (fixed !== undefined) return fixed;
+    const url = plan.channel ?? "";
+    const id = `${plan.namespace ?? ""}/${plan.name}`;
+    const lastKnown = plan.source.status?.latestVersion;
+    let answer = cached(this.channels, id, url, now, this.d.config.channelPollMs);
+    if (answer === undefined) {
+      answer = await this.d.channel.latest(url, { clusterId: this.d.clusterId?.(), latestVersion: lastKnown, timeoutMs: this.d.config.channelTimeoutMs });
+      this.channels.set(id, { at: now, key: url, value: answer });
+    }
+    return settleResolution(answer, lastKnown);
+  }
+
+  private async readAlerts(plan: CompiledPlan, now: number): Promise<AlertReading | undefined> {
+    const gate = plan.alerts;
+    if (gate === undefined) return undefined;
+    const key = `${gate.url}|${plan.source.spec.gates?.prometheus?.ignoreAlerts ?? ""}`;
+    const hit = cached(this.alertReadings, plan.name, key, now, this.d.config.alertsCacheMs);
+    if (hit !== undefined) return hit;
+    const value = await this.d.alerts.firing(gate);
+    this.alertReadings.set(plan.name, { at: now, key, value });
+    return value;
+  }
+
+  /** Writes status only when it changed, so our own write does not wake us in a loop. */
+  private async writeStatus(plan: PlanObject, status: Decision["status"]): Promise<void> {
+    if (stableJson(plan.status ?? {}) === stableJson(status)) return;
+    try {
+      const updated = await this.d.kube.patch<PlanObject>(resources.plans, this.d.config.namespace, plan.metadata.name, { status }, { subresource: "status" });
+      this.d.plans.upsert(updated);
+    } catch (e: unknown) {
+      if (e instanceof KubeError && e.notFound) return;
+      throw e;
+    }
+  }
+}
