@@ -8,7 +8,7 @@
 #
 #   PLAN_RUNNER_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/plan-runner)
 #   DEBIAN_SUITE        suite of the root (default: bookworm)
-#   DEBIAN_MIRROR       mirror for debootstrap (default: the first http(s) mirror apt uses here, else deb.debian.org)
+#   DEBIAN_MIRROR       mirror for debootstrap (default: the first http(s) mirror apt uses on this machine)
 #
 # Prints the root's path on its last line of stdout; progress goes to stderr.
 set -euo pipefail
@@ -54,13 +54,14 @@ mirror_guess() {
   local m
   m=$(grep -rhoE '(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
     | grep -oE 'https?://[^[:space:]]+' | grep -v -- '-security' | head -n1 || true)
-  printf '%s' "${m:-http://deb.debian.org/debian}"
+  printf '%s' "$m"
 }
 
 if [[ -f "$ready" && -x "$root/usr/bin/apt-get" && -x "$root/usr/bin/dpkg" ]]; then
   say "debootstrap root cached: $root"
 else
   mirror="${DEBIAN_MIRROR:-$(mirror_guess)}"
+  [[ -n "$mirror" ]] || die "no Debian mirror found in /etc/apt/sources.list*: set DEBIAN_MIRROR"
   mkdir -p "$base"
   exec 9>"$base.lock"
   flock 9
