@@ -27,28 +27,9 @@ command -v apt-get >/dev/null 2>&1 || die "apt-get not found: this script expect
 
 start=$(date +%s)
 
-wanted=(prometheus debootstrap dpkg-dev)
-missing=()
-for p in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  say "installing ${missing[*]}"
-  apt-get update -q >&2
-  # The prometheus package would start its own server (and its recommended node exporter) on
-  # a machine running systemd; the tests start their own on a free port, so block service starts.
-  own_policy=0
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod +x /usr/sbin/policy-rc.d
-    own_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
-    || { ((own_policy)) && rm -f /usr/sbin/policy-rc.d; die "apt-get install ${missing[*]} failed"; }
-  ((own_policy)) && rm -f /usr/sbin/policy-rc.d
-else
-  say "packages present: ${wanted[*]}"
-fi
+# shellcheck source=lib/apt-install.sh
+source "$(dirname "$0")/lib/apt-install.sh"
+apt_install_missing prometheus debootstrap dpkg-dev
 
 mirror_guess() {
   local m

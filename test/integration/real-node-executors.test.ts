@@ -302,18 +302,7 @@ describe("real node: the compat gate as a real prepare pod", () => {
       version: "v1.37.0",
       serviceAccountName: "gate",
       secrets: [{ name: "matrix", path: "/run/system-upgrade/secrets/matrix" }],
-      prepare: {
-        image: UPGRADE_IMAGE,
-        args: [
-          "compat-gate",
-          "--target",
-          "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)",
-          "--matrix",
-          "/run/system-upgrade/secrets/matrix/matrix.json",
-          "--skip-removed-apis",
-        ],
-        envs: apiServerEnv(env),
-      },
+      prepare: gatePrepare("/run/system-upgrade/secrets/matrix/matrix.json"),
       upgrade: { image: UPGRADE_IMAGE, command: ["true"] },
     });
     await applyPlan(env, plan);
@@ -343,18 +332,7 @@ describe("real node: the compat gate as a real prepare pod", () => {
     const plan = aRealPlan(ns, "older", NODE, {
       version: "v1.35.0",
       serviceAccountName: "gate",
-      prepare: {
-        image: UPGRADE_IMAGE,
-        args: [
-          "compat-gate",
-          "--target",
-          "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)",
-          "--matrix",
-          "/app/images/upgrade/compat-matrix.example.json",
-          "--skip-removed-apis",
-        ],
-        envs: apiServerEnv(env),
-      },
+      prepare: gatePrepare("/app/images/upgrade/compat-matrix.example.json"),
       upgrade: { image: UPGRADE_IMAGE, command: ["true"] },
     });
     await applyPlan(env, plan);
@@ -367,6 +345,15 @@ describe("real node: the compat gate as a real prepare pod", () => {
     assert.equal((await podsOfPlan(env, ns, "older", "apply")).length, 0);
   });
 });
+
+/** The compat gate as the shipped Plans run it, on the target the Plan resolves. */
+function gatePrepare(matrix: string) {
+  return {
+    image: UPGRADE_IMAGE,
+    args: ["compat-gate", "--target", "$(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)", "--matrix", matrix, "--skip-removed-apis"],
+    envs: apiServerEnv(env),
+  };
+}
 
 /** The gate's ServiceAccount: list nodes, read the addon workloads (the least the gate needs). */
 async function grantGate(ns: string): Promise<void> {
