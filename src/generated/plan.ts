@@ -340,6 +340,23 @@ export interface GatesSpec {
      */
     timeout?: string;
   };
+  /**
+   * Preflight: checked before the rollout starts and before each further node. Every node of the cluster must be Ready with no MemoryPressure, DiskPressure or PIDPressure, and no node's Ready condition may have changed within quietPeriod (a node that just rebooted defers the rollout). Nodes this Plan, or a Plan in spec.after, upgraded in its current rollout are exempt from the quiet period. Until it passes the Plan is Waiting and no new node starts.
+   */
+  cluster?: {
+    /**
+     * Go duration: no node's Ready condition may have changed within it (the seed pipeline's 24h baseline). "0s" turns the check off.
+     */
+    quietPeriod?: string;
+    /**
+     * Optional: at least this share of running pods (in podNamespaces, else the whole cluster) must be Ready, e.g. 0.9. Pods that cannot be read hold the rollout (fail safe).
+     */
+    minReadyPodsRatio?: number;
+    /**
+     * Namespaces minReadyPodsRatio counts; absent or empty: every namespace.
+     */
+    podNamespaces?: string[];
+  };
 }
 /**
  * This interface was referenced by `Plan`'s JSON-Schema

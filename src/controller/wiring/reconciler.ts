@@ -54,6 +54,7 @@ const cached = <T>(map: Map<string, { at: number; key: string; value: T }>, id: 
 export class Reconciler {
   private readonly channels = new Map<string, { at: number; key: string; value: Resolution }>();
   private readonly alertReadings = new Map<string, { at: number; key: string; value: AlertReading }>();
+  private readonly podCounts = new Map<string, { at: number; key: string; value: Pod[] | { error: string } }>();
   private readonly countedFailures = new Set<string>();
   private readonly actuator: Actuator;
 
@@ -100,7 +101,8 @@ export class Reconciler {
     const soaking = soakingNodes(snapshot, resolution, config);
     const podsOnNodes = soaking.length > 0 ? await this.podsOn(soaking) : undefined;
     const alerts = await this.readAlerts(snapshot.plan, now);
-    const input = buildDecideInput(snapshot, { resolution, alerts, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
+    const checks = await this.readClusterPods(snapshot.plan, now);
+    const input = buildDecideInput(snapshot, { resolution, alerts, ...checks, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
     const decision = decide(input);
     const outcome = await this.actuator.apply(plan, decision.actions, now);
     this.observe(plan.metadata.name, input.pods, decision, now);
@@ -176,6 +178,25 @@ export class Reconciler {
     const value = await this.d.alerts.firing(gate);
     this.alertReadings.set(plan.name, { at: now, key, value });
     return value;
+  }
+
+  /** gates.cluster.minReadyPodsRatio: the pods it counts, read at most once per alertsCacheMs (they change without waking us). */
+  private async readClusterPods(plan: CompiledPlan, now: number): Promise<{ clusterPods?: Pod[] | { error: string } }> {
+    const gate = plan.cluster;
+    if (gate?.minReadyPodsRatio === undefined) return {};
+    const key = gate.podNamespaces.join(",");
+    const hit = cached(this.podCounts, plan.name, key, now, this.d.config.alertsCacheMs);
+    if (hit !== undefined) return { clusterPods: hit };
+    let value: Pod[] | { error: string };
+    try {
+      const namespaces = gate.podNamespaces.length > 0 ? gate.podNamespaces : [undefined];
+      value = [];
+      for (const ns of namespaces) value.push(...(await this.d.kube.list<Pod>(resources.pods, ns)).items);
+    } catch (e: unknown) {
+      value = { error: e instanceof Error ? e.message : String(e) };
+    }
+    this.podCounts.set(plan.name, { at: now, key, value });
+    return { clusterPods: value };
   }
 
   /** Writes status only when it changed, so our own write does not wake us in a loop. */
