@@ -357,6 +357,15 @@ export interface GatesSpec {
      */
     podNamespaces?: string[];
   };
+  /**
+   * Postflight, for a Plan whose version is a Kubernetes release (plans/k8s-*.yaml): once the Plan is Complete, every node it selects must report status.latestVersion as its kubelet version, and (apiServer) so must the API server's /version. The result is the Verified condition; a mismatch is a Warning Event naming the nodes. A Plan without it (every SUC Plan) has no Verified condition.
+   */
+  postflight?: {
+    /**
+     * Also compare the API server's /version gitVersion with the target.
+     */
+    apiServer?: boolean;
+  };
 }
 /**
  * This interface was referenced by `Plan`'s JSON-Schema

@@ -67,6 +67,8 @@ export interface CompiledPlan {
   readonly alerts: CompiledAlerts | undefined;
   /** gates.cluster: the cluster must be healthy and quiet before a node starts. */
   readonly cluster: CompiledCluster | undefined;
+  /** gates.postflight: the Plan's version is a Kubernetes release, verified once Complete. */
+  readonly postflight: { readonly apiServer: boolean } | undefined;
   readonly after: readonly string[];
   readonly exclusive: boolean;
   readonly order: OrderSpec | undefined;
@@ -137,6 +139,7 @@ export function compilePlan(plan: Plan, defaults: PlanDefaults): CompiledPlan {
     windowOpen: spec.window === undefined ? undefined : compileWindow(spec.window),
     alerts: compileAlerts(plan),
     cluster: compileCluster(plan),
+    postflight: spec.gates?.postflight === undefined ? undefined : { apiServer: spec.gates.postflight.apiServer !== false },
     after: spec.after ?? [],
     exclusive: spec.exclusive === true,
     order: spec.order,

@@ -4,7 +4,7 @@
 import type { Plan } from "../../generated/plan.ts";
 import type { CompiledPlan } from "../../plan/compile.ts";
 import type { Problem } from "../../plan/problem.ts";
-import type { AlertReading, DecideConfig, DecideInput, PodHealth, PodReadiness, PodRenderer, Resolution } from "./decision.ts";
+import type { AlertReading, DecideConfig, DecideInput, PodHealth, PodReadiness, PodRenderer, Resolution, ServerVersion } from "./decision.ts";
 import { planHash } from "./hash.ts";
 import { LABEL_CONTROLLER, LABEL_EXCLUSIVE, LABEL_PLAN, annotationCordonedBy, labelPlanName } from "./keys.ts";
 import type { Node, Pod, Secret } from "./objects.ts";
@@ -31,6 +31,8 @@ export interface Externals {
   readonly podsOnNodes?: ReadonlyMap<string, readonly Pod[]>;
   /** With gates.cluster.minReadyPodsRatio: the pods it counts (podNamespaces, else all), or why they cannot be read. */
   readonly clusterPods?: readonly Pod[] | { readonly error: string };
+  /** With gates.postflight.apiServer: the API server's /version. */
+  readonly serverVersion?: ServerVersion;
 }
 
 export interface InputConfig extends DecideConfig {
@@ -163,6 +165,7 @@ export function buildDecideInput(s: Snapshot, externals: Externals, config: Inpu
     ...(podsOnNodes !== undefined && s.plan.health !== undefined ? { podHealth: new Map([...podsOnNodes].map(([n, pods]) => [n, podHealth(pods)])) } : {}),
     rolloutNodes: rolloutNodes(s, hash),
     ...(externals.clusterPods !== undefined ? { clusterPods: podReadiness(externals.clusterPods) } : {}),
+    ...(externals.serverVersion !== undefined ? { serverVersion: externals.serverVersion } : {}),
     render: renderer(s, hash, externals.resolution, config),
     now,
     config,

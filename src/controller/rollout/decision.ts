@@ -37,6 +37,9 @@ export interface PodHealth {
 /** gates.cluster.minReadyPodsRatio: the running pods it counts, or why they cannot be read. */
 export type PodReadiness = { readonly ready: number; readonly total: number; readonly unready: readonly string[] } | { readonly error: string };
 
+/** The API server's /version, for gates.postflight. */
+export type ServerVersion = { readonly gitVersion: string } | { readonly error: string };
+
 export interface DecideInput {
   readonly plan: CompiledPlan;
   /** Validation errors of the Plan; any error stops everything but cleanup. */
@@ -59,6 +62,8 @@ export interface DecideInput {
   readonly rolloutNodes?: ReadonlySet<string> | undefined;
   /** With gates.cluster.minReadyPodsRatio. */
   readonly clusterPods?: PodReadiness | undefined;
+  /** With gates.postflight.apiServer. */
+  readonly serverVersion?: ServerVersion | undefined;
   /** Renders this Plan's pods for a node (names are deterministic, so re-creating is harmless). */
   readonly render: PodRenderer;
   readonly now: number;
