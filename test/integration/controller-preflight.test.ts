@@ -1,6 +1,8 @@
 // The preflight (gates.cluster) against a real API server with kwok nodes: a node that just
 // changed Ready, one NotReady, one under pressure, each holding the start with its name in the
 // Waiting condition and no pod created, then the rollout going on once the cluster is healthy.
+// Then the postflight (gates.postflight): a node whose kubelet stays old after its upgrade pod
+// succeeded is named in the Verified condition and a Warning Event.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { resources } from "../../src/controller/kube/ports.ts";
@@ -95,5 +97,35 @@ describe("controller: the preflight (gates.cluster)", () => {
       await env.kube.patch<Node>(resources.nodes, undefined, "worker-2", pressure("False"), { type: "strategic", subresource: "status" });
     }
     await waitForPlan(env, ns, "pressure", "Complete once the pressure is gone", (p) => condition(p, "Complete")?.status === "True", 60_000);
+  });
+});
+
+describe("controller: the postflight (gates.postflight)", () => {
+  it("a node whose kubelet still reports the old version after its upgrade succeeded: Verified=False and a Warning Event name it", async () => {
+    const label = "test.plan-runner.dev/postflight";
+    // A simulated kubelet keeps the version it registered with: the apply pod's success does not change it.
+    await env.cp.addNode({ name: "old-kubelet", kubeletVersion: "v1.0.0", labels: { [label]: "yes" } });
+    await optIn(env, ["worker-1"], label);
+    const plan = aPlan(ns, "postflight", {
+      concurrency: 1,
+      version: env.cp.version,
+      nodeSelector: { matchLabels: { [label]: "yes" } },
+      gates: { postflight: {} },
+    });
+    await applyPlan(env, plan);
+    const p = await waitForPlan(env, ns, "postflight", "Verified=False", (x) => condition(x, "Verified")?.status === "False", 90_000);
+    assert.equal(condition(p, "Complete")?.status, "True", "every node ran its upgrade");
+    assert.equal(condition(p, "Verified")?.reason, "KubeletVersionMismatch");
+    assert.match(condition(p, "Verified")?.message ?? "", /old-kubelet \(v1\.0\.0\)/);
+    assert.doesNotMatch(condition(p, "Verified")?.message ?? "", /worker-1|API server/, "worker-1 and the API server run the target");
+    assert.equal(p.status?.state, "Unverified");
+    const event = await waitFor(
+      async () =>
+        (await env.kube.list(resources.events, ns, { fieldSelector: "involvedObject.name=postflight" })).items.find(
+          (e) => e["reason"] === "VerifyFailed" && e["type"] === "Warning" && /old-kubelet/.test(String(e["message"])),
+        ),
+      { timeoutMs: 30_000, what: "a VerifyFailed Warning Event naming old-kubelet" },
+    );
+    assert.ok(event);
   });
 });
