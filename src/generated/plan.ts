@@ -340,6 +340,32 @@ export interface GatesSpec {
      */
     timeout?: string;
   };
+  /**
+   * Preflight: checked before the rollout starts and before each further node. Every node of the cluster must be Ready with no MemoryPressure, DiskPressure or PIDPressure, and no node's Ready condition may have changed within quietPeriod (a node that just rebooted defers the rollout). Nodes this Plan, or a Plan in spec.after, upgraded in its current rollout are exempt from the quiet period. Until it passes the Plan is Waiting and no new node starts.
+   */
+  cluster?: {
+    /**
+     * Go duration: no node's Ready condition may have changed within it (the seed pipeline's 24h baseline). "0s" turns the check off.
+     */
+    quietPeriod?: string;
+    /**
+     * Optional: at least this share of running pods (in podNamespaces, else the whole cluster) must be Ready, e.g. 0.9. Pods that cannot be read hold the rollout (fail safe).
+     */
+    minReadyPodsRatio?: number;
+    /**
+     * Namespaces minReadyPodsRatio counts; absent or empty: every namespace.
+     */
+    podNamespaces?: string[];
+  };
+  /**
+   * Postflight, for a Plan whose version is a Kubernetes release (plans/k8s-*.yaml): once the Plan is Complete, every node it selects must report status.latestVersion as its kubelet version, and (apiServer) so must the API server's /version. The result is the Verified condition; a mismatch is a Warning Event naming the nodes. A Plan without it (every SUC Plan) has no Verified condition.
+   */
+  postflight?: {
+    /**
+     * Also compare the API server's /version gitVersion with the target.
+     */
+    apiServer?: boolean;
+  };
 }
 /**
  * This interface was referenced by `Plan`'s JSON-Schema

@@ -31,6 +31,18 @@ export interface CompiledAlerts {
   readonly ignore: RegExp | undefined | { readonly error: string };
 }
 
+/** gates.cluster, the preflight: durations read, defaults applied (the same as the CRD's). */
+export interface CompiledCluster {
+  /** 0: no quiet period. Default 24h, the seed's baseline, as the CRD defaults it. */
+  readonly quietMs: number;
+  readonly minReadyPodsRatio: number | undefined;
+  /** Empty: every namespace. */
+  readonly podNamespaces: readonly string[];
+}
+
+/** The preflight's quiet period when gates.cluster leaves it out (the CRD's default too). */
+export const DEFAULT_QUIET_MS = 24 * 3600_000;
+
 export interface CompiledPlan {
   /** The Plan as written: rendering and the hash read the user's own fields from it. */
   readonly source: Plan;
@@ -53,6 +65,10 @@ export interface CompiledPlan {
   /** undefined: no window, always open. */
   readonly windowOpen: ((now: Date) => boolean) | undefined;
   readonly alerts: CompiledAlerts | undefined;
+  /** gates.cluster: the cluster must be healthy and quiet before a node starts. */
+  readonly cluster: CompiledCluster | undefined;
+  /** gates.postflight: the Plan's version is a Kubernetes release, verified once Complete. */
+  readonly postflight: { readonly apiServer: boolean } | undefined;
   readonly after: readonly string[];
   readonly exclusive: boolean;
   readonly order: OrderSpec | undefined;
@@ -93,6 +109,12 @@ function compileAlerts(plan: Plan): CompiledAlerts | undefined {
   }
 }
 
+function compileCluster(plan: Plan): CompiledCluster | undefined {
+  const gate = plan.spec.gates?.cluster;
+  if (gate === undefined) return undefined;
+  return { quietMs: ms(gate.quietPeriod, DEFAULT_QUIET_MS), minReadyPodsRatio: gate.minReadyPodsRatio, podNamespaces: gate.podNamespaces ?? [] };
+}
+
 /** Compiles any Plan, valid or not: an invalid one still needs its selector to release its nodes. */
 export function compilePlan(plan: Plan, defaults: PlanDefaults): CompiledPlan {
   const spec = plan.spec;
@@ -116,6 +138,8 @@ export function compilePlan(plan: Plan, defaults: PlanDefaults): CompiledPlan {
       health === undefined ? undefined : { soakMs: ms(health.soak, 0), timeoutMs: health.timeout === undefined ? undefined : ms(health.timeout, 600_000) },
     windowOpen: spec.window === undefined ? undefined : compileWindow(spec.window),
     alerts: compileAlerts(plan),
+    cluster: compileCluster(plan),
+    postflight: spec.gates?.postflight === undefined ? undefined : { apiServer: spec.gates.postflight.apiServer !== false },
     after: spec.after ?? [],
     exclusive: spec.exclusive === true,
     order: spec.order,

@@ -689,6 +689,9 @@ function gateRules(spec: Obj): Problem[] {
   if (soak !== undefined) out.push(...durationRules(soak, "spec.gates.health.soak", "non-negative"));
   const timeout = health === undefined ? undefined : strAt(health, "timeout");
   if (timeout !== undefined) out.push(...durationRules(timeout, "spec.gates.health.timeout", "positive"));
+  const cluster = objAt(gates, "cluster");
+  const quiet = cluster === undefined ? undefined : strAt(cluster, "quietPeriod");
+  if (quiet !== undefined) out.push(...durationRules(quiet, "spec.gates.cluster.quietPeriod", "non-negative"));
   return out;
 }
 

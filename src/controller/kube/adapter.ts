@@ -8,7 +8,8 @@ import { type Credentials, loadCredentials } from "./credentials.ts";
 import { TunnelAgent } from "./tunnel-agent.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket, retryAfterMs } from "./rate-limit.ts";
 import type { KubeObject, List } from "../rollout/objects.ts";
-import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, type WatchEvent } from "./ports.ts";
+import type { ServerVersion } from "../rollout/decision.ts";
+import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, type ServerVersionPort, type WatchEvent } from "./ports.ts";
 
 export interface AdapterOptions {
   /** kubeconfig file; undefined means in-cluster, then $KUBECONFIG or ~/.kube/config. */
@@ -42,7 +43,7 @@ function query(opts: Record<string, string | number | boolean | undefined>): str
   return s === "" ? "" : `?${s}`;
 }
 
-export class KubeAdapter implements Kube {
+export class KubeAdapter implements Kube, ServerVersionPort {
   private readonly creds: Credentials;
   private readonly server: URL;
   private readonly agent: Agent;
@@ -178,6 +179,16 @@ export class KubeAdapter implements Kube {
 
   list<T extends KubeObject>(r: Resource, namespace: string | undefined, opts: ListOptions = {}): Promise<List<T>> {
     return this.call("list", "GET", basePath(r, namespace) + query({ ...opts }), r.plural);
+  }
+
+  /** The API server's own version (GET /version, readable by every authenticated user), or why it cannot be read. */
+  async serverVersion(): Promise<ServerVersion> {
+    try {
+      const v = await this.call<{ gitVersion?: string }>("get", "GET", "/version", "version");
+      return typeof v.gitVersion === "string" && v.gitVersion !== "" ? { gitVersion: v.gitVersion } : { error: "GET /version: no gitVersion in the answer" };
+    } catch (e: unknown) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T> {

@@ -1,5 +1,5 @@
 import type { CompiledAlerts } from "../../plan/compile.ts";
-import type { AlertReading, Resolution } from "../rollout/decision.ts";
+import type { AlertReading, Resolution, ServerVersion } from "../rollout/decision.ts";
 import type { KubeObject, List } from "../rollout/objects.ts";
 
 /** A resource the controller talks to: its REST path, and whether it is namespaced. */
@@ -116,4 +116,9 @@ export interface ChannelPort {
 /** gates.prometheus: which alerts fire now. Implemented by alerts.ts. */
 export interface AlertsPort {
   firing(gate: CompiledAlerts): Promise<AlertReading>;
+}
+
+/** gates.postflight: the version the API server reports (GET /version). Implemented by adapter.ts. */
+export interface ServerVersionPort {
+  serverVersion(): Promise<ServerVersion>;
 }

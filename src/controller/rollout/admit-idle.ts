@@ -1,7 +1,7 @@
 // Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
 // a Plan-level gate or a held, blocked or halted node holds the Plan.
 import { admit } from "./admission.ts";
-import { type GateVerdict, afterGate, alertsGate, clusterGate, windowGate } from "./gates.ts";
+import { type GateVerdict, afterGate, alertsGate, exclusiveGate, preflightGate, windowGate } from "./gates.ts";
 import { firstPhase, hostnameOf } from "./node-life.ts";
 import { step } from "./node-steps.ts";
 import type { Node } from "./objects.ts";
@@ -11,7 +11,7 @@ import { type Rollout, isUsable } from "./pass.ts";
 /** The Plan-level gates' verdicts of this pass: what holds the idle nodes. */
 export interface PlanGates {
   readonly alerts: GateVerdict;
-  /** spec.after, then the window; only asked when there are idle nodes to start. */
+  /** spec.after, then the window, then the preflight (gates.cluster); only asked when there are idle nodes to start. */
   readonly waiting: GateVerdict | undefined;
 }
 
@@ -21,8 +21,26 @@ export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
   const window = windowGate.check({ isOpen: r.plan.windowOpen, now: r.now });
   if (!window.open) r.pass.wakeAt(r.now + 60_000); // windows open on the minute
   const after = afterGate.check(r.input.afterPending);
-  const waiting = !after.open ? after : !window.open ? window : undefined;
+  const waiting = !after.open ? after : !window.open ? window : preflight(r);
   return { alerts, waiting };
+}
+
+/** gates.cluster: closed, it says when to look again (the end of the quiet period, or the next poll for pods). */
+function preflight(r: Rollout): GateVerdict | undefined {
+  const cluster = r.plan.cluster;
+  if (cluster === undefined) return undefined;
+  const verdict = preflightGate.check({
+    nodes: r.input.nodes,
+    rolloutNodes: r.input.rolloutNodes ?? new Set(),
+    quietMs: cluster.quietMs,
+    minReadyPodsRatio: cluster.minReadyPodsRatio,
+    pods: r.input.clusterPods,
+    now: r.now,
+  });
+  if (verdict.open) return undefined;
+  // Node changes wake the controller through its watch; pods elsewhere and the clock do not.
+  r.pass.wakeAt(verdict.recheckAt ?? r.now + r.input.config.pollIntervalMs);
+  return verdict;
 }
 
 const holdsSlot = (s: string): boolean => s === "applying" || s === "held" || s === "blocked";
@@ -44,7 +62,7 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
     ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}),
   });
   const ordered = wanted === 0 ? [] : orderBy(idle, r.plan.order, keyOf, wanted);
-  const blocked = new Set(ordered.map((n) => n.metadata.name).filter((node) => !clusterGate.check({ node, exclusiveBusy }).open));
+  const blocked = new Set(ordered.map((n) => n.metadata.name).filter((node) => !exclusiveGate.check({ node, exclusiveBusy }).open));
   const admission = admit({ ordered, inFlight: busy, blocked, concurrency }, (node) => node.metadata.name);
   for (const node of admission.start) {
     pass.nodeStates.set(node.metadata.name, "applying");

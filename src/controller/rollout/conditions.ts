@@ -5,6 +5,7 @@ import type { PlanGates } from "./admit-idle.ts";
 import { labelPlanName } from "./keys.ts";
 import type { Condition } from "./objects.ts";
 import type { Rollout } from "./pass.ts";
+import { postflightGate } from "./postflight.ts";
 
 export type PlanCondition = Omit<Condition, "lastTransitionTime" | "lastUpdateTime">;
 
@@ -73,9 +74,26 @@ export function complete(r: Rollout, counts: Counts, gates: PlanGates): PlanCond
   return cond("Complete", isComplete(r, counts), completeReason(r, counts, gates), completeMessage(r, counts));
 }
 
+/**
+ * gates.postflight only (a SUC Plan has no such condition): Unknown until the Plan is Complete,
+ * then whether every selected kubelet and the API server report the Plan's version.
+ */
+export function verified(r: Rollout, counts: Counts): PlanCondition | undefined {
+  const postflight = r.plan.postflight;
+  if (postflight === undefined) return undefined;
+  if (!isComplete(r, counts) || r.version === undefined) {
+    return { type: "Verified", status: "Unknown", reason: "RolloutNotComplete", message: "" };
+  }
+  const nodes = r.input.nodes.filter((n) => r.pass.nodeStates.has(n.metadata.name));
+  const server = postflight.apiServer ? (r.input.serverVersion ?? { error: "not read" }) : undefined;
+  const v = postflightGate.check({ target: r.version, nodes, server });
+  return cond("Verified", v.open, v.reason, v.message);
+}
+
 /** In the order `kubectl describe plan` shows them. */
 export function conditionsOf(r: Rollout, counts: Counts, gates: PlanGates): PlanCondition[] {
-  return [validated(r), latestResolved(r), held(r), blocked(r), halted(r, gates), waiting(gates), complete(r, counts, gates)];
+  const all = [validated(r), latestResolved(r), held(r), blocked(r), halted(r, gates), waiting(gates), complete(r, counts, gates), verified(r, counts)];
+  return all.filter((c) => c !== undefined);
 }
 
 /** Timestamps change only with the condition, or every write would re-trigger our own watch. */
@@ -98,6 +116,8 @@ function eventReason(c: PlanCondition): string | undefined {
       return on ? "Validated" : "ValidateFailed";
     case "LatestResolved":
       return on ? "Resolved" : "ResolveFailed";
+    case "Verified":
+      return c.status === "True" ? "Verified" : c.status === "False" ? "VerifyFailed" : undefined;
     case "Complete":
       // Why a Plan is not complete is told by Validated, Held, Blocked, Halted and Waiting.
       return on ? "Complete" : undefined;
@@ -105,6 +125,9 @@ function eventReason(c: PlanCondition): string | undefined {
       return on ? c.type : `${c.type}Cleared`;
   }
 }
+
+/** A condition that is wrong when False; the others are wrong when True (Verified is Unknown until it can be told). */
+const wrongWhenFalse = (type: string): boolean => type === "Validated" || type === "LatestResolved" || type === "Verified";
 
 /** Events only when a condition changes state or reason (not on every progress message), named as SUC names them. */
 export function conditionEvents(previous: readonly Condition[], next: readonly Condition[]): EventAction[] {
@@ -115,11 +138,12 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
     const changed =
       before === undefined
         ? c.status === "True" || !gated
-        : before.status !== c.status || before.reason !== c.reason || (gated && c.status === "True" && before.message !== c.message);
+        : before.status !== c.status ||
+          before.reason !== c.reason ||
+          (before.message !== c.message && ((gated && c.status === "True") || (c.type === "Verified" && c.status === "False")));
     const reason = changed ? eventReason(c) : undefined;
     if (reason === undefined) continue;
-    const bad =
-      c.type === "Validated" || c.type === "LatestResolved" ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
+    const bad = wrongWhenFalse(c.type) ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
     const message = c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})`;
     out.push({ kind: "event", on: "plan", type: bad ? "Warning" : "Normal", reason, message });
   }
@@ -133,14 +157,12 @@ export function planState(r: Rollout, counts: Counts, gates: PlanGates): string 
   if (r.pass.halted !== undefined || !gates.alerts.open) return "Halted";
   if (r.pass.blocked !== undefined) return "Blocked";
   if (r.pass.held !== undefined) return "Held";
-  if (isComplete(r, counts)) return "Complete";
+  if (isComplete(r, counts)) return verified(r, counts)?.status === "False" ? "Unverified" : "Complete";
   return gates.waiting !== undefined && counts.applying === 0 ? "Waiting" : "Applying";
 }
 
 /** The first condition that is wrong and says why; else the progress. */
 export function planMessage(conditions: readonly PlanCondition[], fallback: string): string {
-  const wrong = conditions.find(
-    (c) => c.status === (c.type === "Validated" || c.type === "LatestResolved" ? "False" : "True") && c.type !== "Complete" && c.message !== "",
-  );
+  const wrong = conditions.find((c) => c.status === (wrongWhenFalse(c.type) ? "False" : "True") && c.type !== "Complete" && c.message !== "");
   return wrong?.message ?? fallback;
 }

@@ -4,7 +4,7 @@
 import type { Plan } from "../../generated/plan.ts";
 import type { CompiledPlan } from "../../plan/compile.ts";
 import type { Problem } from "../../plan/problem.ts";
-import type { AlertReading, DecideConfig, DecideInput, PodHealth, PodRenderer, Resolution } from "./decision.ts";
+import type { AlertReading, DecideConfig, DecideInput, PodHealth, PodReadiness, PodRenderer, Resolution, ServerVersion } from "./decision.ts";
 import { planHash } from "./hash.ts";
 import { LABEL_CONTROLLER, LABEL_EXCLUSIVE, LABEL_PLAN, annotationCordonedBy, labelPlanName } from "./keys.ts";
 import type { Node, Pod, Secret } from "./objects.ts";
@@ -29,6 +29,10 @@ export interface Externals {
   readonly alerts?: AlertReading | undefined;
   /** With gates.health: every pod on each node soakingNodes() named. */
   readonly podsOnNodes?: ReadonlyMap<string, readonly Pod[]>;
+  /** With gates.cluster.minReadyPodsRatio: the pods it counts (podNamespaces, else all), or why they cannot be read. */
+  readonly clusterPods?: readonly Pod[] | { readonly error: string };
+  /** With gates.postflight.apiServer: the API server's /version. */
+  readonly serverVersion?: ServerVersion;
 }
 
 export interface InputConfig extends DecideConfig {
@@ -100,6 +104,33 @@ export function podHealth(pods: readonly Pod[]): PodHealth {
   return { unready, readySince: since.length > 0 ? Math.max(...since) : undefined };
 }
 
+/** gates.cluster.minReadyPodsRatio: running pods (our own upgrade pods aside) and which are not Ready. */
+export function podReadiness(pods: readonly Pod[] | { readonly error: string }): PodReadiness {
+  if ("error" in pods) return pods;
+  const live = pods.filter((p) => p.metadata.labels?.[LABEL_CONTROLLER] === undefined && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+  const unready = podHealth(live).unready;
+  return { ready: live.length - unready.length, total: live.length, unready };
+}
+
+/**
+ * Nodes whose Ready transitions are this rollout's own, exempt from the preflight's quiet period:
+ * those this Plan is at work on or finished at its hash, and those a Plan in spec.after finished at
+ * its latest hash (the workers Plan must not wait 24h because the control plane's kubelet restarted).
+ */
+function rolloutNodes(s: Snapshot, hash: HashOutcome): Set<string> {
+  const out = new Set<string>();
+  if (s.plan.cluster === undefined) return out;
+  const own = "value" in hash ? hash.value : undefined;
+  for (const p of planPods(s)) if (p.hash === own) out.add(p.node);
+  const finished = [{ plan: s.plan.name, hash: own }];
+  for (const other of s.plans) if (s.plan.after.includes(other.metadata.name)) finished.push({ plan: other.metadata.name, hash: other.status?.latestHash });
+  for (const n of s.nodes) {
+    const labels = n.metadata.labels ?? {};
+    if (finished.some((f) => f.hash !== undefined && labels[labelPlanName(f.plan)] === f.hash)) out.add(n.metadata.name);
+  }
+  return out;
+}
+
 function unusable(): never {
   throw new Error("no pod can be rendered without a plan hash");
 }
@@ -132,6 +163,9 @@ export function buildDecideInput(s: Snapshot, externals: Externals, config: Inpu
     exclusiveBusy: exclusiveBusy(s),
     alerts: externals.alerts,
     ...(podsOnNodes !== undefined && s.plan.health !== undefined ? { podHealth: new Map([...podsOnNodes].map(([n, pods]) => [n, podHealth(pods)])) } : {}),
+    rolloutNodes: rolloutNodes(s, hash),
+    ...(externals.clusterPods !== undefined ? { clusterPods: podReadiness(externals.clusterPods) } : {}),
+    ...(externals.serverVersion !== undefined ? { serverVersion: externals.serverVersion } : {}),
     render: renderer(s, hash, externals.resolution, config),
     now,
     config,

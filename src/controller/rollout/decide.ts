@@ -98,6 +98,8 @@ function conclude(r: Rollout, gates: PlanGates): Decision {
   if (r.hash !== undefined) status.latestHash = r.hash;
   if (pass.actions.some((a) => a.kind !== "event")) pass.wakeups.push(1000);
   if (counts.applying > 0) pass.wakeups.push(15_000);
+  // A kubelet reports its new version when it restarts, the API server without any event: look again.
+  if (conditions.some((c) => c.type === "Verified" && c.status === "False")) pass.wakeups.push(r.input.config.pollIntervalMs);
   const requeueAfterMs = pass.wakeups.length > 0 ? Math.min(...pass.wakeups) : undefined;
   return { actions: pass.actions, status, requeueAfterMs, nodeStates: pass.nodeStates };
 }

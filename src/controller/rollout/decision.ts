@@ -34,6 +34,12 @@ export interface PodHealth {
   readonly readySince: number | undefined;
 }
 
+/** gates.cluster.minReadyPodsRatio: the running pods it counts, or why they cannot be read. */
+export type PodReadiness = { readonly ready: number; readonly total: number; readonly unready: readonly string[] } | { readonly error: string };
+
+/** The API server's /version, for gates.postflight. */
+export type ServerVersion = { readonly gitVersion: string } | { readonly error: string };
+
 export interface DecideInput {
   readonly plan: CompiledPlan;
   /** Validation errors of the Plan; any error stops everything but cleanup. */
@@ -52,6 +58,12 @@ export interface DecideInput {
   readonly alerts?: AlertReading | undefined;
   /** With gates.health: per node that waits for its soak. */
   readonly podHealth?: ReadonlyMap<string, PodHealth> | undefined;
+  /** With gates.cluster: nodes whose Ready transitions belong to this rollout (see preflightGate). */
+  readonly rolloutNodes?: ReadonlySet<string> | undefined;
+  /** With gates.cluster.minReadyPodsRatio. */
+  readonly clusterPods?: PodReadiness | undefined;
+  /** With gates.postflight.apiServer. */
+  readonly serverVersion?: ServerVersion | undefined;
   /** Renders this Plan's pods for a node (names are deterministic, so re-creating is harmless). */
   readonly render: PodRenderer;
   readonly now: number;

@@ -1,7 +1,7 @@
 // Gates: each is a small object with one question, answered as {open, reason, message}. A
 // Plan-level gate holds every idle node; a node-level gate holds one node. decide() composes
 // them (docs/architecture.md, "How to add a gate"); none of them acts.
-import type { AlertReading, PodHealth } from "./decision.ts";
+import type { AlertReading, PodHealth, PodReadiness } from "./decision.ts";
 import type { Node } from "./objects.ts";
 import type { PodFacts } from "./pod-facts.ts";
 
@@ -86,7 +86,82 @@ export function prepareGate(pollIntervalMs: number, namespace: string): Gate<Pod
 }
 
 /** exclusive: a node where another exclusive Plan is at work waits, without holding a slot. */
-export const clusterGate: Gate<{ readonly node: string; readonly exclusiveBusy: ReadonlySet<string> }> = {
+export const exclusiveGate: Gate<{ readonly node: string; readonly exclusiveBusy: ReadonlySet<string> }> = {
   check: ({ node, exclusiveBusy }) =>
     exclusiveBusy.has(node) ? closed("ExclusivePlanBusy", `another exclusive Plan is at work on node ${node}`) : open("NodeFree"),
+};
+
+/** What the preflight (gates.cluster) looks at: every node of the cluster, and the pods it counts. */
+export interface PreflightSubject {
+  readonly nodes: readonly Node[];
+  /** Nodes whose Ready transitions are this rollout's own (upgraded by this Plan or one in spec.after): no quiet period. */
+  readonly rolloutNodes: ReadonlySet<string>;
+  readonly quietMs: number;
+  readonly minReadyPodsRatio: number | undefined;
+  /** undefined when no ratio is asked for. */
+  readonly pods: PodReadiness | undefined;
+  readonly now: number;
+}
+
+/** A closed preflight says when the quiet period ends, so the controller looks again then. */
+export type PreflightVerdict = GateVerdict & { readonly recheckAt?: number };
+
+const PRESSURES = ["MemoryPressure", "DiskPressure", "PIDPressure"] as const;
+const few = (xs: readonly string[]): string => (xs.length > 5 ? `${xs.slice(0, 5).join(", ")} and ${xs.length - 5} more` : xs.join(", "));
+const span = (ms: number): string => (ms % 3600_000 === 0 ? `${ms / 3600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
+const iso = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function pressures(n: Node): string[] {
+  return PRESSURES.filter((t) => n.status?.conditions?.some((c) => c.type === t && c.status === "True"));
+}
+
+/** Nodes whose Ready condition changed within the quiet period, and when the last of those periods ends. */
+function unquiet(s: PreflightSubject): { names: string[]; until: number } {
+  let until = 0;
+  const names: string[] = [];
+  for (const n of s.nodes) {
+    const since = nodeReady(n).since;
+    if (s.rolloutNodes.has(n.metadata.name) || since === undefined || since + s.quietMs <= s.now) continue;
+    names.push(n.metadata.name);
+    until = Math.max(until, since + s.quietMs);
+  }
+  return { names, until };
+}
+
+function podsVerdict(s: PreflightSubject): PreflightVerdict {
+  const want = s.minReadyPodsRatio;
+  if (want === undefined) return open("ClusterHealthy");
+  const pods = s.pods;
+  if (pods === undefined || "error" in pods)
+    return closed("PodsUnknown", `cannot count Ready pods, holding the rollout (fail safe): ${pods?.error ?? "not read"}`);
+  const ratio = pods.total === 0 ? 1 : pods.ready / pods.total;
+  if (ratio >= want) return open("ClusterHealthy");
+  return closed(
+    "PodsNotReady",
+    `${pods.ready}/${pods.total} pods Ready (${ratio.toFixed(2)}), below gates.cluster.minReadyPodsRatio ${want}; not Ready: ${few(pods.unready)}; no node starts`,
+  );
+}
+
+/**
+ * gates.cluster, the seed's preflight: every node Ready, none under memory, disk or PID pressure,
+ * none whose Ready condition changed within the quiet period (a node that just rebooted defers
+ * the rollout: seed sentinel gate, 24h soak), and optionally enough Ready pods. Each reason
+ * names the nodes; waiting for any of them is a wait, not a block: the cluster heals or quiets.
+ */
+export const preflightGate: { check(s: PreflightSubject): PreflightVerdict } = {
+  check: (s) => {
+    const notReady = s.nodes.filter((n) => !nodeReady(n).ready).map((n) => n.metadata.name);
+    if (notReady.length > 0) return closed("NodesNotReady", `node(s) not Ready: ${few(notReady)}; no node starts until every node is Ready (gates.cluster)`);
+    const pressed = s.nodes.map((n) => [n.metadata.name, pressures(n)] as const).filter(([, p]) => p.length > 0);
+    if (pressed.length > 0) {
+      const list = few(pressed.map(([n, p]) => `${n} (${p.join(", ")})`));
+      return closed("NodePressure", `node(s) under pressure: ${list}; no node starts until it clears (gates.cluster)`);
+    }
+    const quiet = unquiet(s);
+    if (quiet.names.length > 0) {
+      const message = `node(s) ${few(quiet.names)} changed Ready within the quiet period (gates.cluster.quietPeriod ${span(s.quietMs)}); no node starts before ${iso(quiet.until)}`;
+      return { ...closed("ClusterNotQuiet", message), recheckAt: quiet.until };
+    }
+    return podsVerdict(s);
+  },
 };

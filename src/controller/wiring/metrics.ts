@@ -46,6 +46,12 @@ export class Metrics {
     labelNames: ["plan"] as const,
     registers: [this.registry],
   });
+  readonly versionMismatch = new Gauge({
+    name: "plan_runner_plan_version_mismatch",
+    help: "1 when a Complete Plan with gates.postflight finds a kubelet or the API server not at its version (Verified=False)",
+    labelNames: ["plan"] as const,
+    registers: [this.registry],
+  });
   readonly nodeDuration = new Histogram({
     name: "plan_runner_node_upgrade_duration_seconds",
     help: "From a node's first pod to its done label",
@@ -89,7 +95,7 @@ export class Metrics {
   recordPlan(
     plan: string,
     states: ReadonlyMap<string, NodeState>,
-    flags: { held: boolean; blocked: boolean; halted: boolean; complete: boolean },
+    flags: { held: boolean; blocked: boolean; halted: boolean; complete: boolean; versionMismatch?: boolean },
     now = Date.now(),
   ): void {
     const counts: Record<NodeState, number> = { complete: 0, applying: 0, pending: 0, failed: 0, held: 0, blocked: 0 };
@@ -99,6 +105,7 @@ export class Metrics {
     this.blocked.set({ plan }, flags.blocked ? 1 : 0);
     this.halted.set({ plan }, flags.halted ? 1 : 0);
     this.complete.set({ plan }, flags.complete ? 1 : 0);
+    this.versionMismatch.set({ plan }, flags.versionMismatch === true ? 1 : 0);
     this.inFlight.set({ plan }, counts.applying + counts.held + counts.blocked);
     // When the current rollout began, for a stall alert (time() - started > N with nothing completing).
     const busy = counts.applying + counts.held + counts.blocked > 0;
@@ -109,7 +116,7 @@ export class Metrics {
 
   forgetPlan(plan: string): void {
     this.started.delete(plan);
-    for (const g of [this.held, this.blocked, this.halted, this.inFlight, this.startedTimestamp, this.complete]) g.remove({ plan });
+    for (const g of [this.held, this.blocked, this.halted, this.inFlight, this.startedTimestamp, this.complete, this.versionMismatch]) g.remove({ plan });
     for (const state of ["complete", "applying", "pending", "failed", "held", "blocked"]) this.planNodes.remove({ plan, state });
   }
 }

@@ -9,7 +9,8 @@ import type { Metrics } from "./metrics.ts";
 import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/keys.ts";
 import { httpAlerts } from "../kube/alerts.ts";
 import { httpChannel } from "../kube/channel.ts";
-import { type AlertsPort, type ChannelPort, type Kube, KubeError, resources } from "../kube/ports.ts";
+import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVersionPort, resources } from "../kube/ports.ts";
+import { KubeAdapter } from "../kube/adapter.ts";
 import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
 
@@ -33,6 +34,8 @@ export interface ControllerDeps {
   /** Default: over the network. */
   readonly channel?: ChannelPort;
   readonly alerts?: AlertsPort;
+  /** Default: the kube adapter itself (GET /version). */
+  readonly serverVersion?: ServerVersionPort;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now?: () => number;
@@ -77,6 +80,7 @@ export class Controller {
       kube,
       channel: d.channel ?? httpChannel,
       alerts: d.alerts ?? httpAlerts,
+      serverVersion: d.serverVersion ?? (kube instanceof KubeAdapter ? kube : undefined),
       plans: this.plans,
       nodes: this.nodes,
       pods: this.pods,

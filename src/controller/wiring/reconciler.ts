@@ -3,10 +3,10 @@
 import type { Plan } from "../../generated/plan.ts";
 import { type CompiledPlan, checkPlan } from "../../plan/compile.ts";
 import type { Informer } from "../kube/informer.ts";
-import { type AlertsPort, type ChannelPort, type Kube, KubeError, resources } from "../kube/ports.ts";
+import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVersionPort, resources } from "../kube/ports.ts";
 import { decide } from "../rollout/decide.ts";
 import { type InputConfig, type Snapshot, buildDecideInput, soakingNodes } from "../rollout/decide-input.ts";
-import type { AlertReading, Decision, Resolution } from "../rollout/decision.ts";
+import type { AlertReading, Decision, Resolution, ServerVersion } from "../rollout/decision.ts";
 import { holds, uncordonPatch } from "../rollout/node-patches.ts";
 import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
 import type { PodFacts } from "../rollout/pod-facts.ts";
@@ -33,6 +33,8 @@ export interface ReconcilerDeps {
   readonly kube: Kube;
   readonly channel: ChannelPort;
   readonly alerts: AlertsPort;
+  /** gates.postflight.apiServer; without it the API server's version reads as unknown. */
+  readonly serverVersion?: ServerVersionPort | undefined;
   readonly plans: Informer<PlanObject>;
   readonly nodes: Informer<Node>;
   readonly pods: Informer<Pod>;
@@ -54,6 +56,8 @@ const cached = <T>(map: Map<string, { at: number; key: string; value: T }>, id: 
 export class Reconciler {
   private readonly channels = new Map<string, { at: number; key: string; value: Resolution }>();
   private readonly alertReadings = new Map<string, { at: number; key: string; value: AlertReading }>();
+  private readonly podCounts = new Map<string, { at: number; key: string; value: Pod[] | { error: string } }>();
+  private readonly versions = new Map<string, { at: number; key: string; value: ServerVersion }>();
   private readonly countedFailures = new Set<string>();
   private readonly actuator: Actuator;
 
@@ -100,7 +104,8 @@ export class Reconciler {
     const soaking = soakingNodes(snapshot, resolution, config);
     const podsOnNodes = soaking.length > 0 ? await this.podsOn(soaking) : undefined;
     const alerts = await this.readAlerts(snapshot.plan, now);
-    const input = buildDecideInput(snapshot, { resolution, alerts, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
+    const checks = { ...(await this.readClusterPods(snapshot.plan, now)), ...(await this.readServerVersion(snapshot.plan, now)) };
+    const input = buildDecideInput(snapshot, { resolution, alerts, ...checks, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
     const decision = decide(input);
     const outcome = await this.actuator.apply(plan, decision.actions, now);
     this.observe(plan.metadata.name, input.pods, decision, now);
@@ -128,8 +133,10 @@ export class Reconciler {
   }
 
   private recordPlan(name: string, decision: Decision, now: number): void {
-    const c = (t: string): boolean => decision.status.conditions?.find((x) => x.type === t)?.status === "True";
-    this.d.metrics.recordPlan(name, decision.nodeStates, { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete") }, now);
+    const is = (t: string, status: string): boolean => decision.status.conditions?.find((x) => x.type === t)?.status === status;
+    const c = (t: string): boolean => is(t, "True");
+    const flags = { held: c("Held"), blocked: c("Blocked"), halted: c("Halted"), complete: c("Complete"), versionMismatch: is("Verified", "False") };
+    this.d.metrics.recordPlan(name, decision.nodeStates, flags, now);
   }
 
   /** gates.health reads every pod on a soaking node, not only ours: one list per node. */
@@ -176,6 +183,35 @@ export class Reconciler {
     const value = await this.d.alerts.firing(gate);
     this.alertReadings.set(plan.name, { at: now, key, value });
     return value;
+  }
+
+  /** gates.cluster.minReadyPodsRatio: the pods it counts, read at most once per alertsCacheMs (they change without waking us). */
+  private async readClusterPods(plan: CompiledPlan, now: number): Promise<{ clusterPods?: Pod[] | { error: string } }> {
+    const gate = plan.cluster;
+    if (gate?.minReadyPodsRatio === undefined) return {};
+    const key = gate.podNamespaces.join(",");
+    const hit = cached(this.podCounts, plan.name, key, now, this.d.config.alertsCacheMs);
+    if (hit !== undefined) return { clusterPods: hit };
+    let value: Pod[] | { error: string };
+    try {
+      const namespaces = gate.podNamespaces.length > 0 ? gate.podNamespaces : [undefined];
+      value = [];
+      for (const ns of namespaces) value.push(...(await this.d.kube.list<Pod>(resources.pods, ns)).items);
+    } catch (e: unknown) {
+      value = { error: e instanceof Error ? e.message : String(e) };
+    }
+    this.podCounts.set(plan.name, { at: now, key, value });
+    return { clusterPods: value };
+  }
+
+  /** gates.postflight.apiServer: GET /version, at most once per alertsCacheMs. */
+  private async readServerVersion(plan: CompiledPlan, now: number): Promise<{ serverVersion?: ServerVersion }> {
+    if (plan.postflight?.apiServer !== true) return {};
+    const hit = cached(this.versions, "", "", now, this.d.config.alertsCacheMs);
+    if (hit !== undefined) return { serverVersion: hit };
+    const value = (await this.d.serverVersion?.serverVersion()) ?? { error: "this controller has no way to ask the API server its version" };
+    this.versions.set("", { at: now, key: "", value });
+    return { serverVersion: value };
   }
 
   /** Writes status only when it changed, so our own write does not wake us in a loop. */
