@@ -15,6 +15,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
     summary: "node side: is it safe to upgrade to --target? exit 0 safe, 2 actionable, 4 held, 3 error",
     load: () => import("./commands/compat-gate.ts"),
   },
+  matrix: { summary: "matrix convert FILE: the seed's addon-compat.json in plan-runner's compat matrix format", load: () => import("./commands/matrix.ts") },
   "kubeadm-upgrade": {
     summary: "node side: upgrade kubeadm, the control plane or node config, kubelet and kubectl",
     load: () => import("./commands/kubeadm-upgrade.ts"),
