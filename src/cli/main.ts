@@ -11,6 +11,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
     load: () => import("./commands/channel-server.ts"),
   },
   status: { summary: "progress of Plans and their nodes [--watch]", load: () => import("./commands/status.ts") },
+  report: {
+    summary: "one headline per Plan (complete, applying, HELD with reasons, blocked, halted), for a CronJob or a notification",
+    load: () => import("./commands/report.ts"),
+  },
   "compat-gate": {
     summary: "node side: is it safe to upgrade to --target? exit 0 safe, 2 actionable, 4 held, 3 error",
     load: () => import("./commands/compat-gate.ts"),
