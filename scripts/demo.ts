@@ -55,6 +55,12 @@ async function main(): Promise<number> {
         .filter((p) => p?.kind === "Plan"),
     );
     for (const p of plans) {
+      // The demo runs no channel server and no package repository: it pins, as a GitOps user would.
+      if (p.spec.channel !== undefined && p.spec.version === undefined) {
+        say(`${p.metadata.name}: pinned to v1.35.1 instead of following ${p.spec.channel}`);
+        delete p.spec.channel;
+        p.spec.version = "v1.35.1";
+      }
       if (p.spec.gates?.health?.soak !== undefined) {
         say(`${p.metadata.name}: health soak ${p.spec.gates.health.soak} shortened to 3s for the demo`);
         p.spec.gates.health.soak = "3s";

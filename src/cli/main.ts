@@ -6,11 +6,20 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
   validate: { summary: "check Plan files against the schema and the rules the controller enforces", load: () => import("./commands/validate.ts") },
   plan: { summary: "dry run: which nodes, in which order, and the pods a Plan would create", load: () => import("./commands/plan.ts") },
   controller: { summary: "run the controller (in-cluster or --kubeconfig)", load: () => import("./commands/controller.ts") },
+  "channel-server": {
+    summary: "serve release channels (SUC's protocol): /kubernetes, the next release for this cluster; /schedule/weekly",
+    load: () => import("./commands/channel-server.ts"),
+  },
   status: { summary: "progress of Plans and their nodes [--watch]", load: () => import("./commands/status.ts") },
+  report: {
+    summary: "one headline per Plan (complete, applying, HELD with reasons, blocked, halted), for a CronJob or a notification",
+    load: () => import("./commands/report.ts"),
+  },
   "compat-gate": {
     summary: "node side: is it safe to upgrade to --target? exit 0 safe, 2 actionable, 4 held, 3 error",
     load: () => import("./commands/compat-gate.ts"),
   },
+  matrix: { summary: "matrix convert FILE: the seed's addon-compat.json in plan-runner's compat matrix format", load: () => import("./commands/matrix.ts") },
   "kubeadm-upgrade": {
     summary: "node side: upgrade kubeadm, the control plane or node config, kubelet and kubectl",
     load: () => import("./commands/kubeadm-upgrade.ts"),

@@ -152,14 +152,37 @@ export function checkRemovedApis(target: Minor, inUse: readonly DeprecatedApi[] 
   return reasons;
 }
 
+const containerdFloor = (matrix: CompatMatrix, target: Minor): string | undefined =>
+  Object.entries(matrix.containerdMin ?? {}).find(([k]) => cmp(minorOf(k) as Minor, target) === 0)?.[1];
+
+/**
+ * Nodes a containerd floor cannot judge because they run another runtime (cri-o, say): named, so
+ * nobody reads the gate's silence as "checked". They do not block: the matrix states nothing
+ * for their runtime. A node reporting no runtime at all is a block (checkContainerd).
+ */
+export function otherRuntimes(matrix: CompatMatrix, target: Minor, nodes: readonly NodeFacts[]): string[] {
+  const floor = containerdFloor(matrix, target);
+  if (floor === undefined) return [];
+  return nodes
+    .filter((n) => n.containerRuntimeVersion !== "" && !n.containerRuntimeVersion.startsWith("containerd://"))
+    .map(
+      (n) =>
+        `node ${n.name} runs ${n.containerRuntimeVersion}, not containerd: the containerd floor ${floor} for Kubernetes ${formatMinor(target)} does not apply to it; check its runtime supports ${formatMinor(target)} by hand`,
+    );
+}
+
 export function checkContainerd(matrix: CompatMatrix, target: Minor, nodes: readonly NodeFacts[]): Reason[] {
   const t = formatMinor(target);
-  const floor = Object.entries(matrix.containerdMin ?? {}).find(([k]) => cmp(minorOf(k) as Minor, target) === 0)?.[1];
+  const floor = containerdFloor(matrix, target);
   if (floor === undefined) return [];
   const floorParts = versionParts(floor) as number[];
   const reasons: Reason[] = [];
   for (const n of nodes) {
     const runtime = n.containerRuntimeVersion;
+    if (runtime === "") {
+      reasons.push({ tag: "ACTIONABLE", message: `node ${n.name} reports no container runtime version; refusing to upgrade blind` });
+      continue;
+    }
     if (!runtime.startsWith("containerd://")) continue;
     const raw = runtime.slice("containerd://".length);
     const parts = versionParts(raw);
@@ -207,6 +230,8 @@ export interface GateDeps {
 
 export interface GateResult {
   readonly reasons: readonly Reason[];
+  /** What the gate could not judge but does not block on (a node whose runtime is not containerd). */
+  readonly notes: readonly string[];
   readonly exitCode: number;
   readonly running: Minor | undefined;
   readonly addonsChecked: boolean;
@@ -255,5 +280,5 @@ export async function compatGate(deps: GateDeps, matrix: CompatMatrix, target: M
         nodes.filter((n) => n.name === upgrade.node),
       ),
     );
-  return { reasons, exitCode: verdict(reasons), running, addonsChecked };
+  return { reasons, notes: otherRuntimes(matrix, target, nodes), exitCode: verdict(reasons), running, addonsChecked };
 }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { parse } from "yaml";
+import { fromSeedMatrix, isSeedMatrix } from "./seed-matrix.ts";
 
 export type WorkloadKind = "Deployment" | "DaemonSet" | "StatefulSet";
 
@@ -22,6 +23,8 @@ export interface AddonSpec {
 }
 
 export interface CompatMatrix {
+  /** Set when the file was in the seed pipeline's addon-compat.json format (converted on reading). */
+  readonly seedFormat?: true;
   readonly addons: readonly AddonSpec[];
   /** target minor -> lowest containerd version. */
   readonly containerdMin?: Readonly<Record<string, string>>;
@@ -60,13 +63,20 @@ export async function parseMatrix(text: string, source: string): Promise<CompatM
   } catch (e: unknown) {
     throw new MatrixError(`matrix ${source} is not valid JSON or YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
+  const seed = isSeedMatrix(data);
+  if (seed) {
+    const converted = fromSeedMatrix(data as Record<string, unknown>);
+    if (converted.problems.length > 0) throw new MatrixError(`matrix ${source} (the seed's addon-compat.json format):\n  ${converted.problems.join("\n  ")}`);
+    data = converted.matrix;
+  }
   const validate = await validatorFor();
   if (!validate(data)) {
     // propertyNames reports the key and then a generic line for the same spot; the first is enough.
     const errors = (validate.errors ?? []).filter((e) => !(e.keyword === "pattern" && e.propertyName !== undefined));
-    throw new MatrixError(`matrix ${source} does not follow schemas/compat-matrix.schema.json:\n  ${errors.map(describe).join("\n  ")}`);
+    const form = seed ? " once read from the seed's addon-compat.json format" : "";
+    throw new MatrixError(`matrix ${source} does not follow schemas/compat-matrix.schema.json${form}:\n  ${errors.map(describe).join("\n  ")}`);
   }
-  const matrix = data as CompatMatrix;
+  const matrix: CompatMatrix = seed ? { ...(data as CompatMatrix), seedFormat: true } : (data as CompatMatrix);
   matrix.addons.forEach((a, i) => {
     let groups: number;
     try {

@@ -16,6 +16,7 @@ import { KubeError, resources } from "../../src/controller/kube/ports.ts";
 import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
 import type { Plan } from "../../src/generated/plan.ts";
 import { type ControlPlane, startControlPlane } from "../env/control-plane.ts";
+import type { SimulatedNodeSpec } from "../env/nodes.ts";
 import { waitFor } from "../env/wait.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -27,7 +28,8 @@ export interface Env {
   stop(): Promise<void>;
 }
 
-export async function startEnv(nodes: number, controlPlaneNodes = 1): Promise<Env> {
+/** `nodes`: how many simulated nodes (the first `controlPlaneNodes` control planes), or each one spelled out. */
+export async function startEnv(nodes: number | SimulatedNodeSpec[], controlPlaneNodes = 1): Promise<Env> {
   const cp = await startControlPlane({ nodes, controlPlaneNodes });
   try {
     const r = await cp.kubectl(["apply", "--server-side", "-f", crdPath]);

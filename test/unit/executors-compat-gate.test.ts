@@ -373,3 +373,20 @@ describe("compatGate: the whole gate over a cluster", () => {
     await assert.rejects(compatGate({ cluster, deprecatedApis: apisInUse() }, matrix, m("1.32")), /403/);
   });
 });
+
+describe("runtimes other than containerd", () => {
+  const matrix = aMatrix([], { "1.35": "2.0" });
+  const nodes = [aNode("c", "v1.34.2", "containerd://2.0.5"), aNode("crio", "v1.34.2", "cri-o://1.34.1"), aNode("none", "v1.34.2", "")];
+  test("a node on another runtime is named, not blocked; one reporting none blocks (fail safe)", async () => {
+    const r = await compatGate({ cluster: new FakeCluster().withNodes(...nodes), deprecatedApis: null }, matrix, m("1.35"));
+    assert.deepEqual(r.notes, [
+      "node crio runs cri-o://1.34.1, not containerd: the containerd floor 2.0 for Kubernetes 1.35 does not apply to it; check its runtime supports 1.35 by hand",
+    ]);
+    assert.deepEqual(r.reasons.map(formatReason), ["[ACTIONABLE] node none reports no container runtime version; refusing to upgrade blind"]);
+    assert.equal(r.exitCode, 2);
+  });
+  test("no floor for the target: nothing to say", async () => {
+    const r = await compatGate({ cluster: new FakeCluster().withNodes(...nodes), deprecatedApis: null }, matrix, m("1.34"));
+    assert.deepEqual([r.notes, r.reasons], [[], []]);
+  });
+});

@@ -45,9 +45,24 @@ describe("plans/", () => {
     assert.equal(commandLine(p.spec.upgrade), "kubeadm-upgrade --role worker --release $(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)");
   });
 
-  test("k8s-workers runs the release the control plane runs", async () => {
+  test("k8s-workers runs the release the control plane runs: the same channel, no pinned version", async () => {
     const [cp, workers] = await Promise.all([loadPlan("k8s-control-plane.yaml"), loadPlan("k8s-workers.yaml")]);
+    assert.equal(workers.spec.channel, cp.spec.channel);
     assert.equal(workers.spec.version, cp.spec.version);
+    assert.equal(cp.spec.version, undefined, "a pinned version would win over the channel");
+  });
+
+  test("the Kubernetes Plans follow the channel server's in-cluster Service (deploy/channel-server)", async () => {
+    const service = parseAllDocuments(await readFile(new URL("../../deploy/channel-server/service.yaml", import.meta.url), "utf8"))[0]?.toJS() as {
+      metadata: { name: string; namespace: string };
+      spec: { ports: { port: number }[] };
+    };
+    assert.equal(service.spec.ports[0]?.port, 80);
+    for (const file of ["k8s-control-plane.yaml", "k8s-workers.yaml"]) {
+      const p = await loadPlan(file);
+      assert.equal(p.spec.channel, `http://${service.metadata.name}.${service.metadata.namespace}.svc/kubernetes`, file);
+      assert.match(await readFile(new URL(`../../plans/${file}`, import.meta.url), "utf8"), /^ {2}# version: v\d+\.\d+\.\d+$/m, `${file} shows how to pin`);
+    }
   });
 
   test("os-packages: reboots only when required, one drained node at a time", async () => {

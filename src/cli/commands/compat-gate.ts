@@ -18,7 +18,8 @@ exit 0 safe · 2 blocked, actionable · 4 held (wins over actionable) · 3 the g
 
 options:
   --target VERSION       the Kubernetes version to judge, e.g. $(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)
-  --matrix FILE          compat matrix, JSON or YAML (schemas/compat-matrix.schema.json)
+  --matrix FILE          compat matrix, JSON or YAML (schemas/compat-matrix.schema.json), or the seed
+                         pipeline's addon-compat.json as it is (recognised by its shape)
                          (env PLAN_RUNNER_COMPAT_MATRIX; default ${DEFAULT_MATRIX})
   --prometheus URL       Prometheus for apiserver_requested_deprecated_apis (env PLAN_RUNNER_PROMETHEUS_URL)
   --skip-removed-apis    do not check removed APIs (without it, no Prometheus means a block)
@@ -76,7 +77,10 @@ export function compatGateCommand(sources: GateSources): Command {
       const running = result.running === undefined ? "unknown" : formatMinor(result.running);
       io.out(`compat-gate: target ${values.target} (minor ${t}), running minor ${running} (oldest kubelet)`);
       if (!result.addonsChecked) io.out(`compat-gate: target is not past the running minor: addon ceilings do not apply`);
+      if (matrix.seedFormat === true)
+        io.out("compat-gate: matrix in the seed pipeline's addon-compat.json format, read as it is (plan-runner matrix convert prints the plan-runner form)");
       if (deprecatedApis === null) io.out("compat-gate: removed-API check skipped (--skip-removed-apis)");
+      for (const note of result.notes) io.out(`compat-gate: ${note}`);
       const lines = result.reasons.map(formatReason);
       for (const line of lines) io.out(line);
       if (lines.length === 0) io.out(`compat-gate OK: the cluster is safe to upgrade to ${values.target}`);

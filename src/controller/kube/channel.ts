@@ -29,6 +29,16 @@ export async function resolveChannel(url: string, opts: ChannelOptions): Promise
       message: `channel ${url}: ${timedOut ? `no answer within ${opts.timeoutMs} ms` : cause}`,
     };
   }
+  if (res.status >= 400) {
+    // A channel's one-line reason (plan-runner channel-server answers 502 with one) is worth more than the status alone.
+    const plain = res.headers.get("content-type")?.startsWith("text/plain") === true;
+    const said = plain ? ((await res.text().catch(() => "")).split("\n")[0]?.trim().slice(0, 300) ?? "") : "";
+    if (!plain) await res.body?.cancel();
+    return {
+      reason: "ChannelError",
+      message: `channel ${url}: unexpected HTTP ${res.status} ${res.statusText}${said !== "" ? `: ${said}` : ""} (want a 302 redirect to the latest version)`,
+    };
+  }
   await res.body?.cancel();
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.get("location");
