@@ -33,6 +33,9 @@ root="$work/root"
 say "copying the guest root"
 cp -a "$GUEST_ROOT" "$root"; rm -f "$root/.ready"
 install -m 0600 "$SSH_PUB" "$root/root/.ssh/authorized_keys"
+# The guests have no resolver: point them at the bridge (nothing answers, queries fail fast)
+# rather than at this machine's own resolver, which they cannot reach.
+rm -f "$root/etc/resolv.conf"; echo "nameserver 10.217.1.1" >"$root/etc/resolv.conf"
 sed -i "s#sandbox_image = .*#sandbox_image = \"$PAUSE_TAG\"#" "$root/etc/containerd/config.toml"
 
 # A containerd of our own, in a network namespace of its own, with no CRI: only the image store.

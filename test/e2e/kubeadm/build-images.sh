@@ -78,7 +78,7 @@ if [[ ! -f "$proxy_root/.ready" ]]; then
   minbase=$(bash "$(dirname "$0")/../../../scripts/setup-executors.sh" | tail -n1)
   rm -rf "$proxy_root.tmp"; cp -a "$minbase" "$proxy_root.tmp"
   mirror=$(grep -rhoE '(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | grep -oE 'https?://[^[:space:]]+' | grep -v -- '-security' | head -n1)
+    | grep -oE 'https?://[^[:space:]]+' | grep -v -- '-security' | head -n1 || true)
   [[ -n "$mirror" ]] || die "no Debian mirror in the machine's apt sources"
   echo "deb $mirror bookworm main" >"$proxy_root.tmp/etc/apt/sources.list"
   cp /etc/resolv.conf "$proxy_root.tmp/etc/resolv.conf"
