@@ -6,6 +6,7 @@
 #
 # A guest's source line is `deb [trusted=yes] http://HOST:PORT/v1.35/deb/ /`: the minor is a
 # path segment, which is what the kubeadm-upgrade executor rewrites on a minor bump.
+# Uncompressed (-Znone): decompressing 70 MB binaries inside a TCG guest costs minutes.
 #   K8S_VERSION=v1.35.4 NODE_BIN=... EXTRAS_BIN=... bash test/e2e/kubeadm/build-debs.sh
 set -euo pipefail
 K8S_VERSION="${K8S_VERSION:?}"; NODE_BIN="${NODE_BIN:?}"; EXTRAS_BIN="${EXTRAS_BIN:?}"
@@ -33,7 +34,7 @@ mkdeb() {
   find "$d/etc" -type f 2>/dev/null | sed "s#^$d##" >"$d/DEBIAN/conffiles" || true
   [[ -s "$d/DEBIAN/conffiles" ]] || rm -f "$d/DEBIAN/conffiles"
   rm -f "$repo/${name}_"*.deb
-  dpkg-deb --root-owner-group -Zgzip --build "$d" "$repo/${name}_${version}_amd64.deb" >&2
+  dpkg-deb --root-owner-group -Znone --build "$d" "$repo/${name}_${version}_amd64.deb" >&2
 }
 
 install -D -m 0755 "$NODE_BIN/kubectl" "$work/kubectl/usr/bin/kubectl"
@@ -59,7 +60,7 @@ RestartSec=5
 [Install]
 WantedBy=multi-user.target
 X
-cat >"$work/kubelet/DEBIAN/postinst" 2>/dev/null || { mkdir -p "$work/kubelet/DEBIAN"; }
+mkdir -p "$work/kubelet/DEBIAN"
 cat >"$work/kubelet/DEBIAN/postinst" <<'X'
 #!/bin/sh
 set -e
