@@ -9,6 +9,10 @@ plan_is() { [[ "$(plan_state "$1")" == "$2" ]]; }
 plan_summary() { k get plan -n "$NSU" "$1" -o jsonpath='{.status.state} {.status.progress} {.status.message}' 2>/dev/null; }
 
 phase "deploy: plan-runner, fixtures, compat matrix"
+# One-shot kubectl calls while the API server may be restarting: retried.
+kr() { local i; for i in $(seq 40); do k "$@" && return 0; sleep 3; done; return 1; }
+# Anything in /etc/kubernetes/manifests changed after this was changed by the upgrade.
+pre_upgrade=$(sshq "$CP_IP" date +%s)
 k label node cp1 wk1 plan-runner.io/kubeadm-upgrade=enabled --overwrite >&2
 inns "$KUBECTL" kustomize "$e2e/overlay" >"$run/deploy.yaml"
 k apply --server-side -f "$run/deploy.yaml" >&2
@@ -39,9 +43,13 @@ k get pods -A -o wide >&2
 pids+=($!)
 
 phase "plans: apply with version $E2E_TO"
+# The Plans as shipped, with spec.version set; and the workers' health soak shortened (shipped:
+# 10m, which with one worker is ten minutes of waiting; E2E_WORKER_SOAK=10m runs it as shipped).
+E2E_WORKER_SOAK="${E2E_WORKER_SOAK:-2m}"
 for p in k8s-control-plane k8s-workers; do
-  sed -E "s/^  version: v[0-9.]+$/  version: $E2E_TO/" "plans/$p.yaml" >"$run/$p.yaml"
+  sed -E -e "s/^  version: v[0-9.]+$/  version: $E2E_TO/" -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" "plans/$p.yaml" >"$run/$p.yaml"
   grep -q "^  version: $E2E_TO\$" "$run/$p.yaml" || die "could not set spec.version in plans/$p.yaml"
+  diff -u "plans/$p.yaml" "$run/$p.yaml" >&2 || true
   k apply -f "$run/$p.yaml" >&2
 done
 
@@ -72,10 +80,10 @@ upgrade_pod_running() {
   k -n "$NSU" get pods -l upgrade.cattle.io/plan=k8s-control-plane,plan-runner.dev/role=upgrade -o jsonpath='{range .items[*]}{.status.phase}{" "}{.status.containerStatuses[*].state.running.startedAt}{"\n"}{end}' | grep -q '^Running [0-9]'
 }
 wait_until 900 "the control plane's upgrade container running" upgrade_pod_running
-leader=$(k -n "$NSU" get lease plan-runner-leader -o jsonpath='{.spec.holderIdentity}')
+leader=$(kr -n "$NSU" get lease plan-runner-leader -o jsonpath='{.spec.holderIdentity}')
 leader_pod=${leader%%_*}
 say "killing the leading controller $leader_pod mid-rollout"
-k -n "$NSU" delete pod "$leader_pod" --grace-period=0 --force >&2 2>&1 || die "could not delete $leader_pod"
+kr -n "$NSU" delete pod "$leader_pod" --grace-period=0 --force >&2 2>&1 || die "could not delete $leader_pod"
 echo "$(date +%s) killed controller $leader_pod (leader) while the k8s-control-plane upgrade pod ran" >>"$run/gate.txt"
 
 wait_until 2700 "k8s-control-plane Complete" plan_is k8s-control-plane Complete
@@ -90,10 +98,14 @@ snap_t=$(sshq "$CP_IP" stat -c %Y "$snap")
 snap_bytes=$(sshq "$CP_IP" stat -c %s "$snap")
 inns scp -q -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$extras/etcdutl" "root@$CP_IP:/usr/local/bin/etcdutl"
 sshq "$CP_IP" etcdutl snapshot status "$snap" -w table >"$run/snapshot-status.txt" 2>&1 || { cat "$run/snapshot-status.txt" >&2; die "etcdutl snapshot status $snap failed"; }
-# kubeadm upgrade apply backs up and rewrites each static pod manifest; the oldest rewrite is the
-# first touch of the control plane.
-first_touch=$(sshq "$CP_IP" 'stat -c %Y /etc/kubernetes/manifests/*.yaml | sort -n | head -n1')
+# kubeadm upgrade apply rewrites the static pod manifests (etcd first); the oldest rewrite since
+# the Plans were applied is the first touch of the control plane.
+first_touch=$(sshq "$CP_IP" "stat -c %Y /etc/kubernetes/manifests/*.yaml | awk '\$1 > $pre_upgrade' | sort -n | head -n1")
+[[ -n "$first_touch" ]] || die "no static pod manifest on cp1 was rewritten by the upgrade"
 [[ "$snap_t" -lt "$first_touch" ]] || die "snapshot $snap ($snap_t) is not older than the first manifest rewrite ($first_touch)"
+snap_line=$(grep -n 'etcd snapshot .*bytes' "$run/cp-upgrade.log" | head -n1 | cut -d: -f1)
+apply_line=$(grep -n 'upgrade-apply\|upgrade apply' "$run/cp-upgrade.log" | head -n1 | cut -d: -f1)
+say "upgrade log: snapshot at line ${snap_line:-?}, kubeadm upgrade apply from line ${apply_line:-?}"
 say "etcd snapshot $snap: $snap_bytes bytes, taken $(( first_touch - snap_t ))s before the first manifest rewrite; etcdutl:"
 cat "$run/snapshot-status.txt" >&2
 
@@ -110,7 +122,7 @@ first_cp_complete=$(awk '/cp=Complete/ {print $1; exit}' "$run/watch.log")
 [[ "$first_wk_applying" -ge "$first_cp_complete" ]] || die "k8s-workers was Applying ($first_wk_applying) before k8s-control-plane was Complete ($first_cp_complete)"
 grep -q 'wk1=[^ ]*,unsched=true' "$run/watch.log" || die "wk1 was never seen cordoned"
 wk_drained=$(k get events -A --field-selector reason=Evicted -o name 2>/dev/null | wc -l)
-k version >&2
+kr version >&2
 node_versions >"$run/versions-after.txt"
 bad=$(k get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable}{"\n"}{end}' | awk -v v="$E2E_TO" '$2 != v || $3 != "True" || $4 == "true"')
 [[ -z "$bad" ]] || die "nodes not at $E2E_TO, not Ready or cordoned: $bad"
