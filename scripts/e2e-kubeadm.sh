@@ -126,7 +126,9 @@ inns ip link add br0 type bridge
 inns ip addr add "$BR_IP/24" dev br0
 inns ip link set br0 up
 # The repositories, one per minor, as the executor expects (/vX.Y/deb/).
-inns python3 -m http.server "$REPO_PORT" --bind "$BR_IP" --directory "$cache_root/repo" >"$run/http.log" 2>&1 &
+# nsenter directly, not through the inns function: $! must be the server itself (nsenter execs
+# it), not a subshell whose death would leave the server running.
+nsenter --net="/run/netns/$netns" python3 -m http.server "$REPO_PORT" --bind "$BR_IP" --directory "$cache_root/repo" >"$run/http.log" 2>&1 &
 pids+=($!)
 kernel=$(ls "$guest_root"/boot/vmlinuz-* | sort -V | tail -n1)
 initrd=$(ls "$guest_root"/boot/initrd.img-* | sort -V | tail -n1)
@@ -173,6 +175,7 @@ cat >"$run/kubeadm-init.yaml" <<EOF
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint: {advertiseAddress: $CP_IP, bindPort: 6443}
+patches: {directory: /etc/kubernetes/patches}
 nodeRegistration:
   name: cp1
   criSocket: unix:///run/containerd/containerd.sock
@@ -199,8 +202,14 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: 50Mi, nodefs.available: 2%, imagefs.available: 2%}
 EOF
-inns scp -q -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$run/kubeadm-init.yaml" "root@$CP_IP:/root/kubeadm-init.yaml"
-sshq "$CP_IP" "kubeadm init --config /root/kubeadm-init.yaml --ignore-preflight-errors=SystemVerification" >"$run/kubeadm-init.log" 2>&1 \
+# kubeadm's static pods get a startup probe of 24 x 10 s: a TCG guest on a loaded machine took
+# longer than that to start kube-apiserver, which the kubelet then killed and restarted forever.
+mkdir -p "$run/patches"
+for c in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  printf 'spec:\n  containers:\n  - name: %s\n    startupProbe:\n      failureThreshold: 180\n    livenessProbe:\n      failureThreshold: 30\n' "$c" >"$run/patches/$c+strategic.yaml"
+done
+inns scp -q -r -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$run/kubeadm-init.yaml" "$run/patches" "root@$CP_IP:/root/"
+sshq "$CP_IP" "mkdir -p /etc/kubernetes && mv /root/patches /etc/kubernetes/patches && kubeadm init --config /root/kubeadm-init.yaml --ignore-preflight-errors=SystemVerification" >"$run/kubeadm-init.log" 2>&1 \
   || { tail -30 "$run/kubeadm-init.log" >&2; die "kubeadm init"; }
 sshq "$CP_IP" cat /etc/kubernetes/admin.conf >"$run/admin.conf"
 k get nodes >&2
