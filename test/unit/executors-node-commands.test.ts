@@ -24,6 +24,7 @@ describe("node commands: bad input is exit 3 with a message naming it", () => {
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35", "--node", "n1"], says: /malformed release "1\.35": expected X\.Y\.Z/ },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "v1.35.1+k3s1", "--node", "n1"], says: /malformed release "v1\.35\.1\+k3s1"/ },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35.1; reboot", "--node", "n1"], says: /malformed release "1\.35\.1; reboot"/ },
+    { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35.1", "--node", "n1", "--patches", "patches"], says: /--patches must be an absolute path on the host, not "patches"/ },
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35.1"], says: /--node is required outside an upgrade pod \(SYSTEM_UPGRADE_NODE_NAME is unset\)/ },
     { command: "kubeadm-upgrade", args: [...ok, "--verify-timeout", "5m"], says: /--verify-timeout must be a whole number of seconds, not "5m"/ },
     { command: "kubeadm-upgrade", args: [...ok, "--host-mode", "ssh"], says: /unknown host mode "ssh": use one of chroot, nsenter, local/ },

@@ -47,7 +47,10 @@ phase "plans: apply with version $E2E_TO"
 # 10m, which with one worker is ten minutes of waiting; E2E_WORKER_SOAK=10m runs it as shipped).
 E2E_WORKER_SOAK="${E2E_WORKER_SOAK:-2m}"
 for p in k8s-control-plane k8s-workers; do
-  sed -E -e "s/^  version: v[0-9.]+$/  version: $E2E_TO/" -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" "plans/$p.yaml" >"$run/$p.yaml"
+  # cp1 was made with kubeadm patches (longer probes): the upgrade must pass them again.
+  sed -E -e "s/^  version: v[0-9.]+$/  version: $E2E_TO/" -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" \
+    -e 's#(kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION")$#\1 --patches /etc/kubernetes/patches#' \
+    "plans/$p.yaml" >"$run/$p.yaml"
   grep -q "^  version: $E2E_TO\$" "$run/$p.yaml" || die "could not set spec.version in plans/$p.yaml"
   diff -u "plans/$p.yaml" "$run/$p.yaml" >&2 || true
   k apply -f "$run/$p.yaml" >&2
