@@ -21,6 +21,12 @@ export interface KubeadmUpgradeOptions {
   /** How long the node may take to report the new kubelet version. */
   readonly verifyTimeoutMs: number;
   readonly pollIntervalMs: number;
+  /**
+   * kubeadm's patches directory on the host (what `kubeadm init --patches` / `patches.directory`
+   * used). kubeadm does not remember it: without it again, `upgrade apply` and `upgrade node`
+   * write stock static-pod manifests and the cluster silently loses its patches.
+   */
+  readonly patches?: string;
 }
 
 export const DEFAULT_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list";
@@ -118,10 +124,11 @@ async function localControlPlaneVersion(deps: ProcedureDeps): Promise<string> {
 async function upgradeKubeadmManaged(deps: ProcedureDeps, opts: KubeadmUpgradeOptions, kubeletDone: boolean): Promise<void> {
   const { runner, log } = deps;
   const v = `v${opts.release.text}`;
+  const patches = opts.patches === undefined ? [] : [`--patches=${opts.patches}`];
   if (opts.role === "worker") {
     // kubelet is installed only after `upgrade node` succeeded, so a target kubelet means it ran.
     if (kubeletDone) return log("kubeadm upgrade node already done (kubelet is at the target)");
-    await runner.run("upgrade-node", ["kubeadm", "upgrade", "node"], { timeoutMs: KUBEADM_TIMEOUT_MS });
+    await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", ...patches], { timeoutMs: KUBEADM_TIMEOUT_MS });
     return;
   }
   const cluster = await clusterVersion(deps);
@@ -130,13 +137,13 @@ async function upgradeKubeadmManaged(deps: ProcedureDeps, opts: KubeadmUpgradeOp
     if (!`${plan.stdout}\n${plan.stderr}`.includes(`upgrade apply ${v}`)) {
       throw checkFailed("upgrade-plan", `kubeadm upgrade plan does not offer "kubeadm upgrade apply ${v}" (cluster at ${cluster})`);
     }
-    await runner.run("upgrade-apply", ["kubeadm", "upgrade", "apply", v, "--yes", ...LEAVE_COREDNS], { timeoutMs: KUBEADM_TIMEOUT_MS });
+    await runner.run("upgrade-apply", ["kubeadm", "upgrade", "apply", v, "--yes", ...LEAVE_COREDNS, ...patches], { timeoutMs: KUBEADM_TIMEOUT_MS });
     return;
   }
   const local = await localControlPlaneVersion(deps);
   if (local === v) return log(`control plane on this node already at ${v}`);
   log(`cluster configuration already at ${v}; upgrading this control-plane node with kubeadm upgrade node`);
-  await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", "--skip-phases=addon/coredns"], { timeoutMs: KUBEADM_TIMEOUT_MS });
+  await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", "--skip-phases=addon/coredns", ...patches], { timeoutMs: KUBEADM_TIMEOUT_MS });
 }
 
 async function restartAndVerify(deps: ProcedureDeps, opts: KubeadmUpgradeOptions): Promise<void> {

@@ -131,6 +131,35 @@ describe("kubeadm-upgrade: exact commands and order", () => {
   });
 });
 
+describe("kubeadm-upgrade: kubeadm patches", () => {
+  // Found by the kubeadm VM test: a cluster made with `kubeadm init --patches` (there: longer
+  // static-pod probes) gets stock manifests back from `upgrade apply` unless the directory is
+  // passed again, and kubeadm keeps no record of it.
+  const withPatches = (role: Role, to: string): KubeadmUpgradeOptions => ({ ...options(role, to), patches: "/etc/kubernetes/patches" });
+  const kubeadmCalls = (transcript: readonly string[]) => transcript.filter((l) => /^upgrade-(apply|node):/.test(l));
+
+  test("the first control plane passes the directory to kubeadm upgrade apply", async () => {
+    const host = aNode();
+    const runner = host.runner();
+    await kubeadmUpgrade(fakeDeps(runner), withPatches("control-plane", "1.35.1"));
+    assert.deepEqual(kubeadmCalls(runner.transcript()), [
+      "upgrade-apply: kubeadm upgrade apply v1.35.1 --yes --ignore-preflight-errors=CoreDNSMigration,CoreDNSUnsupportedPlugins --skip-phases=addon/coredns --patches=/etc/kubernetes/patches",
+    ]);
+    assertAt(host, "1.35.1");
+  });
+
+  test("other control planes and workers pass it to kubeadm upgrade node", async () => {
+    const cp = aNode({ clusterAt: "1.35.1" });
+    const cpRunner = cp.runner();
+    await kubeadmUpgrade(fakeDeps(cpRunner), withPatches("control-plane", "1.35.1"));
+    assert.deepEqual(kubeadmCalls(cpRunner.transcript()), ["upgrade-node: kubeadm upgrade node --skip-phases=addon/coredns --patches=/etc/kubernetes/patches"]);
+    const worker = aNode({ controlPlane: false });
+    const wRunner = worker.runner();
+    await kubeadmUpgrade(fakeDeps(wRunner), withPatches("worker", "1.34.5"));
+    assert.deepEqual(kubeadmCalls(wRunner.transcript()), ["upgrade-node: kubeadm upgrade node --patches=/etc/kubernetes/patches"]);
+  });
+});
+
 describe("kubeadm-upgrade: idempotent", () => {
   test("a node already at the target changes nothing and says so", async () => {
     const host = new FakeHost({ at: "1.35.1" }).offer("1.35.1");

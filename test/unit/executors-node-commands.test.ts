@@ -30,6 +30,11 @@ describe("node commands: bad input is exit 3 with a message naming it", () => {
     { command: "kubeadm-upgrade", args: ["--role", "worker", "--release", "1.35.1; reboot", "--node", "n1"], says: /malformed release "1\.35\.1; reboot"/ },
     {
       command: "kubeadm-upgrade",
+      args: ["--role", "worker", "--release", "1.35.1", "--node", "n1", "--patches", "patches"],
+      says: /--patches must be an absolute path on the host, not "patches"/,
+    },
+    {
+      command: "kubeadm-upgrade",
       args: ["--role", "worker", "--release", "1.35.1"],
       says: /--node is required outside an upgrade pod \(SYSTEM_UPGRADE_NODE_NAME is unset\)/,
     },

@@ -21,6 +21,8 @@ options:
   --node NAME            this node's name (env SYSTEM_UPGRADE_NODE_NAME, set by the controller)
   --apt-source FILE      apt source of the Kubernetes repository (default ${DEFAULT_APT_SOURCE})
   --verify-timeout SECS  how long the node may take to report the release after the kubelet restart (default 300)
+  --patches DIR          kubeadm patches directory on the host, passed to kubeadm upgrade apply/node
+                         (kubeadm does not remember the one init used; without it they are lost)
 ${HOST_OPTIONS_HELP}`;
 
 const OPTIONS = {
@@ -30,6 +32,7 @@ const OPTIONS = {
   node: { type: "string" },
   "apt-source": { type: "string" },
   "verify-timeout": { type: "string" },
+  patches: { type: "string" },
 } as const;
 
 export const run: Command = (argv, io) =>
@@ -47,10 +50,20 @@ export const run: Command = (argv, io) =>
     const node = values.node ?? io.env["SYSTEM_UPGRADE_NODE_NAME"];
     if (node === undefined || node === "") throw new BadInput("--node is required outside an upgrade pod (SYSTEM_UPGRADE_NODE_NAME is unset)");
     const verifyTimeoutMs = seconds("verify-timeout", values["verify-timeout"], 300);
+    const patches = values.patches;
+    if (patches !== undefined && !patches.startsWith("/")) throw new BadInput(`--patches must be an absolute path on the host, not "${patches}"`);
     const runner = hostRunnerFrom(values, io.env, io.out);
     const outcome = await kubeadmUpgrade(
       { runner, log: io.out, sleep, now: Date.now },
-      { role: values.role as Role, release, node, aptSource: values["apt-source"] ?? DEFAULT_APT_SOURCE, verifyTimeoutMs, pollIntervalMs: 5_000 },
+      {
+        role: values.role as Role,
+        release,
+        node,
+        aptSource: values["apt-source"] ?? DEFAULT_APT_SOURCE,
+        verifyTimeoutMs,
+        pollIntervalMs: 5_000,
+        ...(patches === undefined ? {} : { patches }),
+      },
     );
     io.out(outcome === "already-at-target" ? "kubeadm-upgrade: nothing to do" : "kubeadm-upgrade: done");
     return 0;

@@ -1,0 +1,139 @@
+# Sourced by scripts/e2e-kubeadm.sh once the cluster is up at E2E_FROM: phases 5-7.
+# Deploys plan-runner (deploy/ through overlay/), applies the two Plans as shipped with
+# spec.version set to E2E_TO, walks the compat gate Held -> Blocked -> clear, kills the leading
+# controller once mid-rollout and checks every promise of issue 13 on the way.
+
+NSU=system-upgrade
+plan_state() { k get plan -n "$NSU" "$1" -o jsonpath='{.status.state}' 2>/dev/null; }
+plan_is() { [[ "$(plan_state "$1")" == "$2" ]]; }
+plan_summary() { k get plan -n "$NSU" "$1" -o jsonpath='{.status.state} {.status.progress} {.status.message}' 2>/dev/null; }
+
+phase "deploy: plan-runner, fixtures, compat matrix"
+# One-shot kubectl calls while the API server may be restarting: retried.
+kr() { local i; for i in $(seq 40); do k "$@" && return 0; sleep 3; done; return 1; }
+# Anything in /etc/kubernetes/manifests changed after this was changed by the upgrade.
+pre_upgrade=$(sshq "$CP_IP" date +%s)
+k label node cp1 wk1 plan-runner.io/kubeadm-upgrade=enabled --overwrite >&2
+inns "$KUBECTL" kustomize "$e2e/overlay" >"$run/deploy.yaml"
+k apply --server-side -f "$run/deploy.yaml" >&2
+k apply -f "$e2e/fixtures.yaml" >&2
+set_matrix() {
+  k -n "$NSU" create secret generic compat-matrix --from-file=matrix.json="$e2e/matrix/$1.json" --dry-run=client -o yaml | k apply -f - >&2
+}
+set_matrix held
+controller_ready() { [[ $(k -n "$NSU" get deploy plan-runner -o jsonpath='{.status.readyReplicas}') == 2 ]]; }
+wait_until 600 "both controller replicas Ready" controller_ready
+fixtures_ready() {
+  [[ $(k -n monitoring get deploy prometheus-server -o jsonpath='{.status.readyReplicas}') == 1 ]] &&
+  [[ $(k -n e2e-addon get deploy e2e-addon -o jsonpath='{.status.readyReplicas}') == 1 ]] &&
+  [[ $(k -n default get deploy e2e-workload -o jsonpath='{.status.readyReplicas}') == 2 ]]
+}
+wait_until 600 "fixtures Ready" fixtures_ready
+k get pods -A -o wide >&2
+
+# A sampler: every 5 s the Plans' state and each node's version and cordon, for the checks below.
+(
+  while :; do
+    printf '%s cp=%s workers=%s' "$(date +%s)" "$(plan_state k8s-control-plane)" "$(plan_state k8s-workers)"
+    k get nodes -o jsonpath='{range .items[*]}{" "}{.metadata.name}={.status.nodeInfo.kubeletVersion},unsched={.spec.unschedulable}{end}' 2>/dev/null
+    echo
+    sleep 5
+  done
+) >"$run/watch.log" 2>/dev/null &
+pids+=($!)
+
+phase "plans: apply with version $E2E_TO"
+# The Plans as shipped, with spec.version set; and the workers' health soak shortened (shipped:
+# 10m, which with one worker is ten minutes of waiting; E2E_WORKER_SOAK=10m runs it as shipped).
+E2E_WORKER_SOAK="${E2E_WORKER_SOAK:-2m}"
+for p in k8s-control-plane k8s-workers; do
+  # cp1 was made with kubeadm patches (longer probes): the upgrade must pass them again.
+  sed -E -e "s/^  version: v[0-9.]+$/  version: $E2E_TO/" -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" \
+    -e 's#(kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION")$#\1 --patches /etc/kubernetes/patches#' \
+    "plans/$p.yaml" >"$run/$p.yaml"
+  grep -q "^  version: $E2E_TO\$" "$run/$p.yaml" || die "could not set spec.version in plans/$p.yaml"
+  diff -u "plans/$p.yaml" "$run/$p.yaml" >&2 || true
+  k apply -f "$run/$p.yaml" >&2
+done
+
+phase "gate: held (exit 4)"
+wait_until 900 "k8s-control-plane Held" plan_is k8s-control-plane Held
+say "k8s-control-plane: $(plan_summary k8s-control-plane)"
+# The gate's pods and their exit codes, as the Plan's status reported them.
+gate_pods() { k -n "$NSU" get pods -l upgrade.cattle.io/plan=k8s-control-plane,plan-runner.dev/role=prepare -o jsonpath='{range .items[*]}{.metadata.name} exit={.status.containerStatuses[0].state.terminated.exitCode}{"\n"}{end}'; }
+gate_pods >&2
+k -n "$NSU" get plan k8s-control-plane -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' >&2
+echo "held: $(plan_summary k8s-control-plane)" >>"$run/gate.txt"
+
+phase "gate: blocked (exit 2)"
+set_matrix blocked
+wait_until 900 "k8s-control-plane Blocked" plan_is k8s-control-plane Blocked
+say "k8s-control-plane: $(plan_summary k8s-control-plane)"
+gate_pods >&2
+echo "blocked: $(plan_summary k8s-control-plane)" >>"$run/gate.txt"
+
+phase "gate: clear (addon upgraded) -> control plane upgrade"
+k -n e2e-addon set image deploy/e2e-addon addon=e2e.local/e2e-addon:v1.1.0 >&2
+gate_cleared() { local s; s=$(plan_state k8s-control-plane); [[ "$s" == Applying || "$s" == Complete ]]; }
+wait_until 900 "k8s-control-plane past the gate" gate_cleared
+echo "clear: $(plan_summary k8s-control-plane)" >>"$run/gate.txt"
+
+# Kill the leading controller once, while the control plane's upgrade pod runs.
+upgrade_pod_running() {
+  k -n "$NSU" get pods -l upgrade.cattle.io/plan=k8s-control-plane,plan-runner.dev/role=upgrade -o jsonpath='{range .items[*]}{.status.phase}{" "}{.status.containerStatuses[*].state.running.startedAt}{"\n"}{end}' | grep -q '^Running [0-9]'
+}
+wait_until 900 "the control plane's upgrade container running" upgrade_pod_running
+leader=$(kr -n "$NSU" get lease plan-runner-leader -o jsonpath='{.spec.holderIdentity}')
+leader_pod=${leader%%_*}
+say "killing the leading controller $leader_pod mid-rollout"
+kr -n "$NSU" delete pod "$leader_pod" --grace-period=0 --force >&2 2>&1 || die "could not delete $leader_pod"
+echo "$(date +%s) killed controller $leader_pod (leader) while the k8s-control-plane upgrade pod ran" >>"$run/gate.txt"
+
+wait_until 2700 "k8s-control-plane Complete" plan_is k8s-control-plane Complete
+cp_complete_at=$(date +%s)
+say "k8s-control-plane: $(plan_summary k8s-control-plane)"
+k -n "$NSU" logs -l upgrade.cattle.io/plan=k8s-control-plane,plan-runner.dev/role=upgrade --tail=-1 >"$run/cp-upgrade.log" 2>&1 || true
+
+phase "check: etcd snapshot before the control plane was touched"
+snap=$(sshq "$CP_IP" 'ls -1t /var/lib/plan-runner/etcd-snapshots/*.db | head -n1')
+[[ -n "$snap" ]] || die "no etcd snapshot on cp1"
+snap_t=$(sshq "$CP_IP" stat -c %Y "$snap")
+snap_bytes=$(sshq "$CP_IP" stat -c %s "$snap")
+inns scp -q -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$extras/etcdutl" "root@$CP_IP:/usr/local/bin/etcdutl"
+sshq "$CP_IP" etcdutl snapshot status "$snap" -w table >"$run/snapshot-status.txt" 2>&1 || { cat "$run/snapshot-status.txt" >&2; die "etcdutl snapshot status $snap failed"; }
+# kubeadm upgrade apply rewrites the static pod manifests (etcd first); the oldest rewrite since
+# the Plans were applied is the first touch of the control plane.
+first_touch=$(sshq "$CP_IP" "stat -c %Y /etc/kubernetes/manifests/*.yaml | awk '\$1 > $pre_upgrade' | sort -n | head -n1")
+[[ -n "$first_touch" ]] || die "no static pod manifest on cp1 was rewritten by the upgrade"
+[[ "$snap_t" -lt "$first_touch" ]] || die "snapshot $snap ($snap_t) is not older than the first manifest rewrite ($first_touch)"
+snap_line=$(grep -n 'etcd snapshot .*bytes' "$run/cp-upgrade.log" | head -n1 | cut -d: -f1)
+apply_line=$(grep -n 'upgrade-apply\|upgrade apply' "$run/cp-upgrade.log" | head -n1 | cut -d: -f1)
+say "upgrade log: snapshot at line ${snap_line:-?}, kubeadm upgrade apply from line ${apply_line:-?}"
+say "etcd snapshot $snap: $snap_bytes bytes, taken $(( first_touch - snap_t ))s before the first manifest rewrite; etcdutl:"
+cat "$run/snapshot-status.txt" >&2
+
+phase "workers: k8s-workers after the control plane"
+wait_until 3600 "k8s-workers Complete" plan_is k8s-workers Complete
+say "k8s-workers: $(plan_summary k8s-workers)"
+k -n "$NSU" logs -l upgrade.cattle.io/plan=k8s-workers,plan-runner.dev/role=upgrade --tail=-1 >"$run/wk-upgrade.log" 2>&1 || true
+
+phase "check: final state"
+# Workers only after the control plane Plan was Complete, and drained (cordoned) meanwhile.
+first_wk_applying=$(awk '/workers=Applying/ {print $1; exit}' "$run/watch.log")
+first_cp_complete=$(awk '/cp=Complete/ {print $1; exit}' "$run/watch.log")
+[[ -n "$first_wk_applying" && -n "$first_cp_complete" ]] || die "the sampler saw no Applying worker Plan or no Complete control-plane Plan"
+[[ "$first_wk_applying" -ge "$first_cp_complete" ]] || die "k8s-workers was Applying ($first_wk_applying) before k8s-control-plane was Complete ($first_cp_complete)"
+grep -q 'wk1=[^ ]*,unsched=true' "$run/watch.log" || die "wk1 was never seen cordoned"
+wk_drained=$(k get events -A --field-selector reason=Evicted -o name 2>/dev/null | wc -l)
+kr version >&2
+node_versions >"$run/versions-after.txt"
+bad=$(k get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable}{"\n"}{end}' | awk -v v="$E2E_TO" '$2 != v || $3 != "True" || $4 == "true"')
+[[ -z "$bad" ]] || die "nodes not at $E2E_TO, not Ready or cordoned: $bad"
+server=$(k version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1)
+[[ "$server" == "$E2E_TO" ]] || die "the API server reports $server, not $E2E_TO"
+phase ""
+say "gate: $(tr '\n' ';' <"$run/gate.txt")"
+say "evictions recorded: $wk_drained; timings:"
+cat "$run/timings.txt" >&2
+echo "node versions before -> after:"
+join <(sort "$run/versions-before.txt") <(sort "$run/versions-after.txt") | awk '{printf "  %s %s -> %s\n", $1, $2, $3}'
