@@ -48,7 +48,7 @@ async function main(): Promise<number> {
     say(`opting ${nodes.length} nodes in with the label ${OPT_IN}=enabled`);
     await kubectl("label", "--overwrite", ...nodes, `${OPT_IN}=enabled`);
 
-    // The shipped Plans, unchanged but for the workers' 10-minute health soak, cut for a demo.
+    // The shipped Plans, unchanged but for the waits that make sense on a real cluster only, cut for a demo.
     const plans = ["plans/k8s-control-plane.yaml", "plans/k8s-workers.yaml"].flatMap((f) =>
       parseAllDocuments(readFileSync(resolve(root, f), "utf8"), { version: "1.1" })
         .map((d) => d.toJS() as PlanObject)
@@ -60,6 +60,16 @@ async function main(): Promise<number> {
         say(`${p.metadata.name}: pinned to v1.35.1 instead of following ${p.spec.channel}`);
         delete p.spec.channel;
         p.spec.version = "v1.35.1";
+      }
+      // Simulated nodes run no kubelet to upgrade: the postflight would rightly say they did not move.
+      if (p.spec.gates?.postflight !== undefined) {
+        say(`${p.metadata.name}: postflight off (simulated kubelets keep their version)`);
+        delete p.spec.gates.postflight;
+      }
+      // The demo's nodes became Ready seconds ago: the preflight's 24h quiet period would hold it for a day.
+      if (p.spec.gates?.cluster !== undefined) {
+        say(`${p.metadata.name}: preflight quiet period ${p.spec.gates.cluster.quietPeriod ?? "24h"} shortened to 5s for the demo`);
+        p.spec.gates.cluster.quietPeriod = "5s";
       }
       if (p.spec.gates?.health?.soak !== undefined) {
         say(`${p.metadata.name}: health soak ${p.spec.gates.health.soak} shortened to 3s for the demo`);
