@@ -31,7 +31,14 @@ async function buildImage(args: string[]): Promise<string> {
     child.once("error", reject);
     child.once("close", resolve);
   });
-  if (code !== 0) throw new Error(`${buildScript} ${args.join(" ")} failed with exit code ${code}; its messages are above`);
+  if (code !== 0) {
+    // Inside the tests' network namespace there is no npm registry: a changed image cannot be built there.
+    const hint =
+      process.env["PLAN_RUNNER_NETNS"] !== undefined
+        ? "; in the tests' network namespace only a cached image can be used: run scripts/setup.sh --all (or npm run image) first"
+        : "";
+    throw new Error(`${buildScript} ${args.join(" ")} failed with exit code ${code}; its messages are above${hint}`);
+  }
   const archive = out.trim().split("\n").at(-1) ?? "";
   if (!existsSync(archive)) throw new Error(`${buildScript} ${args.join(" ")} printed no archive path: ${JSON.stringify(out)}`);
   return archive;
