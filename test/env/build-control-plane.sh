@@ -7,6 +7,7 @@
 #
 # Prints the bin directory on its last line of stdout; progress goes to stderr.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.14}"
@@ -66,45 +67,14 @@ if [[ ! -x "$bin/etcd" ]]; then
   go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3 || die "building etcd failed"
 fi
 
-# Kubernetes: k8s.io/kubernetes replaces every staging module with a local path, which
-# `go install` refuses. A wrapper module requires it and points each staging module at its
-# published v0.X.Y twin; the list is read from the tagged go.mod so it follows new releases.
-need_k8s=0
-for b in "${k8s_cmds[@]}"; do [[ -x "$bin/$b" ]] || need_k8s=1; done
-if [[ $need_k8s == 1 ]]; then
-  say "building ${k8s_cmds[*]} ${K8S_VERSION} (10-30 min cold on 2 cores; progress in this log)"
-  staging_version="v0.${K8S_VERSION#v1.}"
-  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-  w="$cache_root/work/k8s-${K8S_VERSION}"
-  rm -rf "$w" && mkdir -p "$w" && cd "$w"
-  go mod init local/k8sbins >/dev/null 2>&1
-  gomod=$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION}'s go.mod (is the Go module proxy reachable?)"
-  mapfile -t staging < <(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod")
-  [[ ${#staging[@]} -gt 10 ]] || die "found no staging modules in $gomod"
-  for m in "${staging[@]}"; do go mod edit "-replace=$m=$m@$staging_version"; done
-  go get "k8s.io/kubernetes@${K8S_VERSION}" >&2 || die "resolving k8s.io/kubernetes@${K8S_VERSION} failed"
-  cat > tools.go <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-	_ "k8s.io/kubernetes/cmd/kubelet"
-)
-EOF
-  go mod tidy -e >&2 || true
-  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
-  for b in "${k8s_cmds[@]}"; do
-    [[ -x "$bin/$b" ]] && continue
-    say "  go build $b ($(( $(date +%s) - start ))s so far)"
-    go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b" || die "building $b ${K8S_VERSION} failed"
-    mv "$bin/$b.tmp" "$bin/$b"
-  done
+# Kubernetes: through a wrapper module (k8s-wrapper.sh says why).
+missing=()
+for b in "${k8s_cmds[@]}"; do [[ -x "$bin/$b" ]] || missing+=("$b"); done
+if ((${#missing[@]})); then
+  say "building ${missing[*]} ${K8S_VERSION} (10-30 min cold on 2 cores; progress in this log)"
+  # shellcheck source=k8s-wrapper.sh
+  source "$here/k8s-wrapper.sh"
+  k8s_build "$K8S_VERSION" "$cache_root/work/k8s-${K8S_VERSION}" "$bin" "${missing[@]}"
 fi
 
 have_all || die "build finished but binaries are missing from $bin"

@@ -43,33 +43,13 @@ for d in "$cache_root"/bin/k8s-"${K8S_VERSION}"_*; do
 done
 have_all && { say "done (all reused): $bin"; echo "$bin"; exit 0; }
 
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
 start=$(date +%s)
-staging_version="v0.${K8S_VERSION#v1.}"
-minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-w="$cache_root/work/k8s-node-${K8S_VERSION}"
-rm -rf "$w" && mkdir -p "$w" && cd "$w"
-go mod init local/k8snodebins >/dev/null 2>&1
-gomod=$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-[[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION}'s go.mod (is the Go module proxy reachable?)"
-mapfile -t staging < <(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod")
-[[ ${#staging[@]} -gt 10 ]] || die "found no staging modules in $gomod"
-for m in "${staging[@]}"; do go mod edit "-replace=$m=$m@$staging_version"; done
-go get "k8s.io/kubernetes@${K8S_VERSION}" >&2 || die "resolving k8s.io/kubernetes@${K8S_VERSION} failed"
-{
-  echo '//go:build tools'; echo; echo 'package tools'; echo; echo 'import ('
-  for b in "${cmds[@]}"; do echo "	_ \"k8s.io/kubernetes/cmd/$b\""; done
-  echo ')'
-} > tools.go
-go mod tidy -e >&2 || true
-ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
 missing=()
-for b in "${cmds[@]}"; do [[ -x "$bin/$b" ]] || missing+=("k8s.io/kubernetes/cmd/$b"); done
-say "go build ${missing[*]##*/} (cold: 20-30 min on 2 cores)"
-# One go build for all commands: shared packages are compiled once, in parallel.
-tmp="$w/out" && mkdir -p "$tmp"
-nice -n 19 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${missing[@]}" >&2 || die "go build failed"
-for f in "$tmp"/*; do mv "$f" "$bin/"; done
+for b in "${cmds[@]}"; do [[ -x "$bin/$b" ]] || missing+=("$b"); done
+say "go build ${missing[*]} (cold: 20-30 min on 2 cores)"
+# shellcheck source=../../env/k8s-wrapper.sh
+source "$(dirname "$0")/../../env/k8s-wrapper.sh"
+K8S_BUILD_NICE=19 k8s_build "$K8S_VERSION" "$cache_root/work/k8s-node-${K8S_VERSION}" "$bin" "${missing[@]}"
 have_all || die "build finished but binaries are missing from $bin"
 "$bin/kubeadm" version -o short | grep -qx "$K8S_VERSION" || die "kubeadm reports $("$bin/kubeadm" version -o short), not $K8S_VERSION"
 say "done in $(( $(date +%s) - start ))s: $bin"
