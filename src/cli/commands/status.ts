@@ -2,19 +2,40 @@ import { parseArgs } from "node:util";
 import type { PlanStatus } from "../../generated/plan.ts";
 import { eligibility } from "../../controller/rollout/eligibility.ts";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import { loadCredentials } from "../../controller/kube/credentials.ts";
 import type { Node } from "../../controller/rollout/objects.ts";
 import { type Kube, resources } from "../../controller/kube/ports.ts";
 import type { PlanObject } from "../../controller/wiring/reconciler.ts";
-import { type CliIO, type Command, EXIT_USAGE } from "../io.ts";
+import { parseGoDuration } from "../../plan/duration.ts";
+import { type CliIO, type Command, EXIT_INVALID, EXIT_USAGE } from "../io.ts";
 
-const HELP = `usage: plan-runner status [PLAN] [--namespace NS] [--kubeconfig FILE] [--watch] [--interval 2s]
+const HELP = `usage: plan-runner status [PLAN] [options]
 
-Progress of each Plan (or one) and the state of each node it selects.`;
+Progress of each Plan in the namespace (or of PLAN alone) and the state of each node it selects.
+Exit 0; 1 when PLAN does not exist or the cluster cannot be read; 2 on a wrong command line.
+
+  PLAN                  show this Plan only (an error if it is not in the namespace)
+  -n, --namespace NS    namespace of the Plans (default $POD_NAMESPACE, else system-upgrade)
+  --kubeconfig FILE     cluster credentials (default $KUBECONFIG as kubectl reads it, else
+                        ~/.kube/config, else the in-cluster service account)
+  -w, --watch           redraw until interrupted
+  --interval D          time between redraws with --watch, a duration such as 2s or 500ms (default 2s)
+  -h, --help            this text`;
+
+/** Every option; the help text names each (a unit test holds it to that). */
+export const STATUS_OPTIONS = {
+  kubeconfig: { type: "string" },
+  namespace: { type: "string", short: "n" },
+  watch: { type: "boolean", short: "w" },
+  interval: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 const BAR = 24;
 
+/** Nothing selected is an empty bar, not a full one: "done" is the Plan's Complete condition, not a drawing. */
 export function progressBar(done: number, total: number): string {
-  const filled = total === 0 ? BAR : Math.round((done / total) * BAR);
+  const filled = total <= 0 ? 0 : Math.min(BAR, Math.round((done / total) * BAR));
   return `[${"#".repeat(filled)}${".".repeat(BAR - filled)}]`;
 }
 
@@ -27,7 +48,12 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
     const counts = s.counts ?? {};
     const total = counts.total ?? 0;
     const complete = counts.complete ?? 0;
+    if (plan.status === undefined) {
+      out.push(`${plan.metadata.name}  no status yet: no controller has reconciled it (is one running and watching this namespace?)`);
+      continue;
+    }
     out.push(`${plan.metadata.name}  ${s.state ?? "Unknown"}  version ${s.latestVersion ?? "?"}  ${progressBar(complete, total)} ${complete}/${total}`);
+    if (total === 0) out.push("  selects no node (check spec.nodeSelector and the nodes' labels)");
     if (s.message !== undefined && s.message !== "") out.push(`  ${s.message}`);
     const check = eligibility(plan, s.latestHash ?? "\u0000");
     const applying = new Set(s.applying ?? []);
@@ -50,10 +76,14 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
 
 async function snapshot(kube: Kube, namespace: string, only: string | undefined): Promise<string> {
   const [plans, nodes] = await Promise.all([kube.list<PlanObject>(resources.plans, namespace), kube.list<Node>(resources.nodes, undefined)]);
-  return renderStatus(
-    plans.items.filter((p) => only === undefined || p.metadata.name === only),
-    nodes.items,
-  );
+  const shown = plans.items.filter((p) => only === undefined || p.metadata.name === only);
+  if (only !== undefined && shown.length === 0) {
+    const others = plans.items.map((p) => p.metadata.name).sort();
+    throw new Error(
+      `no Plan ${only} in namespace ${namespace} (${others.length === 0 ? "it has no Plans" : `it has ${others.join(", ")}`}; -n NS for another)`,
+    );
+  }
+  return renderStatus(shown, nodes.items);
 }
 
 export const run: Command = async (argv: readonly string[], io: CliIO) => {
@@ -68,13 +98,7 @@ export const run: Command = async (argv: readonly string[], io: CliIO) => {
   try {
     ({ values, positionals } = parseArgs({
       args: [...argv],
-      options: {
-        kubeconfig: { type: "string" },
-        namespace: { type: "string", short: "n" },
-        watch: { type: "boolean", short: "w" },
-        interval: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: STATUS_OPTIONS,
       allowPositionals: true,
     }));
   } catch (e: unknown) {
@@ -86,18 +110,23 @@ export const run: Command = async (argv: readonly string[], io: CliIO) => {
     return 0;
   }
   if (positionals.length > 1) {
-    io.err(HELP);
+    io.err(`plan-runner status: one PLAN at most, got ${positionals.join(" ")}\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const interval = parseGoDuration(values.interval ?? "2s");
+  if (!interval.ok || interval.ms <= 0) {
+    io.err(`plan-runner status: --interval: ${interval.ok ? "must be more than 0" : interval.reason}`);
     return EXIT_USAGE;
   }
   const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? "system-upgrade";
   let kube: KubeAdapter;
   try {
-    kube = new KubeAdapter({ kubeconfig: values.kubeconfig ?? io.env["KUBECONFIG"] });
+    kube = new KubeAdapter({ credentials: loadCredentials(values.kubeconfig, io.env) });
   } catch (e: unknown) {
     io.err(`plan-runner status: cannot load cluster credentials: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT_USAGE;
   }
-  const intervalMs = Number.parseFloat(values.interval ?? "2") * 1000 || 2000;
+  const intervalMs = interval.ms;
   try {
     if (values.watch !== true) {
       io.out(await snapshot(kube, namespace, positionals[0]));
@@ -110,6 +139,6 @@ export const run: Command = async (argv: readonly string[], io: CliIO) => {
     }
   } catch (e: unknown) {
     io.err(`plan-runner status: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return EXIT_INVALID;
   }
 };
