@@ -32,13 +32,16 @@ interface Found {
 }
 
 const readYaml = (file: string): unknown[] => parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as unknown);
-const kustomization = (dir: string): Kustomization => readYaml(join(dir, "kustomization.yaml"))[0] as Kustomization;
+/** The names kustomize reads, in its order; plans/ uses the extensionless one so `kubectl apply -f plans/` skips it. */
+const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const kustomizationFile = (dir: string): string | undefined => KUSTOMIZATION_NAMES.map((n) => join(dir, n)).find((f) => existsSync(f));
+const kustomization = (dir: string): Kustomization => readYaml(kustomizationFile(dir) ?? join(dir, "kustomization.yaml"))[0] as Kustomization;
 
 /** The resource files an overlay pulls in, following directories that are kustomizations. */
 function resourceFiles(dir: string): string[] {
   return (kustomization(dir).resources ?? []).flatMap((r) => {
     const p = resolve(dir, r);
-    return existsSync(join(p, "kustomization.yaml")) ? resourceFiles(p) : [p];
+    return kustomizationFile(p) !== undefined ? resourceFiles(p) : [p];
   });
 }
 

@@ -11,8 +11,7 @@ import { formatProblem, validatePlanText } from "../../src/plan/validate.ts";
 const root = join(import.meta.dirname, "..", "..");
 const yamlIn = (dir: string): string[] =>
   readdirSync(join(root, dir))
-    // plans/kustomization.yaml lists the Plans for kustomize; it is not one.
-    .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
+    .filter((f) => /\.ya?ml$/.test(f))
     .sort()
     .map((f) => join(dir, f));
 
@@ -61,7 +60,7 @@ describe("valid Plans pass", () => {
       assert.deepEqual(problems.map((p) => p.path).sort(), headers(text, "expect-warning").sort(), shown);
     });
   }
-  for (const file of yamlIn("plans")) {
+  for (const file of [...yamlIn("plans"), ...yamlIn("examples/suc")]) {
     it(`shipped ${file}`, () => {
       const { plans, problems } = validatePlanText(readFileSync(join(root, file), "utf8"), file);
       assert.ok(plans.length > 0, "at least one Plan");
