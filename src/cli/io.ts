@@ -4,6 +4,8 @@ export interface CliIO {
   readonly err: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Whether stderr is a terminal (the controller's default log format follows it). */
+  readonly errIsTTY?: boolean;
 }
 
 export type Command = (argv: readonly string[], io: CliIO) => Promise<number>;
@@ -19,6 +21,7 @@ export function processIO(): CliIO {
     err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
     env: process.env,
     cwd: process.cwd(),
+    errIsTTY: process.stderr.isTTY,
   };
 }
 

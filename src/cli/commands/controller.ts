@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { Controller, type ControllerConfig, defaultIdentity } from "../../controller/wiring/process.ts";
+import { Controller, type ControllerConfig, ListenError, defaultIdentity } from "../../controller/wiring/process.ts";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
-import { jsonLogger } from "../../controller/wiring/log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, logger } from "../../controller/wiring/log.ts";
 import { Metrics } from "../../controller/wiring/metrics.ts";
 import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
-import { type Command, EXIT_USAGE } from "../io.ts";
+import { type Command, EXIT_INVALID, EXIT_USAGE } from "../io.ts";
 
 const HELP = `usage: plan-runner controller [options]
 
@@ -24,6 +24,9 @@ Runs the controller: watches Plans in --namespace and all Nodes, creates the upg
   --channel-poll D         re-ask a channel for the latest version after (default 15m)
   --default-deadline S     activeDeadlineSeconds when a Plan sets none (default 900)
   --max-deadline S         cap on a Plan's jobActiveDeadlineSecs (default 7200)
+  --log-level L            debug, info, warn or error (default info; debug adds each drain pass)
+  --log-format F           json (one object per line, for a cluster's log pipeline), text (for a
+                           person) or auto (default: text when stderr is a terminal, else json)
 
 Environment (set by deploy/deployment.yaml from the downward API):
   POD_NAME, POD_NAMESPACE  this replica's pod: never evicted by its own drains
@@ -54,14 +57,34 @@ const OPTIONS = {
   "channel-poll": { type: "string" },
   "default-deadline": { type: "string", default: String(D.defaultDeadlineSecs) },
   "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
+  "log-level": { type: "string", default: "info" },
+  "log-format": { type: "string", default: "auto" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** HOST:PORT, :PORT or [IPv6]:PORT, as the metrics server listens on it. */
+function listenAddress(text: string): string {
+  const m = /^(\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[2]) > 65535) throw new UsageError(`--metrics-address: "${text}" must be HOST:PORT, :PORT or off`);
+  return text;
+}
+
+const oneOf = <T extends string>(flag: string, v: string, allowed: readonly T[]): T => {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${flag}: "${v}" must be one of ${allowed.join(", ")}`);
+  return v as T;
+};
+
+export interface LogSettings {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
+}
 
 /** Parsed once at start-up into a frozen object: nothing later reads flags or the environment. */
 export function parseControllerConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): { config: ControllerConfig; kubeconfig: string | undefined } {
+  errIsTTY = false,
+): { config: ControllerConfig; kubeconfig: string | undefined; log: LogSettings } {
   const { values } = parseArgs({
     args: [...argv],
     options: OPTIONS,
@@ -82,7 +105,12 @@ export function parseControllerConfig(
     return typeof text === "string" ? duration(flag, text) : fallback;
   };
   const namespace = values.namespace ?? env["POD_NAMESPACE"] ?? D.namespace;
-  const metrics = values["metrics-address"];
+  const metrics = values["metrics-address"] === "off" ? "off" : listenAddress(values["metrics-address"]);
+  const format = oneOf("log-format", values["log-format"], [...LOG_FORMATS, "auto"]);
+  const log: LogSettings = {
+    level: oneOf("log-level", values["log-level"], LOG_LEVELS),
+    format: format === "auto" ? (errIsTTY ? "text" : "json") : format,
+  };
   const config: ControllerConfig = Object.freeze({
     ...D,
     namespace,
@@ -104,13 +132,13 @@ export function parseControllerConfig(
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
     ownNode: env["NODE_NAME"] !== "" ? env["NODE_NAME"] : undefined,
   });
-  return { config, kubeconfig: values.kubeconfig };
+  return { config, kubeconfig: values.kubeconfig, log };
 }
 
 export const run: Command = async (argv, io) => {
   let parsed: ReturnType<typeof parseControllerConfig>;
   try {
-    parsed = parseControllerConfig(argv, io.env);
+    parsed = parseControllerConfig(argv, io.env, io.errIsTTY === true);
   } catch (e: unknown) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
       io.err(e.message);
@@ -119,7 +147,7 @@ export const run: Command = async (argv, io) => {
     throw e;
   }
   const { config, kubeconfig } = parsed;
-  const log = jsonLogger((line) => io.err(line), { controller: config.controllerName });
+  const log = logger({ ...parsed.log, write: (line) => io.err(line), base: { controller: config.controllerName } });
   const metrics = new Metrics();
   let kube: KubeAdapter;
   try {
@@ -139,7 +167,15 @@ export const run: Command = async (argv, io) => {
     process.once("SIGTERM", onSignal("SIGTERM"));
     process.once("SIGINT", onSignal("SIGINT"));
   });
-  await controller.start();
+  try {
+    await controller.start();
+  } catch (e: unknown) {
+    if (!(e instanceof ListenError)) throw e;
+    // One line naming the flag and the address, not a stack trace: the usual cause is a second copy running.
+    log.error(`--metrics-address ${e.address}: cannot listen: ${e.why}; give another HOST:PORT, or off`);
+    await controller.stop();
+    return EXIT_INVALID;
+  }
   const why = await Promise.race([stopped, controller.lost.then((w) => `lost leadership: ${w}`)]);
   log.info("stopping", { why });
   await controller.stop();

@@ -24,6 +24,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** The holder we last said we wait for: a standby says so once per holder, not every retry period. */
+  private waitingFor: string | undefined;
 
   constructor(
     private readonly kube: Kube,
@@ -119,7 +121,13 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? "";
     const mine = holder === this.opts.identity;
     const expired = this.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationS) * 1000;
-    if (!mine && holder !== "" && !expired) return false;
+    if (!mine && holder !== "" && !expired) {
+      if (holder !== this.waitingFor) {
+        this.waitingFor = holder;
+        this.opts.log?.("standby: waiting for the lease", { lease: `${this.opts.namespace}/${this.opts.name}`, holder, identity: this.opts.identity });
+      }
+      return false;
+    }
     try {
       await this.kube.replace<Lease>(resources.leases, this.opts.namespace, {
         ...lease,

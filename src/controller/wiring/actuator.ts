@@ -143,7 +143,7 @@ export class Actuator {
   private async drain(plan: PlanObject, a: DrainAction, now: number): Promise<number | undefined> {
     const pods = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${a.node}` })).items;
     const pass = planDrainPass(pods, a.rules, a.deadline, now, this.d.protectedPods);
-    this.d.log.info("drain pass", {
+    this.d.log.debug("drain pass", {
       plan: plan.metadata.name,
       node: a.node,
       evict: pass.removals.length,

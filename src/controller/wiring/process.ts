@@ -27,6 +27,26 @@ export interface ControllerConfig extends ReconcilerConfig {
   readonly identity: string;
 }
 
+const LISTEN_WHY: Readonly<Record<string, string>> = {
+  EADDRINUSE: "the address is already in use (another process listens there)",
+  EACCES: "permission denied (a port below 1024 needs privileges)",
+  EADDRNOTAVAIL: "the host is not an address of this machine",
+  ENOTFOUND: "the host name does not resolve",
+};
+
+/** The metrics server could not listen: a start-up error the command reports in one line, no stack. */
+export class ListenError extends Error {
+  readonly why: string;
+  constructor(
+    readonly address: string,
+    readonly code: string | undefined,
+  ) {
+    const why = LISTEN_WHY[code ?? ""] ?? code ?? "unknown error";
+    super(`cannot listen on ${address}: ${why}`);
+    this.why = why;
+  }
+}
+
 export const defaultIdentity = (): string => `${process.env["POD_NAME"] ?? hostname()}_${randomBytes(4).toString("hex")}`;
 
 export interface ControllerDeps {
@@ -219,7 +239,7 @@ export class Controller {
       res.end();
     });
     return new Promise((resolve, reject) => {
-      this.server!.once("error", reject);
+      this.server!.once("error", (e: NodeJS.ErrnoException) => reject(new ListenError(address, e.code)));
       this.server!.listen(port, host === "" ? undefined : host, () => resolve());
     });
   }
