@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { decide } from "../../src/controller/rollout/decide.ts";
 import type { Node } from "../../src/controller/rollout/objects.ts";
 import { podFacts } from "../../src/controller/rollout/pod-facts.ts";
-import { renderForPlan } from "../../src/controller/rollout/render-for-plan.ts";
+import { renderContext, renderForPlan } from "../../src/controller/rollout/render-for-plan.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { compilePlan } from "../../src/plan/compile.ts";
 import { type Bench, type BenchTable, median } from "./bench.ts";
@@ -23,14 +23,7 @@ function world(n: number): { nodes: Node[]; pods: ReturnType<typeof podFacts>[];
     spec: {},
     status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }] },
   }));
-  const render = renderForPlan(compiled, {
-    hash: HASH,
-    version: "v1.31.1",
-    namespace: "system-upgrade",
-    controllerName: "plan-runner",
-    defaultDeadlineSecs: 900,
-    maxDeadlineSecs: 7200,
-  });
+  const render = renderForPlan(compiled, renderContext(ControllerDefaults, HASH, "v1.31.1"));
   const inFlight = nodes
     .filter((x) => x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== HASH && x.metadata.labels?.["plan.upgrade.cattle.io/k8s"] !== "disabled")
     .slice(0, 8);

@@ -9,7 +9,7 @@ import { planHash } from "./hash.ts";
 import { LABEL_CONTROLLER, LABEL_EXCLUSIVE, LABEL_PLAN, annotationCordonedBy, labelPlanName } from "./keys.ts";
 import type { Node, Pod, Secret } from "./objects.ts";
 import { type PodFacts, podFacts } from "./pod-facts.ts";
-import { renderForPlan } from "./render-for-plan.ts";
+import { renderContext, renderForPlan } from "./render-for-plan.ts";
 
 /** What the caches show, for one Plan. */
 export interface Snapshot {
@@ -138,15 +138,7 @@ function unusable(): never {
 function renderer(s: Snapshot, hash: HashOutcome, resolution: Resolution, config: InputConfig): PodRenderer {
   if (!("value" in hash)) return { prepare: unusable, apply: unusable };
   const version = "version" in resolution ? resolution.version : "";
-  return renderForPlan(s.plan, {
-    hash: hash.value,
-    version,
-    namespace: config.namespace,
-    controllerName: config.controllerName,
-    defaultDeadlineSecs: config.defaultDeadlineSecs,
-    maxDeadlineSecs: config.maxDeadlineSecs,
-    ttlSecondsAfterFinished: Math.round(config.podTtlMs / 1000),
-  });
+  return renderForPlan(s.plan, renderContext(config, hash.value, version));
 }
 
 export function buildDecideInput(s: Snapshot, externals: Externals, config: InputConfig, now: number): DecideInput {
