@@ -69,6 +69,24 @@ export function compileSelector(sel: LabelSelector | undefined, whenAbsent: When
   };
 }
 
+/**
+ * Why `labels` fail a Plan's nodeSelector, naming the first requirement they fail and the label as
+ * the node has it; undefined when they match. For the dry run's list of skipped nodes.
+ */
+export function nodeSelectorMiss(sel: LabelSelector | undefined, labels: Labels): string | undefined {
+  if (sel === undefined) return "the Plan has no spec.nodeSelector, which selects no node";
+  const has = (k: string): string => (labels[k] === undefined ? `no label ${k}` : `${k}=${labels[k]}`);
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    if (v !== undefined && labels[k] !== v) return `${has(k)}, spec.nodeSelector.matchLabels needs ${k}=${v}`;
+  }
+  for (const req of sel.matchExpressions ?? []) {
+    if (compileSelector({ matchExpressions: [req] }, "matches-nothing")(labels)) continue;
+    const values = req.values === undefined || req.values.length === 0 ? "" : ` (${req.values.join(", ")})`;
+    return `${has(req.key)}, spec.nodeSelector needs ${req.key} ${req.operator}${values}`;
+  }
+  return undefined;
+}
+
 /** A Plan's nodeSelector: absent selects no node, as in SUC (labels.Nothing()). */
 export const matchesNodeSelector = (sel: LabelSelector | undefined, labels: Labels): boolean => matchesSelector(sel, labels, "matches-nothing");
 

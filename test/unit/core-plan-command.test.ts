@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -8,6 +8,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { run } from "../../src/cli/commands/plan.ts";
 import { bufferIO } from "../../src/cli/io.ts";
 import { planHash } from "../../src/controller/rollout/hash.ts";
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import type { PodManifest } from "../../src/controller/rollout/model.ts";
 import { aPlan, aSecret } from "../fixtures/builders.ts";
 
@@ -39,10 +40,10 @@ const workers = aPlan("k8s-workers")
 describe("plan-runner plan: the command line", () => {
   const cases: Array<[string, string[], number, RegExp]> = [
     ["no arguments", [], 2, /missing the Plan FILE/],
-    ["neither --nodes nor --kubeconfig", ["x.yaml"], 2, /either --nodes .* or --kubeconfig/],
     ["both --nodes and --kubeconfig", ["x.yaml", "--nodes", NODES, "--kubeconfig", "kc"], 2, /either --nodes .* or --kubeconfig/],
     ["an unknown option", ["x.yaml", "--nodes", NODES, "--concurency", "2"], 2, /unknown option --concurency/],
     ["an option without its value", ["x.yaml", "--nodes"], 2, /--nodes needs a value/],
+    ["a --now that is not a time", ["x.yaml", "--nodes", NODES, "--now", "tomorrow"], 2, /--now: "tomorrow" is not a time/],
     ["two files", ["a.yaml", "b.yaml", "--nodes", NODES], 2, /one Plan FILE expected/],
     ["a bad --pods", ["a.yaml", "--nodes", NODES, "--pods", "some"], 2, /--pods must be/],
   ];
@@ -66,7 +67,7 @@ describe("plan-runner plan: the dry run", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /# Eligible nodes, in order \(4\):\n#\s+1\. cp-1\s+control-plane\n#\s+2\. worker-1\n#\s+3\. worker-2\s+NotReady\n#\s+4\. worker-4/);
     assert.match(r.out, /# Waves at concurrency 2: 2\n# {3}wave 1: cp-1, worker-1\n# {3}wave 2: worker-2, worker-4/);
-    assert.match(r.out, /# Skipped nodes \(1\):\n# {3}worker-3: opted out/);
+    assert.match(r.out, /# Skipped nodes \(1\):\n# {3}opted out: plan\.upgrade\.cattle\.io\/k8s-workers=disabled \(1\): worker-3$/m);
     const ps = pods(r.out);
     assert.deepEqual(
       ps.map((p) => `${p.metadata.labels["plan-runner.dev/role"]}@${p.spec.nodeName}`),
@@ -121,7 +122,7 @@ describe("plan-runner plan: the dry run", () => {
       ],
     };
     const r = await plan([file("os.yaml", p), "--nodes", file("n.yaml", list)]);
-    assert.match(r.out, /n1: already upgraded to this hash/);
+    assert.match(r.out, /^# {3}already upgraded: plan\.upgrade\.cattle\.io\/os-packages is this hash \(1\): n1$/m);
   });
   test("a Plan without nodeSelector says it selects nothing", async () => {
     const r = await plan([file("nosel.yaml", aPlan("x").withoutNodeSelector().build()), "--nodes", NODES]);
@@ -172,5 +173,95 @@ describe("plan-runner plan: the dry run", () => {
     assert.match(r.out, /1\. cp-1\.prod\.example\.net\s+control-plane\n#\s+2\. cp-2[^\n]*\n#\s+3\. cp-3\.prod\.example\.net\s+control-plane/);
     assert.match(r.out, /Waves at concurrency 10: 12/);
     assert.match(pods(r.out)[0]?.metadata.name ?? "", /^apply-k8s-workers-on-cp-1-with-/);
+  });
+});
+
+describe("plan-runner plan: what it tells before a rollout", () => {
+  const optIn = { matchExpressions: [{ key: "plan-runner.io/kubeadm-upgrade", operator: "In" as const, values: ["enabled"] }] };
+  const node = (name: string, labels: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name, ...labels } },
+  });
+  const nodeList = (...items: unknown[]) =>
+    file(`nodes-${items.length}-${Math.random().toString(36).slice(2)}.yaml`, { apiVersion: "v1", kind: "List", items });
+
+  test("skipped nodes are grouped by reason, naming the label that failed and what the selector needs", async () => {
+    const nodes = nodeList(
+      node("a", {}),
+      node("b", {}),
+      node("c", { "plan-runner.io/kubeadm-upgrade": "disabled" }),
+      node("d", { "plan-runner.io/kubeadm-upgrade": "enabled" }),
+    );
+    const r = await plan([file("grouped.yaml", aPlan("k8s-workers").withNodeSelector(optIn).build()), "--nodes", nodes, "--pods", "none"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^# Skipped nodes \(3\):$/m);
+    assert.match(
+      r.out,
+      /^# {3}not selected: no label plan-runner\.io\/kubeadm-upgrade, spec\.nodeSelector needs plan-runner\.io\/kubeadm-upgrade In \(enabled\) \(2\): a, b$/m,
+    );
+    assert.match(
+      r.out,
+      /^# {3}not selected: plan-runner\.io\/kubeadm-upgrade=disabled, spec\.nodeSelector needs plan-runner\.io\/kubeadm-upgrade In \(enabled\) \(1\): c$/m,
+    );
+  });
+
+  test("the pods carry the controller's pod TTL and a new Plan's generation", async () => {
+    const r = await plan([file("ttl.yaml", workers.build()), "--nodes", NODES, "--pods", "first"]);
+    for (const p of pods(r.out)) {
+      assert.equal(p.metadata.annotations["upgrade.cattle.io/ttl-seconds-after-finished"], String(ControllerDefaults.podTtlMs / 1000));
+      assert.equal(p.metadata.annotations["plan-runner.dev/plan-generation"], "1");
+    }
+    const short = await plan([file("ttl2.yaml", workers.build()), "--nodes", NODES, "--pods", "first", "--pod-ttl", "10m"]);
+    assert.equal(pods(short.out)[0]?.metadata.annotations["upgrade.cattle.io/ttl-seconds-after-finished"], "600");
+  });
+
+  test("a closed window is a warning with the next opening", async () => {
+    const p = aPlan("k8s-workers")
+      .with((s) => (s.window = { days: ["saturday"], startTime: "02:00", endTime: "04:00", timeZone: "UTC" }))
+      .build();
+    const f = file("window.yaml", p);
+    const closed = await plan([f, "--nodes", NODES, "--pods", "none", "--now", "2026-12-02T10:15:30Z"]);
+    assert.match(
+      closed.out,
+      /^# {3}WARNING: outside spec\.window at 2026-12-02T10:15:30\.000Z: no node starts until it opens \(next at 2026-12-05T02:00:00\.000Z\)$/m,
+    );
+    const open = await plan([f, "--nodes", NODES, "--pods", "none", "--now", "2026-12-05T03:00:00Z"]);
+    assert.doesNotMatch(open.out, /spec\.window/);
+  });
+
+  test("a secret the Plan mounts that is not among --secrets is a warning; offline, spec.after is a note", async () => {
+    const p = workers
+      .withSecrets({ name: "creds", path: "creds" }, { name: "matrix", path: "m", ignoreUpdates: true })
+      .with((s) => (s.after = ["k8s-control-plane"]))
+      .build();
+    const none = { apiVersion: "v1", kind: "List", items: [] };
+    const r = await plan([file("missing-secret.yaml", p), "--nodes", NODES, "--pods", "none", "--secrets", file("no-secrets.yaml", none)]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^# {3}WARNING: secret creds \(spec\.secrets\) is not in namespace system-upgrade: the upgrade pods cannot start until it exists/m);
+    assert.match(r.out, /^# {3}WARNING: secret matrix \(spec\.secrets\) is not in namespace system-upgrade: the pods run without it/m);
+    assert.match(r.out, /^# {3}NOTE: starts only once Plan\(s\) k8s-control-plane are Complete \(spec\.after\); not checked offline$/m);
+  });
+
+  test("a directory: every Plan of its *.yaml files, as kubectl apply -f DIR reads it", async () => {
+    const sub = join(dir, "plans-dir");
+    mkdirSync(join(sub, "nested"), { recursive: true });
+    writeFileSync(join(sub, "a.yaml"), stringify(aPlan("alpha").build()));
+    writeFileSync(join(sub, "b.yml"), stringify(aPlan("beta").build()));
+    writeFileSync(join(sub, "Kustomization"), "resources: [a.yaml, b.yml]\n");
+    writeFileSync(join(sub, "nested", "c.yaml"), stringify(aPlan("gamma").build()));
+    const r = await plan([sub, "--nodes", NODES, "--pods", "none"]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(
+      [...r.out.matchAll(/^# Plan (\S+)$/gm)].map((m) => m[1]),
+      ["system-upgrade/alpha", "system-upgrade/beta"],
+    );
+  });
+
+  test("without --nodes or --kubeconfig it reads $KUBECONFIG, every file of the list", async () => {
+    const io = bufferIO({ KUBECONFIG: `${join(dir, "none-1")}:${join(dir, "none-2")}` }, dir);
+    const code = await run([file("env.yaml", workers.build())], io);
+    assert.equal(code, 1);
+    assert.match(io.stderr(), /^plan-runner plan: cannot load \$KUBECONFIG: cannot read kubeconfig .*none-1:.*none-2: none of the files exists$/m);
   });
 });

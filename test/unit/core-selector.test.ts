@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LabelSelector } from "../../src/generated/plan.ts";
-import { matchesNodeSelector, matchesSelector, selectorProblems } from "../../src/plan/selector.ts";
+import { matchesNodeSelector, matchesSelector, nodeSelectorMiss, selectorProblems } from "../../src/plan/selector.ts";
 
 const labels = { app: "web", tier: "front", "kubernetes.io/os": "linux", empty: "" };
 
@@ -78,4 +78,30 @@ describe("selectorProblems", () => {
     assert.ok(all.length > 0 && all.every((p) => p.severity === "error"));
   });
   test("no selector, no problem", () => assert.deepEqual(selectorProblems(undefined, "spec.nodeSelector"), []));
+});
+
+describe("nodeSelectorMiss: why a node is not selected, naming the label", () => {
+  const sel = {
+    matchLabels: { tier: "workers" },
+    matchExpressions: [
+      { key: "plan-runner.io/kubeadm-upgrade", operator: "In" as const, values: ["enabled"] },
+      { key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" as const },
+    ],
+  };
+  const cases: Array<[string, Record<string, string>, string | undefined]> = [
+    ["matchLabels first", {}, "no label tier, spec.nodeSelector.matchLabels needs tier=workers"],
+    [
+      "a wrong value",
+      { tier: "workers", "plan-runner.io/kubeadm-upgrade": "no" },
+      "plan-runner.io/kubeadm-upgrade=no, spec.nodeSelector needs plan-runner.io/kubeadm-upgrade In (enabled)",
+    ],
+    [
+      "a label that must be absent",
+      { tier: "workers", "plan-runner.io/kubeadm-upgrade": "enabled", "node-role.kubernetes.io/control-plane": "" },
+      "node-role.kubernetes.io/control-plane=, spec.nodeSelector needs node-role.kubernetes.io/control-plane DoesNotExist",
+    ],
+    ["a match", { tier: "workers", "plan-runner.io/kubeadm-upgrade": "enabled" }, undefined],
+  ];
+  for (const [name, labels, want] of cases) test(name, () => assert.equal(nodeSelectorMiss(sel, labels), want));
+  test("no selector", () => assert.equal(nodeSelectorMiss(undefined, {}), "the Plan has no spec.nodeSelector, which selects no node"));
 });
