@@ -8,7 +8,8 @@ import { type RenderOptions, activeDeadlineSeconds, renderPod, secretMountPath }
 import { type PlanBuilder, aNode, aPlan } from "../fixtures/builders.ts";
 
 const HASH = "4f6c1f8cb3a2d0e7a1b9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8";
-const OPTIONS: RenderOptions = { controllerName: "plan-runner", activeDeadline: { defaultSeconds: 600, maxSeconds: 0 } };
+// SUC's own defaults (job TTL 900, deadline 600), so the SUC-parity cases below read as SUC's tests do.
+const OPTIONS: RenderOptions = { controllerName: "plan-runner", activeDeadline: { defaultSeconds: 600, maxSeconds: 0 }, ttlSecondsAfterFinished: 900 };
 
 function render(
   plan: PlanBuilder,

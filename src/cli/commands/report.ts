@@ -6,6 +6,7 @@ import type { Pod } from "../../controller/rollout/objects.ts";
 import { resources } from "../../controller/kube/ports.ts";
 import type { PlanObject } from "../../controller/wiring/reconciler.ts";
 import { type Command, EXIT_USAGE } from "../io.ts";
+import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
 
 const HELP = `usage: plan-runner report [--namespace NS] [--kubeconfig FILE]
 
@@ -96,7 +97,7 @@ export const run: Command = async (argv, io) => {
     io.out(HELP);
     return 0;
   }
-  const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? "system-upgrade";
+  const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? D.namespace;
   try {
     const kube = new KubeAdapter({ kubeconfig: values.kubeconfig ?? io.env["KUBECONFIG"] });
     const [plans, pods] = await Promise.all([

@@ -8,6 +8,7 @@ import { type Kube, resources } from "../../controller/kube/ports.ts";
 import type { PlanObject } from "../../controller/wiring/reconciler.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
 import { type CliIO, type Command, EXIT_INVALID, EXIT_USAGE } from "../io.ts";
+import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
 
 const HELP = `usage: plan-runner status [PLAN] [options]
 
@@ -118,7 +119,7 @@ export const run: Command = async (argv: readonly string[], io: CliIO) => {
     io.err(`plan-runner status: --interval: ${interval.ok ? "must be more than 0" : interval.reason}`);
     return EXIT_USAGE;
   }
-  const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? "system-upgrade";
+  const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? D.namespace;
   let kube: KubeAdapter;
   try {
     kube = new KubeAdapter({ credentials: loadCredentials(values.kubeconfig, io.env) });

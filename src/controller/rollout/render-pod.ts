@@ -36,8 +36,11 @@ export interface RenderOptions {
   readonly imagePullPolicy?: string;
   /** SYSTEM_UPGRADE_JOB_PRIVILEGED for the default apply security context; default true. */
   readonly privileged?: boolean;
-  /** How long a finished pod is kept for `kubectl logs`; default 900 (SUC's job TTL). */
-  readonly ttlSecondsAfterFinished?: number;
+  /**
+   * How long a finished pod is kept for `kubectl logs` (the controller's --pod-ttl). Required: a
+   * fallback here (SUC's job TTL is 900) once let the dry run print 900 where the controller wrote 3600.
+   */
+  readonly ttlSecondsAfterFinished: number;
   /** Namespace when the Plan names none (a file given to the dry run). */
   readonly defaultNamespace?: string;
 }
@@ -146,7 +149,7 @@ function podLabels(input: RenderInput, options: RenderOptions): Record<string, s
 /** The TTL outlives postCompleteDelay by a minute, so the pod is still there when its node is labelled done. */
 function podAnnotations(input: RenderInput, options: RenderOptions, attempt: number): Record<string, string> {
   const ttlFloor = input.postCompleteDelayMs === undefined ? 0 : Math.trunc((input.postCompleteDelayMs + 60_000) / 1000);
-  const ttl = Math.max(options.ttlSecondsAfterFinished ?? 900, ttlFloor);
+  const ttl = Math.max(options.ttlSecondsAfterFinished, ttlFloor);
   const generation = input.plan.metadata["generation"];
   return {
     ...pick(input.plan.metadata.annotations, copiedAnnotation),
