@@ -5,7 +5,8 @@
 #
 #   PLAN_RUNNER_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/plan-runner)
 #
-# Prints the bin directory on its last line of stdout; progress goes to stderr.
+# Prints the bin directory on its last line of stdout; progress goes to stderr: each step, its
+# elapsed time every 30s (PROGRESS_INTERVAL) and its log under the cache's work/ directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -20,6 +21,9 @@ k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 wanted=("${k8s_cmds[@]}" etcd kwok)
 
 say() { printf '[control-plane build] %s\n' "$*" >&2; }
+export PROGRESS_PREFIX="[control-plane build]"
+# shellcheck source=progress.sh
+source "$here/progress.sh"
 die() { printf '[control-plane build] ERROR: %s\n' "$*" >&2; exit 1; }
 
 have_all() {
@@ -51,27 +55,29 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod
 start=$(date +%s)
 
 # kwok: its go.mod has no replace directives, so a plain install works.
+logs="$cache_root/work/$key.logs"
 if [[ ! -x "$bin/kwok" ]]; then
-  say "building kwok ${KWOK_VERSION}"
-  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" \
+  with_progress "building kwok ${KWOK_VERSION}" "$logs/kwok.log" \
+    env GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" \
     || die "building kwok ${KWOK_VERSION} failed (is the Go module proxy reachable?)"
 fi
 
 # etcd: a wrapper module pins the server module.
 if [[ ! -x "$bin/etcd" ]]; then
-  say "building etcd ${ETCD_VERSION}"
   w="$cache_root/work/etcd-${ETCD_VERSION}"
   rm -rf "$w" && mkdir -p "$w" && cd "$w"
   go mod init local/etcdbin >/dev/null 2>&1
-  go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2 || die "fetching etcd ${ETCD_VERSION} failed (is the Go module proxy reachable?)"
-  go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3 || die "building etcd failed"
+  with_progress "fetching etcd ${ETCD_VERSION}" "$logs/etcd-fetch.log" go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" \
+    || die "fetching etcd ${ETCD_VERSION} failed (is the Go module proxy reachable?)"
+  with_progress "compiling etcd ${ETCD_VERSION}" "$logs/etcd-compile.log" go build -v -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3 \
+    || die "building etcd failed"
 fi
 
 # Kubernetes: through a wrapper module (k8s-wrapper.sh says why).
 missing=()
 for b in "${k8s_cmds[@]}"; do [[ -x "$bin/$b" ]] || missing+=("$b"); done
 if ((${#missing[@]})); then
-  say "building ${missing[*]} ${K8S_VERSION} (10-30 min cold on 2 cores; progress in this log)"
+  say "building ${missing[*]} ${K8S_VERSION}: the first run takes 10-30 min on 2 cores, cached afterwards"
   # shellcheck source=k8s-wrapper.sh
   source "$here/k8s-wrapper.sh"
   k8s_build "$K8S_VERSION" "$cache_root/work/k8s-${K8S_VERSION}" "$bin" "${missing[@]}"
