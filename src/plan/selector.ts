@@ -75,7 +75,10 @@ export function compileSelector(sel: LabelSelector | undefined, whenAbsent: When
  */
 export function nodeSelectorMiss(sel: LabelSelector | undefined, labels: Labels): string | undefined {
   if (sel === undefined) return "the Plan has no spec.nodeSelector, which selects no node";
-  const has = (k: string): string => (labels[k] === undefined ? `no label ${k}` : `${k}=${labels[k]}`);
+  const has = (k: string): string => {
+    const v = labels[k];
+    return v === undefined ? `has no label ${k}` : v === "" ? `has label ${k}` : `has ${k}=${v}`;
+  };
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
     if (v !== undefined && labels[k] !== v) return `${has(k)}, spec.nodeSelector.matchLabels needs ${k}=${v}`;
   }

@@ -198,11 +198,11 @@ describe("plan-runner plan: what it tells before a rollout", () => {
     assert.match(r.out, /^# Skipped nodes \(3\):$/m);
     assert.match(
       r.out,
-      /^# {3}not selected: no label plan-runner\.io\/kubeadm-upgrade, spec\.nodeSelector needs plan-runner\.io\/kubeadm-upgrade In \(enabled\) \(2\): a, b$/m,
+      /^# {3}not selected: has no label plan-runner\.io\/kubeadm-upgrade, spec\.nodeSelector needs plan-runner\.io\/kubeadm-upgrade In \(enabled\) \(2\): a, b$/m,
     );
     assert.match(
       r.out,
-      /^# {3}not selected: plan-runner\.io\/kubeadm-upgrade=disabled, spec\.nodeSelector needs plan-runner\.io\/kubeadm-upgrade In \(enabled\) \(1\): c$/m,
+      /^# {3}not selected: has plan-runner\.io\/kubeadm-upgrade=disabled, spec\.nodeSelector needs plan-runner\.io\/kubeadm-upgrade In \(enabled\) \(1\): c$/m,
     );
   });
 

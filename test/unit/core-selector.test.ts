@@ -89,16 +89,16 @@ describe("nodeSelectorMiss: why a node is not selected, naming the label", () =>
     ],
   };
   const cases: Array<[string, Record<string, string>, string | undefined]> = [
-    ["matchLabels first", {}, "no label tier, spec.nodeSelector.matchLabels needs tier=workers"],
+    ["matchLabels first", {}, "has no label tier, spec.nodeSelector.matchLabels needs tier=workers"],
     [
       "a wrong value",
       { tier: "workers", "plan-runner.io/kubeadm-upgrade": "no" },
-      "plan-runner.io/kubeadm-upgrade=no, spec.nodeSelector needs plan-runner.io/kubeadm-upgrade In (enabled)",
+      "has plan-runner.io/kubeadm-upgrade=no, spec.nodeSelector needs plan-runner.io/kubeadm-upgrade In (enabled)",
     ],
     [
       "a label that must be absent",
       { tier: "workers", "plan-runner.io/kubeadm-upgrade": "enabled", "node-role.kubernetes.io/control-plane": "" },
-      "node-role.kubernetes.io/control-plane=, spec.nodeSelector needs node-role.kubernetes.io/control-plane DoesNotExist",
+      "has label node-role.kubernetes.io/control-plane, spec.nodeSelector needs node-role.kubernetes.io/control-plane DoesNotExist",
     ],
     ["a match", { tier: "workers", "plan-runner.io/kubeadm-upgrade": "enabled" }, undefined],
   ];
