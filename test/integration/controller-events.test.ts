@@ -106,6 +106,17 @@ describe("controller: Events a person reads with kubectl get events -n <plan nam
         "the Node tells what needs a look on that node: the failed attempt",
       );
       assert.match(onNode[0]?.message ?? "", /Plan retry: .*exit 3/);
+      const nodeEvents = await env.cp.kubectl([
+        "get",
+        "events",
+        "-n",
+        "default",
+        "-o",
+        "wide",
+        "--field-selector",
+        `involvedObject.kind=Node,involvedObject.name=${node},reason=AttemptFailed`,
+      ]);
+      t.diagnostic(`kubectl get events -n default --field-selector involvedObject.name=${node},reason=AttemptFailed -o wide\n${nodeEvents.stdout}`);
       const described = await env.cp.kubectl(["describe", "node", node]);
       assert.match(described.stdout, /AttemptFailed/, "kubectl describe node shows it");
       assert.equal(events.filter((e) => e.involvedObject.kind !== "Plan").length, 0, "the Plan's namespace holds the Plan's Events");

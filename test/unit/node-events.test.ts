@@ -63,6 +63,33 @@ describe("decide: the Events of a node's life", () => {
     assert.equal(again?.key, first.key, "the same occurrence, so the writer counts it once");
   });
 
+  for (const [code, reason, type, onNode] of [
+    [4, "PrepareHeld", "Normal", false],
+    [2, "PrepareBlocked", "Warning", true],
+  ] as const) {
+    it(`a prepare gate that exits ${code}: ${reason} on the Plan naming the node${onNode ? ", and on the Node" : " (quiet: not on the Node)"}, once per run of the gate`, () => {
+      const w = new SimWorld(aPlan({ concurrency: 1, prepare: { image: "example/gate" } }), [aNode("w1")], {
+        outcome: (pod) => (pod.metadata.name.startsWith("prepare-") ? { exitCode: code } : { exitCode: 0 }),
+        config: { pollIntervalMs: 5000 },
+      });
+      const history: EventAction[] = [];
+      w.reconcile();
+      for (let i = 0; i < 12; i++) {
+        history.push(...told(w));
+        w.tick();
+        w.reconcile();
+      }
+      history.push(...told(w));
+      const verdicts = counted(history).get(reason) ?? [];
+      const runs = w.created.filter((n) => n.startsWith("prepare-")).length;
+      assert.ok(runs >= 2, "the gate ran again");
+      assert.ok(verdicts.length >= runs - 1 && verdicts.length <= runs, `${verdicts.length} verdicts told for ${runs} runs`);
+      assert.equal(verdicts[0]?.type, type);
+      assert.equal(verdicts[0]?.onNode === true, onNode);
+      assert.match(verdicts[0]?.message ?? "", /node w1/);
+    });
+  }
+
   it("a node that failed for good is told once as UpgradeFailed, on the Plan and the Node, with the pod to read", () => {
     const w = new SimWorld(aPlan({ concurrency: 1, failurePolicy: { retries: 0 } }), [aNode("w1")], { outcome: () => ({ exitCode: 1 }) });
     const history: EventAction[] = [];
