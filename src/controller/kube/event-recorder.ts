@@ -141,12 +141,13 @@ export class EventRecorder {
 
   /** The occurrences not counted yet (each key once, even twice in one pass). */
   private fresh(id: string, told: readonly EventAction[]): EventAction[] {
-    const seen = new Set(this.known.get(id)?.keys ?? []);
+    const counted = this.known.get(id)?.keys;
+    const now = new Set<string>();
     return told.filter((a) => {
       if (a.key === undefined) return true;
       const k = digest(a.key);
-      if (seen.has(k)) return false;
-      seen.add(k);
+      if (counted?.has(k) === true || now.has(k)) return false;
+      now.add(k);
       return true;
     });
   }
