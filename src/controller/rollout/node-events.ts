@@ -99,6 +99,11 @@ export function tellLife(r: UsableRollout, node: Node, life: NodeLife): void {
   if (r.plan.drain !== undefined && drainAt !== undefined && applies.length > 0) {
     r.pass.tell({ node: n, type: "Normal", reason: "Drained", message: `Plan ${r.name} drained node ${n}`, key: `${n}/drain/${drainAt}` });
   }
+  tellApplies(r, n, applies);
+}
+
+/** Each upgrade pod: created (or a retry), and how it ended; the latest failure is not told here. */
+function tellApplies(r: UsableRollout, n: string, applies: readonly PodFacts[]): void {
   const latestAttempt = Math.max(0, ...applies.map((p) => p.attempt));
   for (const p of applies) {
     tellApplyPod(r, n, p.name, p.attempt);
@@ -107,11 +112,17 @@ export function tellLife(r: UsableRollout, node: Node, life: NodeLife): void {
   }
 }
 
-/** A done node whose upgrade pod is still kept: its completion, told again (a kill may have cut the first telling). */
+/**
+ * A done node whose upgrade pods are still kept: their story and the completion, told again (a
+ * kill right after the completing patch cut the first telling). The cordon and drain marks are
+ * gone with that patch: those steps are not told again.
+ */
 export function tellDone(r: UsableRollout, node: Node): void {
   const n = node.metadata.name;
-  const pods = r.podsByNode.get(n) ?? [];
-  if (pods.some((p) => p.hash === r.hash && p.role === "apply" && p.phase === "Succeeded")) tellComplete(r, n, false);
+  const applies = (r.podsByNode.get(n) ?? []).filter((p) => p.hash === r.hash && p.role === "apply");
+  if (!applies.some((p) => p.phase === "Succeeded")) return;
+  tellApplies(r, n, applies);
+  tellComplete(r, n, false);
 }
 
 function tellUpgraded(r: UsableRollout, n: string, pod: PodFacts): void {
