@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { once } from "node:events";
-import type { Lease } from "../../src/controller/rollout/objects.ts";
+import type { KubeObject, Lease } from "../../src/controller/rollout/objects.ts";
 import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
 import { type Env, killAt, aPlan, applyPlan, condition, getNode, listPods, optIn, spawnController, startEnv, waitForPlan } from "./controller-env.ts";
@@ -63,6 +63,22 @@ describe("controller: crashes and replicas", () => {
         assert.notEqual(node.spec?.unschedulable, true, `${n} uncordoned`);
         assert.equal(node.metadata.annotations?.["cordoned.plan-runner.dev/crash"], undefined, `${n} released`);
       }
+      // Each step of each node counted once on the Plan's Events: a step whose Event a kill cut off
+      // is told by the next leader, and one told twice is not counted twice.
+      const counts = await waitFor(
+        async () => {
+          const items = (
+            await env.kube.list<KubeObject & { reason?: string; count?: number }>(resources.events, ns, { fieldSelector: "involvedObject.name=crash" })
+          ).items;
+          const by = new Map(items.map((e) => [e.reason ?? "", e.count ?? 0]));
+          return by.get("NodeComplete") === 10 ? by : undefined;
+        },
+        { timeoutMs: 30_000, what: `NodeComplete counted for each of the 10 nodes (seed ${seed})` },
+      );
+      for (const reason of ["ApplyPodCreated", "Upgraded", "NodeComplete"])
+        assert.equal(counts.get(reason), 10, `${reason} once per node (seed ${seed}, ${kills} kills)`);
+      // A cordon is told while the node is in flight; only kills in both its passes could lose it (docs/architecture.md, "Events").
+      assert.ok((counts.get("Cordoned") ?? 0) <= 10, `Cordoned never counted twice (seed ${seed})`);
     } finally {
       last.kill("SIGKILL");
       await once(last, "exit");

@@ -57,6 +57,13 @@ describe("deploy/", () => {
     assert.equal(denied.stdout.trim(), "no");
     const deniedPods = await env.cp.kubectl(["--kubeconfig", path, "auth", "can-i", "create", "pods", "-n", "default"]);
     assert.equal(deniedPods.stdout.trim(), "no");
+    // Events: its own namespace (the Plans') and default (the API's only place for an Event about a Node), nowhere else.
+    const canEvents = async (verb: string, ns: string): Promise<string> =>
+      (await env.cp.kubectl(["--kubeconfig", path, "auth", "can-i", verb, "events", "-n", ns])).stdout.trim();
+    assert.equal(await canEvents("patch", "system-upgrade"), "yes");
+    assert.equal(await canEvents("create", "default"), "yes");
+    assert.equal(await canEvents("create", "kube-system"), "no");
+    assert.equal(await canEvents("delete", "system-upgrade"), "no");
 
     const ns = "system-upgrade";
     const node = "worker-1";
@@ -105,6 +112,10 @@ describe("deploy/", () => {
       );
       const forbidden = (await ctl.metrics.apiRequests.get()).values.filter((v) => v.labels["code"] === "403");
       assert.deepEqual(forbidden, [], "no request was forbidden");
+      const told = await env.kube.list<{ metadata: { name: string }; reason?: string; count?: number }>(resources.events, ns, {
+        fieldSelector: "involvedObject.name=rbac",
+      });
+      assert.equal(told.items.find((e) => e.metadata.name === "rbac.nodecomplete")?.count, 1, "the Plan's Events were written");
     } finally {
       await ctl.stop();
     }

@@ -145,7 +145,7 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
     if (reason === undefined) continue;
     const bad = wrongWhenFalse(c.type) ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
     const message = c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})`;
-    out.push({ kind: "event", on: "plan", type: bad ? "Warning" : "Normal", reason, message });
+    out.push({ kind: "event", type: bad ? "Warning" : "Normal", reason, message });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { type PlanGates, admitIdle, planGates } from "./admit-idle.ts";
 import { type Counts, conditionEvents, conditionsOf, completeMessage, planMessage, planState, stamp } from "./conditions.ts";
 import type { DecideInput, Decision } from "./decision.ts";
 import { eligibility } from "./eligibility.ts";
+import { tellDone, tellLife, tellUncordoned } from "./node-events.ts";
 import { hostnameOf, lifeOf } from "./node-life.ts";
 import { holds, uncordonPatch } from "./node-patches.ts";
 import { step } from "./node-steps.ts";
@@ -31,9 +32,9 @@ export function decide(input: DecideInput): Decision {
  */
 function release(r: Rollout, node: Node, why: string): void {
   if (!holds(node, r.name)) return;
-  const n = node.metadata.name;
-  r.pass.act({ kind: "patchNode", node: n, patch: uncordonPatch(node, r.name, {}), why: "release" });
-  r.pass.nodeEvent(n, "Normal", "Uncordoned", `Plan ${r.name} released node ${n}: ${why}`);
+  const patch = uncordonPatch(node, r.name, {});
+  r.pass.act({ kind: "patchNode", node: node.metadata.name, patch, why: "release" });
+  tellUncordoned(r, node, patch, why);
 }
 
 /** Moves every node in flight one step on; returns the idle ones, for admission. */
@@ -53,6 +54,7 @@ function visitNodes(r: Rollout): Node[] {
       pass.complete++;
       pass.nodeStates.set(n, "complete");
       release(r, node, "its upgrade is complete");
+      if (isUsable(r)) tellDone(r, node);
       continue;
     }
     if (!isUsable(r)) {
@@ -62,6 +64,7 @@ function visitNodes(r: Rollout): Node[] {
     }
     const life = lifeOf(r, node);
     const state = step(r, node, life);
+    tellLife(r, node, life);
     pass.nodeStates.set(n, state);
     if (life.phase === "idle") idle.push(node);
     // The node holds a concurrency slot from here on, until it completes or fails for good.

@@ -94,13 +94,24 @@ export interface DrainAction {
   readonly onFail: NodePatch;
 }
 
+/**
+ * An Event on the Plan (in its namespace). One object per Plan and reason holds them all: its
+ * count says how often, its message names the latest nodes (docs/architecture.md, "Events").
+ */
 export interface EventAction {
   readonly kind: "event";
-  readonly on: "plan" | "node";
+  /** The node the step concerns: its message names it, and it follows the node's writes. */
   readonly node?: string;
+  /** Also on the Node itself: what a person must look at on that node (failures). */
+  readonly onNode?: boolean;
   readonly type: "Normal" | "Warning";
   readonly reason: string;
   readonly message: string;
+  /**
+   * What makes it one occurrence (a pod's name, a cordon's hash): a step told again on a later
+   * pass, or after a restart, is counted once. Without a key every telling counts.
+   */
+  readonly key?: string;
 }
 
 export type Action =

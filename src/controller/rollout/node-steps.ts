@@ -3,6 +3,7 @@
 import type { NodeState } from "./decision.ts";
 import { healthGate, nodeReady } from "./gates.ts";
 import { annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
+import { podFailure, tellApplyPod, tellAttemptFailed, tellComplete, tellCordoned, tellNodeFailed, tellUncordoned } from "./node-events.ts";
 import { type FailureCause, type NodeLife, latest } from "./node-life.ts";
 import { completePatch, drainFailedPatch, uncordonPatch } from "./node-patches.ts";
 import type { Node } from "./objects.ts";
@@ -42,7 +43,8 @@ const stepPrepare: Step<"prepare"> = (r, node, { pod, earlier }) => {
 const stepCordon: Step<"cordon"> = (r, node, { patch }) => {
   const n = node.metadata.name;
   r.pass.act({ kind: "patchNode", node: n, patch, why: "cordon" });
-  r.pass.nodeEvent(n, "Normal", "Cordoned", `Plan ${r.name} cordoned node ${n}${r.plan.drain !== undefined ? " and is draining it" : ""}`);
+  // A node someone else cordoned only gets the drain's start mark: not our cordon to announce.
+  if (patch.spec?.unschedulable === true) tellCordoned(r, node);
   return "applying";
 };
 
@@ -62,7 +64,10 @@ const stepDrain: Step<"drain"> = (r, node, { drainAt }) => {
 };
 
 const stepApply: Step<"apply"> = (r, node, { waitingFor }) => {
-  if (waitingFor === undefined) r.pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.apply(node, 1), why: "apply" });
+  if (waitingFor !== undefined) return "applying";
+  const pod = r.input.render.apply(node, 1);
+  r.pass.act({ kind: "createPod", node: node.metadata.name, pod, why: "apply" });
+  tellApplyPod(r, node.metadata.name, pod.metadata.name, 1);
   return "applying";
 };
 
@@ -86,8 +91,10 @@ const stepSoak: Step<"soak"> = (r, node, { last }) => {
     pass.wakeAt(due);
     return "applying";
   }
-  pass.act({ kind: "patchNode", node: n, patch: completePatch(node, r.name, r.hash, r.version, plan.postCompleteLabels), why: "complete" });
-  pass.nodeEvent(n, "Normal", "Upgraded", `Plan ${r.name} upgraded node ${n} to ${r.version}`);
+  const patch = completePatch(node, r.name, r.hash, r.version, plan.postCompleteLabels);
+  pass.act({ kind: "patchNode", node: n, patch, why: "complete" });
+  tellUncordoned(r, node, patch, "its upgrade is complete");
+  tellComplete(r, n, patch.spec?.unschedulable === null);
   // Its slot is free in this very pass: the reconciler writes completions before it starts new
   // nodes, so a crash in between can never leave more than concurrency running.
   pass.complete++;
@@ -100,6 +107,7 @@ function drainExhausted(r: UsableRollout, node: Node, count: number): NodeState 
   const n = node.metadata.name;
   const message = `the drain of node ${n} failed ${count} time(s) (see kubectl describe node ${n} for the pods that blocked it)`;
   r.pass.fail({ node: n, reason: "DrainFailed", message, attempts: count, hash: r.hash }, r.plan.onExhausted);
+  tellNodeFailed(r, n, "DrainFailed", message, `${n}/${r.hash}/${count}`);
   return "failed";
 }
 
@@ -110,20 +118,23 @@ const failedAttempts = (r: UsableRollout, applies: readonly PodFacts[]): number 
 function podFailed(r: UsableRollout, node: Node, { last, applies }: Extract<FailureCause, { kind: "pod" }>): NodeState {
   const { pass, now, plan } = r;
   const failedNow = failedAttempts(r, applies);
-  const exit = last.exitCode !== undefined ? ` (exit ${last.exitCode})` : "";
-  const said = last.message !== undefined ? `: ${last.message.trim().slice(0, 200)}` : "";
-  const detail = `pod ${last.name} failed: ${last.reason ?? "Error"}${exit}${said} (attempt ${failedNow}/${plan.retries + 1})`;
+  const detail = `pod ${last.name} failed: ${podFailure(last)} (attempt ${failedNow}/${plan.retries + 1})`;
   if (failedNow > plan.retries || last.terminating) {
     return failNode(r, node, last, "UpgradeFailed", `${detail}; see kubectl logs -n ${plan.namespace ?? "default"} ${last.name}`, applies);
   }
   const retryAt = (last.finishedAt ?? now) + plan.backoffMs * 2 ** Math.max(0, failedNow - 1);
   pass.failures.push({ node: node.metadata.name, reason: "Retrying", message: `${detail}; retrying`, attempts: failedNow, pod: last.name, hash: r.hash });
+  const n = node.metadata.name;
   if (now < retryAt) {
+    tellAttemptFailed(r, n, last, failedNow, `retrying in ${Math.ceil((retryAt - now) / 1000)}s (spec.failurePolicy.backoff)`);
     pass.wakeAt(retryAt);
     return "applying";
   }
+  tellAttemptFailed(r, n, last, failedNow, "retrying now");
   const nextAttempt = Math.max(...applies.map((p) => p.attempt)) + 1;
-  pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.apply(node, nextAttempt), why: `retry ${nextAttempt}` });
+  const pod = r.input.render.apply(node, nextAttempt);
+  pass.act({ kind: "createPod", node: n, pod, why: `retry ${nextAttempt}` });
+  tellApplyPod(r, n, pod.metadata.name, nextAttempt);
   return "applying";
 }
 
@@ -133,10 +144,14 @@ function failNode(r: UsableRollout, node: Node, pod: PodFacts, reason: string, m
   const all = applies ?? (r.podsByNode.get(n) ?? []).filter((p) => p.hash === r.hash && p.role === "apply");
   r.pass.fail({ node: n, reason, message, attempts: failedAttempts(r, all), pod: pod.name, hash: r.hash }, r.plan.onExhausted);
   const ann = node.metadata.annotations ?? {};
-  if (ann[annotationCordonedBy(r.name)] !== undefined || ann[annotationDrainStarted(r.name)] !== undefined) {
-    r.pass.act({ kind: "patchNode", node: n, patch: uncordonPatch(node, r.name, {}), why: "release" });
-    r.pass.nodeEvent(n, "Warning", "UpgradeFailed", `Plan ${r.name}: ${message}; node uncordoned`);
+  const held = ann[annotationCordonedBy(r.name)] !== undefined || ann[annotationDrainStarted(r.name)] !== undefined;
+  if (held) {
+    const patch = uncordonPatch(node, r.name, {});
+    r.pass.act({ kind: "patchNode", node: n, patch, why: "release" });
+    tellUncordoned(r, node, patch, `its upgrade failed (${reason})`);
   }
+  // Told while the node stays failed (its pod kept), counted once: a kill cannot lose it.
+  tellNodeFailed(r, n, reason, held ? `${message}; node released` : message, pod.name);
   return "failed";
 }
 

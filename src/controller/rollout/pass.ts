@@ -30,8 +30,9 @@ export class Pass {
     this.actions.push(action);
   }
 
-  nodeEvent(node: string, type: EventAction["type"], reason: string, message: string): void {
-    this.actions.push({ kind: "event", on: "node", node, type, reason, message });
+  /** An Event on the Plan (docs/architecture.md, "Events"); `key` makes a step told again count once. */
+  tell(e: Omit<EventAction, "kind">): void {
+    this.actions.push({ kind: "event", ...e });
   }
 
   fail(f: Failure, onExhausted: "halt" | "skip"): void {

@@ -51,7 +51,7 @@ export function withRefusals(
   const event: EventAction | undefined = !changed
     ? undefined
     : first !== undefined
-      ? { kind: "event", on: "plan", type: "Warning", reason: "ApiRefused", message: next.message ?? "" }
-      : { kind: "event", on: "plan", type: "Normal", reason: "RefusedCleared", message: "the API server accepts the Plan's calls again" };
+      ? { kind: "event", type: "Warning", reason: "ApiRefused", message: next.message ?? "" }
+      : { kind: "event", type: "Normal", reason: "RefusedCleared", message: "the API server accepts the Plan's calls again" };
   return { status: out, event };
 }

@@ -5,6 +5,7 @@ import type { Action, DrainAction, EventAction, NodePatch } from "../rollout/dec
 import { type Removal, planDrainPass } from "../rollout/drain-plan.ts";
 import type { Node, Pod, PodDisruptionBudget } from "../rollout/objects.ts";
 import type { ApiRefusal } from "../rollout/refusal.ts";
+import { EventRecorder } from "../kube/event-recorder.ts";
 import { KubeError, resources } from "../kube/ports.ts";
 import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
 
@@ -34,8 +35,17 @@ const refusalOf = (e: KubeError, what: string): ApiRefusal => ({ call: `${e.verb
 
 export class Actuator {
   private readonly lastWarned = new Map<string, string>();
+  private readonly events: EventRecorder;
 
-  constructor(private readonly d: ActuatorDeps) {}
+  constructor(private readonly d: ActuatorDeps) {
+    this.events = new EventRecorder({
+      kube: d.kube,
+      component: `plan-runner/${d.controllerName}`,
+      now: d.now,
+      nodeUid: (n) => d.nodes.get(n)?.metadata.uid,
+      warn: (msg, fields) => d.log.warn(msg, fields),
+    });
+  }
 
   /**
    * Completions and releases first, then new starts: decide() hands a completed node's slot to
@@ -47,8 +57,11 @@ export class Actuator {
     );
     const first = actions.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
     const rest = actions.filter((a) => !first.includes(a));
-    const o1 = await this.inLanes(plan, first, now);
-    const o2 = await this.inLanes(plan, rest, now);
+    const told: EventAction[] = [];
+    const o1 = await this.inLanes(plan, first, now, told);
+    const o2 = await this.inLanes(plan, rest, now, told);
+    // After the writes they tell of, all at once: one write per Event object, however many nodes.
+    await this.tell(plan, told);
     const waits = [o1.wakeMs, o2.wakeMs].filter((w) => w !== undefined);
     return {
       wakeMs: waits.length > 0 ? Math.min(...waits) : undefined,
@@ -58,8 +71,11 @@ export class Actuator {
     };
   }
 
-  /** Each node's actions in order (its patch before its event), different nodes side by side: a wave of 50 nodes costs one round of requests. */
-  private async inLanes(plan: PlanObject, actions: readonly Action[], now: number): Promise<Outcome> {
+  /**
+   * Each node's actions in order, different nodes side by side: a wave of 50 nodes costs one
+   * round of requests. A lane's Events are kept for `told` only if the writes before them went through.
+   */
+  private async inLanes(plan: PlanObject, actions: readonly Action[], now: number, told: EventAction[]): Promise<Outcome> {
     const byLane = new Map<string, Action[]>();
     for (const a of actions) {
       const key = "node" in a && a.node !== undefined ? `node/${a.node}` : a.kind === "deletePod" ? `pod/${a.name}` : "plan";
@@ -75,9 +91,13 @@ export class Actuator {
         let current: Action | undefined;
         try {
           for (current of lane) {
-            const w = await this.one(plan, current, now);
+            if (current.kind === "event") {
+              told.push(current);
+              continue;
+            }
+            const w = await this.one(plan, current, now, told);
             if (w !== undefined) waits.push(w);
-            if (current.kind !== "event") progressed = true;
+            progressed = true;
           }
         } catch (e: unknown) {
           // The other lanes still run; this lane stops at the failed action.
@@ -90,7 +110,7 @@ export class Actuator {
     return { wakeMs: waits.length > 0 ? Math.min(...waits) : undefined, refusals, progressed, retryable };
   }
 
-  private async one(plan: PlanObject, a: Action, now: number): Promise<number | undefined> {
+  private async one(plan: PlanObject, a: Exclude<Action, EventAction>, now: number, told: EventAction[]): Promise<number | undefined> {
     const name = plan.metadata.name;
     switch (a.kind) {
       case "createPod":
@@ -105,11 +125,8 @@ export class Actuator {
         await this.patchNode(a.node, a.patch);
         this.d.log.info(`node ${a.why}`, { plan: name, node: a.node });
         return undefined;
-      case "event":
-        await this.event(plan, a);
-        return undefined;
       case "drain":
-        return this.drain(plan, a, now);
+        return this.drain(plan, a, now, told);
     }
   }
 
@@ -140,7 +157,7 @@ export class Actuator {
   }
 
   /** One pass of a drain; runs again on every reconcile until done, evictions repeat harmlessly. */
-  private async drain(plan: PlanObject, a: DrainAction, now: number): Promise<number | undefined> {
+  private async drain(plan: PlanObject, a: DrainAction, now: number, told: EventAction[]): Promise<number | undefined> {
     const pods = (await this.d.kube.list<Pod>(resources.pods, undefined, { fieldSelector: `spec.nodeName=${a.node}` })).items;
     const pass = planDrainPass(pods, a.rules, a.deadline, now, this.d.protectedPods);
     this.d.log.debug("drain pass", {
@@ -150,7 +167,7 @@ export class Actuator {
       terminating: pass.terminating.length,
       refused: pass.refusals.length,
     });
-    if (pass.refusals.length > 0) return this.drainFailed(plan, a, "DrainRefused", `cannot drain node ${a.node}: ${pass.refusals.join("; ")}`);
+    if (pass.refusals.length > 0) return this.drainFailed(plan, a, "DrainRefused", `cannot drain node ${a.node}: ${pass.refusals.join("; ")}`, told);
     if (pass.removals.length === 0 && pass.terminating.length === 0) {
       await this.createPod(a.then);
       this.d.log.info("drained; created pod", { plan: plan.metadata.name, node: a.node, pod: a.then.metadata.name });
@@ -162,13 +179,21 @@ export class Actuator {
       const pdbs = blocked.length > 0 ? await this.describeBlockingPdbs(pass.removals.map((r) => r.pod)) : "";
       const left = [...pass.removals.map((r) => r.pod), ...pass.terminating].map((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`);
       const what = blocked.length > 0 ? `eviction refused for ${blocked.join(", ")}${pdbs}` : `pods still on the node: ${left.join(", ")}`;
-      return this.drainFailed(plan, a, "DrainTimeout", `drain of node ${a.node} timed out (spec.drain.timeout): ${what}`);
+      return this.drainFailed(plan, a, "DrainTimeout", `drain of node ${a.node} timed out (spec.drain.timeout): ${what}`, told);
     }
     if (blocked.length > 0 && this.lastWarned.get(a.node) !== blocked.join(",")) {
       this.lastWarned.set(a.node, blocked.join(","));
       const until = a.deadline !== undefined ? ` until ${new Date(a.deadline).toISOString()}` : "";
       const message = `Plan ${plan.metadata.name}: a PodDisruptionBudget refuses eviction of ${blocked.join(", ")} for now; retrying${until}`;
-      await this.event(plan, { kind: "event", on: "node", node: a.node, type: "Normal", reason: "DrainWaiting", message });
+      told.push({
+        kind: "event",
+        node: a.node,
+        onNode: true,
+        type: "Normal",
+        reason: "DrainWaiting",
+        message,
+        key: `${a.node}/${a.startedAt}/${blocked.join(",")}`,
+      });
     }
     return 2000;
   }
@@ -191,15 +216,16 @@ export class Actuator {
     return blocked;
   }
 
-  private async drainFailed(plan: PlanObject, a: DrainAction, reason: string, message: string): Promise<undefined> {
+  private async drainFailed(plan: PlanObject, a: DrainAction, reason: string, message: string, told: EventAction[]): Promise<undefined> {
     await this.patchNode(a.node, a.onFail);
-    await this.event(plan, {
+    told.push({
       kind: "event",
-      on: "node",
       node: a.node,
+      onNode: true,
       type: "Warning",
       reason,
       message: `Plan ${plan.metadata.name}: ${message}; node uncordoned`,
+      key: `${a.node}/${a.startedAt}/${reason}`,
     });
     this.d.metrics.failures.inc({ plan: plan.metadata.name, reason });
     return undefined;
@@ -218,41 +244,19 @@ export class Actuator {
     return names.length > 0 ? ` (PodDisruptionBudget ${names.join(", ")} allows no disruption)` : "";
   }
 
-  async event(plan: PlanObject, a: EventAction): Promise<void> {
-    const ns = this.d.namespace;
-    const onNode = a.on === "node" && a.node !== undefined;
-    const nodeUid = onNode ? this.d.nodes.get(a.node)?.metadata.uid : undefined;
+  /** Records Events on the Plan (and the Node for some); never fails the reconcile. */
+  async tell(plan: PlanObject, told: readonly EventAction[]): Promise<void> {
     const planUid = plan.metadata["uid"];
-    const involved = onNode
-      ? { apiVersion: "v1", kind: "Node", name: a.node, ...(nodeUid !== undefined ? { uid: nodeUid } : {}) }
-      : { apiVersion: "upgrade.cattle.io/v1", kind: "Plan", name: plan.metadata.name, namespace: ns, ...(planUid !== undefined ? { uid: planUid } : {}) };
-    const stamp = new Date(this.d.now()).toISOString();
-    const where = onNode ? "default" : ns;
-    const name = `${involved.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
-    try {
-      await this.d.kube.create(resources.events, where, {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { name, namespace: where },
-        involvedObject: involved,
-        reason: a.reason,
-        message: a.message.slice(0, 1000),
+    const ref = { name: plan.metadata.name, namespace: this.d.namespace, uid: typeof planUid === "string" ? planUid : undefined };
+    for (const a of await this.events.record(ref, told)) {
+      this.d.log.info("event", {
+        plan: plan.metadata.name,
+        ...(a.node !== undefined ? { node: a.node } : {}),
         type: a.type,
-        source: { component: `plan-runner/${this.d.controllerName}` },
-        firstTimestamp: stamp,
-        lastTimestamp: stamp,
-        count: 1,
+        reason: a.reason,
+        message: a.message,
       });
-    } catch (e: unknown) {
-      this.d.log.warn("could not record an event", { reason: a.reason, error: e instanceof Error ? e.message : String(e) });
     }
-    this.d.log.info("event", {
-      plan: plan.metadata.name,
-      ...(a.node !== undefined ? { node: a.node } : {}),
-      type: a.type,
-      reason: a.reason,
-      message: a.message,
-    });
   }
 }
 

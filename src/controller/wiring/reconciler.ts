@@ -111,7 +111,7 @@ export class Reconciler {
     this.observe(plan.metadata.name, input.pods, decision, now);
     // Status is written even when an action failed: what was decided is still true.
     const refused = withRefusals(decision.status, plan.status, outcome.refusals, config.refusedRequeueMs, now);
-    if (refused.event !== undefined) await this.actuator.event(plan, refused.event);
+    if (refused.event !== undefined) await this.actuator.tell(plan, [refused.event]);
     for (const r of outcome.refusals) this.d.metrics.reconcileErrors.inc({ kind: `api_terminal_${r.status}` });
     await this.writeStatus(plan, refused.status);
     this.recordPlan(plan.metadata.name, decision, now);

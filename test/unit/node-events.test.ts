@@ -1,0 +1,105 @@
+// The Events decide() tells of a node's life: each step a person would want to see, named by
+// what shows it happened, so a pass after a lost Event tells it again under the same key.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { EventAction } from "../../src/controller/rollout/decision.ts";
+import { SimWorld, aNode, aPlan } from "./sim-world.ts";
+
+const told = (w: SimWorld): EventAction[] => (w.last?.actions ?? []).filter((a): a is EventAction => a.kind === "event");
+
+/** Every occurrence the world's history has told, once per key, as the event writer counts them. */
+function counted(all: readonly EventAction[]): Map<string, EventAction[]> {
+  const seen = new Set<string>();
+  const out = new Map<string, EventAction[]>();
+  for (const a of all) {
+    if (a.key !== undefined && seen.has(`${a.reason}/${a.key}`)) continue;
+    if (a.key !== undefined) seen.add(`${a.reason}/${a.key}`);
+    out.set(a.reason, [...(out.get(a.reason) ?? []), a]);
+  }
+  return out;
+}
+
+describe("decide: the Events of a node's life", () => {
+  it("a first attempt that fails: each step once, the failed attempt with its exit code (also on the Node), then the retry", () => {
+    let attempts = 0;
+    const w = new SimWorld(aPlan({ concurrency: 1, cordon: true, failurePolicy: { retries: 1, backoff: "2s" } }), [aNode("w1")], {
+      outcome: (pod) => (pod.metadata.name.startsWith("apply-") && ++attempts === 1 ? { exitCode: 3 } : { exitCode: 0 }),
+    });
+    const history: EventAction[] = [];
+    let d = w.reconcile();
+    for (let i = 0; i < 50 && d.status.state !== "Complete"; i++) {
+      history.push(...told(w));
+      w.tick();
+      d = w.reconcile();
+    }
+    history.push(...told(w));
+    assert.equal(d.status.state, "Complete");
+    const steps = counted(history.filter((a) => a.node === "w1"));
+    assert.deepEqual(
+      [...steps.keys()].sort(),
+      ["ApplyPodCreated", "AttemptFailed", "Cordoned", "NodeComplete", "Retried", "Uncordoned", "Upgraded"],
+      "each step a person wants to see",
+    );
+    for (const [reason, list] of steps) assert.equal(list.length, 1, `${reason} once`);
+    const failed = steps.get("AttemptFailed")![0]!;
+    assert.equal(failed.type, "Warning");
+    assert.equal(failed.onNode, true);
+    assert.match(failed.message, /node w1 failed: Error \(exit 3\) \(attempt 1\/2\); retrying in \ds/);
+    assert.match(steps.get("Retried")![0]!.message, /attempt 2\/2/);
+    assert.ok(
+      history.filter((a) => a.node === "w1" && a.onNode === true).every((a) => a.type === "Warning"),
+      "only what needs a look on the node goes on the Node",
+    );
+  });
+
+  it("a cordon whose Event a kill cut off: the next pass tells it again, under the same key", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1, cordon: true }), [aNode("w1")], { outcome: () => "hang" });
+    w.reconcile();
+    const first = told(w).find((a) => a.reason === "Cordoned");
+    assert.ok(first?.key !== undefined, "the cordon pass tells Cordoned");
+    w.tick();
+    w.reconcile(); // the node is cordoned and its pod runs: the Event is derived from the world
+    const again = told(w).find((a) => a.reason === "Cordoned");
+    assert.equal(again?.key, first.key, "the same occurrence, so the writer counts it once");
+  });
+
+  for (const [code, reason, type, onNode] of [
+    [4, "PrepareHeld", "Normal", false],
+    [2, "PrepareBlocked", "Warning", true],
+  ] as const) {
+    it(`a prepare gate that exits ${code}: ${reason} on the Plan naming the node${onNode ? ", and on the Node" : " (quiet: not on the Node)"}, once per run of the gate`, () => {
+      const w = new SimWorld(aPlan({ concurrency: 1, prepare: { image: "example/gate" } }), [aNode("w1")], {
+        outcome: (pod) => (pod.metadata.name.startsWith("prepare-") ? { exitCode: code } : { exitCode: 0 }),
+        config: { pollIntervalMs: 5000 },
+      });
+      const history: EventAction[] = [];
+      w.reconcile();
+      for (let i = 0; i < 12; i++) {
+        history.push(...told(w));
+        w.tick();
+        w.reconcile();
+      }
+      history.push(...told(w));
+      const verdicts = counted(history).get(reason) ?? [];
+      const runs = w.created.filter((n) => n.startsWith("prepare-")).length;
+      assert.ok(runs >= 2, "the gate ran again");
+      assert.ok(verdicts.length >= runs - 1 && verdicts.length <= runs, `${verdicts.length} verdicts told for ${runs} runs`);
+      assert.equal(verdicts[0]?.type, type);
+      assert.equal(verdicts[0]?.onNode === true, onNode);
+      assert.match(verdicts[0]?.message ?? "", /node w1/);
+    });
+  }
+
+  it("a node that failed for good is told once as UpgradeFailed, on the Plan and the Node, with the pod to read", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1, failurePolicy: { retries: 0 } }), [aNode("w1")], { outcome: () => ({ exitCode: 1 }) });
+    const history: EventAction[] = [];
+    w.run(20, (d) => {
+      history.push(...told(w));
+      return d.status.state === "Halted";
+    });
+    const failed = counted(history).get("UpgradeFailed");
+    assert.equal(failed?.length, 1);
+    assert.equal(failed[0]?.onNode, true);
+    assert.match(failed[0]?.message ?? "", /kubectl logs -n sys apply-up-on-w1-/);
+  });
+});
