@@ -183,18 +183,43 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
+/** The words of a camelCase or PascalCase name, lower-cased, a plural "s" dropped: "DoesNotExist" -> does, not, exist. */
+function words(name: string): string[] {
+  return (name.match(/[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])/g) ?? [name]).map((w) => w.toLowerCase().replace(/(?<=[a-z]{3})s$/, ""));
+}
+
+const NEGATIONS = new Set(["not", "no", "non", "never", "without", "dont", "doesnt", "isnt"]);
+const negated = (name: string): boolean => words(name).some((w) => NEGATIONS.has(w));
+
+/**
+ * The candidate the user most likely meant, or none. A guess never flips meaning: a word that says
+ * "not" is only matched to a candidate that says it too (NotExists is DoesNotExist, never Exists).
+ * Besides spelling, a candidate holding every other word of the input counts (NotExists ->
+ * DoesNotExist, whose spelling is too far off).
+ */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
+  const sameLetters = candidates.find((c) => c.toLowerCase() === lower);
+  if (sameLetters !== undefined) return sameLetters;
+  const polarity = negated(word);
+  const same = candidates.filter((c) => negated(c) === polarity);
   let best: string | undefined;
   let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.toLowerCase() === lower ? 0 : distance(lower, c.toLowerCase());
+  for (const c of same) {
+    const d = distance(lower, c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
+  const own = words(word).filter((w) => !NEGATIONS.has(w) && w !== "does" && w !== "is");
+  if (own.length === 0) return undefined;
+  const holding = same.filter((c) => {
+    const theirs = new Set(words(c));
+    return own.every((w) => theirs.has(w));
+  });
+  return holding.length === 1 ? holding[0] : undefined;
 }
 
 const BOUND_REASONS: Readonly<Record<string, string>> = {
