@@ -743,7 +743,13 @@ export interface FileValidation {
  */
 export function validateLoaded(loaded: LoadResult): FileValidation {
   const { fileName } = loaded;
-  const problems: LocatedProblem[] = loaded.problems.map((p) => ({ fileName, ...p.position, severity: p.severity, path: "", message: p.message }));
+  const problems: LocatedProblem[] = loaded.problems.map((p) => ({
+    fileName,
+    ...p.position,
+    severity: p.severity,
+    path: p.path ?? "",
+    message: p.message,
+  }));
   const plans: ValidatedPlan[] = [];
   for (const doc of loaded.documents) {
     if (doc.value === undefined) continue;

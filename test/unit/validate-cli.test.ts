@@ -137,8 +137,8 @@ describe("plan-runner validate: junk gets one clear message, never a stack trace
   const table: { file: string; code: number; message: RegExp }[] = [
     { file: "binary.yaml", code: 1, message: /^binary\.yaml:1:1: error: binary content \(a NUL byte at offset 7\): not a YAML file$/ },
     { file: "empty.yaml", code: 1, message: /^empty\.yaml:1:1: error: no YAML document in the file/ },
-    { file: "broken.yaml", code: 1, message: /^broken\.yaml:\d+:\d+: error: YAML: / },
-    { file: "tabs.yaml", code: 1, message: /^tabs\.yaml:4:1: error: YAML: / },
+    { file: "broken.yaml", code: 1, message: /^broken\.yaml:3:1: error: metadata: YAML: the \[ opened on line 3 is never closed with \]$/ },
+    { file: "tabs.yaml", code: 1, message: /^tabs\.yaml:4:1: error: spec: YAML: line 4 is indented with a tab; YAML indentation is spaces only$/ },
     {
       file: "scalar.yaml",
       code: 1,
@@ -156,6 +156,51 @@ describe("plan-runner validate: junk gets one clear message, never a stack trace
       assert.ok(r.out.length >= 1);
       assert.match(r.out[0] ?? "", c.message);
       assert.doesNotMatch(r.out.join("\n") + r.err, /\n\s+at /, "no stack trace");
+    });
+  }
+});
+
+describe("plan-runner validate: a YAML mistake names the line that was broken and the field around it", () => {
+  const head = "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata:\n  name: p\nspec:\n  version: v1.31.0\n";
+  const table: { name: string; text: string; line: string }[] = [
+    {
+      name: "a field indented one space short",
+      text: `${head}  upgrade:\n    image: x\n   command: [a]\n`,
+      line: 'f.yaml:9:4: error: spec.upgrade: YAML: "command" on line 9 is indented 3 spaces and lines up neither with "image" on line 8 (4 spaces) nor with "upgrade" on line 7 (2 spaces); the fields of one mapping must start in the same column',
+    },
+    {
+      name: "a field indented under a field that has a value",
+      text: `${head}  upgrade:\n    image: x\n      command: [a]\n`,
+      line: 'f.yaml:9:7: error: spec.upgrade: YAML: "command" on line 9 is indented deeper (6 spaces) than "image" on line 8 (4 spaces), which already has the value "x"; line it up with "image"',
+    },
+    {
+      name: "a list item out of line",
+      text: `${head}  secrets:\n  - name: a\n    path: b\n   - name: c\n    path: d\n  upgrade: {image: x}\n`,
+      line: "f.yaml:10:4: error: spec.secrets: YAML: the list item on line 10 is indented 3 spaces, but the item on line 8 above it is indented 2 spaces; the items of one list must start in the same column",
+    },
+    {
+      name: "a quote never closed",
+      text: `${head}  channel: "https://example.com\n  upgrade: {image: x}\n`,
+      line: 'f.yaml:7:3: error: spec.channel: YAML: the quote (") opened on line 7 is never closed',
+    },
+    {
+      name: "a key without its colon",
+      text: `${head}  upgrade\n    image: x\n`,
+      line: `f.yaml:7:3: error: spec: YAML: line 7 ("upgrade") is neither "key: value" nor a list item "- ..."; a ':' is missing?`,
+    },
+    {
+      name: "a value holding ': '",
+      text: `${head}  upgrade:\n    image: x\n    args: [a]\n    command: sh -c: run\n`,
+      line: 'f.yaml:10:5: error: spec.upgrade: YAML: the value of "command" on line 10 contains ": "; put the value in quotes',
+    },
+  ];
+  for (const c of table) {
+    it(c.name, async () => {
+      files({ "f.yaml": c.text });
+      const r = await validate("f.yaml");
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.out, [c.line]);
+      assert.doesNotMatch(r.out.join("\n"), /implicit|compact|flow|block/i, "none of the parser's vocabulary");
     });
   }
 });
