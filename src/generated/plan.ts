@@ -57,6 +57,9 @@ export interface PlanSpec {
    * Secrets mounted into the upgrade pods; their contents are part of the Plan hash unless ignoreUpdates.
    */
   secrets?: SecretSpec[];
+  /**
+   * @maxItems 100
+   */
   tolerations?: Toleration[];
   /**
    * An upgrade pod of this Plan never shares a node with one of another exclusive Plan.
@@ -70,6 +73,9 @@ export interface PlanSpec {
    */
   cordon?: boolean;
   drain?: DrainSpec;
+  /**
+   * @maxItems 32
+   */
   imagePullSecrets?: LocalObjectReference[];
   /**
    * Wait this long (Go duration such as 30s, 5m) after a node's upgrade before the next node takes its slot.
@@ -85,6 +91,8 @@ export interface PlanSpec {
   order?: OrderSpec;
   /**
    * Names of Plans in the same namespace that must be Complete before this Plan starts a node.
+   *
+   * @maxItems 32
    */
   after?: string[];
   gates?: GatesSpec;

@@ -224,6 +224,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 const BOUND_REASONS: Readonly<Record<string, string>> = {
   "spec.concurrency": "must be at least 1: with 0 no node is ever upgraded (SUC would silently do nothing)",
+  "spec.drain.gracePeriod": "must be -1 (each pod's own) or more",
+  "spec.drain.skipWaitForDeleteTimeout": "must not be negative",
 };
 
 interface SchemaProblem {
@@ -269,8 +271,12 @@ function readable(e: ErrorObject, obj: unknown): PlanProblem {
       return error(path, BOUND_REASONS[path] ?? `must be ${e.keyword === "minimum" ? "at least" : "at most"} ${String(params["limit"])}, got ${String(value)}`);
     case "minLength":
       return error(path, "must not be empty");
+    case "maxLength":
+      return error(path, `must be at most ${String(params["limit"])} characters long`);
     case "minItems":
       return error(path, `must have at least ${String(params["limit"])} item(s)`);
+    case "maxItems":
+      return error(path, `must have at most ${String(params["limit"])} items`);
     default:
       return error(path, e.message ?? `fails the schema rule ${e.keyword}`);
   }
