@@ -67,6 +67,7 @@ function toStructural(node: Json, defs: JsonObject, field = ""): Json {
     const { $ref: _drop, ...rest } = obj;
     obj = { ...(target as JsonObject), ...rest };
   }
+  // The API server refuses anything else at metadata, and describes it itself (ObjectMeta).
   if (obj["x-crd-omit"] === true) return { type: "object" };
   obj = patternRule(obj, field);
   // The shape the API server (and kubectl explain, which then shows <IntOrString>) expects.

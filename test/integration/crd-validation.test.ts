@@ -13,7 +13,7 @@ import { type Env, startEnv } from "./controller-env.ts";
 const root = join(import.meta.dirname, "..", "..");
 let env: Env;
 let ns: string;
-let dir: string;
+let dir: string | undefined;
 
 before(async () => {
   env = await startEnv(1, 1);
@@ -21,7 +21,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "plan-runner-crd-"));
 });
 after(async () => {
-  rmSync(dir, { recursive: true, force: true });
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   await env?.stop();
 });
 
@@ -36,7 +36,7 @@ function plansIn(path: string): Record<string, unknown>[] {
 
 /** `kubectl apply --dry-run=server` of one Plan: "" when accepted, else kubectl's message. */
 async function dryRun(plan: Record<string, unknown>, name: string): Promise<string> {
-  const file = join(dir, `${name}.json`);
+  const file = join(dir ?? tmpdir(), `${name}.json`);
   writeFileSync(file, JSON.stringify(plan));
   const r = await env.cp.kubectl(["apply", "--dry-run=server", "-n", ns, "-f", file]);
   return r.code === 0 ? "" : r.stderr.trim();
@@ -167,5 +167,29 @@ describe("the CRD on a real API server", () => {
       if (expected !== undefined && !expected.test(why)) wrong.push(`${file}: expected ${String(expected)}, got ${why === "" ? "accepted" : why}`);
     }
     assert.deepEqual(wrong, []);
+  });
+
+  it("kubectl explain shows a description for every field, the defaults, and says drain.timeout is an int-or-string", async () => {
+    const explain = async (field: string): Promise<string> => {
+      const r = await env.cp.kubectl(["explain", field]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.replace(/\s+/g, " "); // kubectl wraps descriptions at 80 columns
+    };
+    for (const field of [
+      "plan",
+      "plan.spec",
+      "plan.spec.drain",
+      "plan.spec.window",
+      "plan.spec.gates",
+      "plan.spec.failurePolicy",
+      "plan.spec.upgrade",
+      "plan.status",
+    ]) {
+      assert.doesNotMatch(await explain(field), /<no description>|<empty>/, field);
+    }
+    const drain = await explain("plan.spec.drain");
+    assert.match(drain, /timeout <Object> IntOrString: how long the drain may take/);
+    assert.match(await explain("plan.spec.failurePolicy"), /Default: retries 2, backoff 30s \(doubling\), onExhausted halt/);
+    assert.match(await explain("plan.spec.gates"), /Default: no gate/);
   });
 });
