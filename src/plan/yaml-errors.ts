@@ -117,6 +117,19 @@ function unclosed(lines: readonly TextLine[], no: number, open: string, close: s
   return undefined;
 }
 
+/** A quote or bracket that the parser found never closed: the line where it was opened, and a sentence. */
+function unclosedAt(lines: readonly TextLine[], line: number, code: string, message: string): { line: TextLine; message: string } | undefined {
+  const quote = code === "MISSING_CHAR" ? /closing (["'])quote/.exec(message)?.[1] : undefined;
+  if (quote !== undefined) {
+    const l = unclosed(lines, line, quote, quote);
+    return l === undefined ? undefined : { line: l, message: `the quote (${quote}) opened on line ${l.no} is never closed` };
+  }
+  if (!/Flow (sequence|map)/.test(message)) return undefined;
+  const [open, close] = /sequence/.test(message) ? ["[", "]"] : ["{", "}"];
+  const l = unclosed(lines, line, open, close);
+  return l === undefined ? undefined : { line: l, message: `the ${open} opened on line ${l.no} is never closed with ${close}` };
+}
+
 /**
  * Explains one parser error. `code` and `message` are the yaml package's; `line`/`col` where it
  * noticed the error (1-based). Unknown errors keep the parser's message, with the line and field.
@@ -171,19 +184,8 @@ export function explainYamlError(text: string, code: string, message: string, li
   if (code === "MULTILINE_IMPLICIT_KEY" && here !== undefined && here.key === undefined && !here.item) {
     return at(here, `line ${here.no} (${JSON.stringify(here.text.trim())}) is neither "key: value" nor a list item "- ..."; a ':' is missing?`);
   }
-  if (code === "MISSING_CHAR" && /closing "quote/.test(message)) {
-    const opened = unclosed(lines, line, '"', '"');
-    if (opened !== undefined) return inValue(opened, `the quote (") opened on line ${opened.no} is never closed`);
-  }
-  if (code === "MISSING_CHAR" && /closing 'quote/.test(message)) {
-    const opened = unclosed(lines, line, "'", "'");
-    if (opened !== undefined) return inValue(opened, `the quote (') opened on line ${opened.no} is never closed`);
-  }
-  if (/Flow (sequence|map)/.test(message)) {
-    const [open, close] = /sequence/.test(message) ? ["[", "]"] : ["{", "}"];
-    const opened = unclosed(lines, line, open, close);
-    if (opened !== undefined) return inValue(opened, `the ${open} opened on line ${opened.no} is never closed with ${close}`);
-  }
+  const opened = unclosedAt(lines, line, code, message);
+  if (opened !== undefined) return inValue(opened.line, opened.message);
   if (here === undefined) return { line, col, path: "", message: `YAML: ${message}` };
   return { line, col, path: around(here), message: `YAML: ${message}` };
 }

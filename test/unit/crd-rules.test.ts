@@ -14,7 +14,7 @@ type Node = { [k: string]: unknown };
 const defs = schemaJson.definitions as unknown as Record<string, Node>;
 const prop = (def: string, ...path: string[]): Node => {
   let n: Node = defs[def] ?? {};
-  for (const p of path) n = ((n["properties"] as Record<string, Node> | undefined)?.[p] ?? {}) as Node;
+  for (const p of path) n = (n["properties"] as Record<string, Node> | undefined)?.[p] ?? {};
   return n;
 };
 const regexOf = (n: Node): RegExp => new RegExp(String(n["pattern"]));
@@ -130,7 +130,7 @@ describe("the generated CRD", () => {
     if (o["items"] !== undefined) walk(o["items"], `${path}[]`);
   };
   const versions = (crd["spec"] as Node)["versions"] as Node[];
-  walk(((versions[0]?.["schema"] as Node)["openAPIV3Schema"] as Node) ?? {}, "");
+  walk((versions[0]?.["schema"] as Node)["openAPIV3Schema"] ?? {}, "");
 
   it("turns each pattern with a message into a CEL rule whose message starts with the field's name", () => {
     assert.ok(rules.some((r) => r.path === "spec.window.startTime" && r.message.startsWith("startTime must be a clock time")));
@@ -154,7 +154,7 @@ describe("the generated CRD", () => {
       if (matches && o["type"] === "string" && typeof o["maxLength"] !== "number") unbounded.push(path);
       for (const [k, v] of Object.entries((o["properties"] as Node | undefined) ?? {})) check(v, `${path}.${k}`);
     };
-    check(((versions[0]?.["schema"] as Node)["openAPIV3Schema"] as Node) ?? {}, "");
+    check((versions[0]?.["schema"] as Node)["openAPIV3Schema"] ?? {}, "");
     assert.deepEqual(unbounded, []);
   });
 });

@@ -134,7 +134,9 @@ function jsonReport(problems: readonly LocatedProblem[], summary: Summary): stri
   return JSON.stringify({ problems: rows, summary });
 }
 
-export const run: Command = async (argv, io) => {
+type Parsed = { readonly quiet: boolean; readonly format: Format; readonly targets: readonly string[] } | { readonly exit: number };
+
+function parseArgs(argv: readonly string[], io: CliIO): Parsed {
   let quiet = false;
   let format: Format = "text";
   const targets: string[] = [];
@@ -146,27 +148,28 @@ export const run: Command = async (argv, io) => {
       const value = inline?.[1] ?? argv[++i];
       if (value === undefined || !(FORMATS as readonly string[]).includes(value)) {
         io.err(`plan-runner validate: --format needs one of ${FORMATS.join(", ")}${value === undefined ? "" : `, got "${value}"`}\n\n${USAGE}`);
-        return EXIT_USAGE;
+        return { exit: EXIT_USAGE };
       }
       format = value as Format;
     } else if (options && arg === "--") options = false;
     else if (options && (arg === "-h" || arg === "--help")) {
       io.out(USAGE);
-      return EXIT_OK;
+      return { exit: EXIT_OK };
     } else if (options && (arg === "-q" || arg === "--quiet")) quiet = true;
     else if (options && arg.startsWith("-")) {
       io.err(`plan-runner validate: unknown option ${arg}\n\n${USAGE}`);
-      return EXIT_USAGE;
+      return { exit: EXIT_USAGE };
     } else targets.push(arg);
   }
   if (targets.length === 0) {
     io.err(`plan-runner validate: no file or directory given\n\n${USAGE}`);
-    return EXIT_USAGE;
+    return { exit: EXIT_USAGE };
   }
+  return { quiet, format, targets };
+}
 
-  const files = await filesOf(targets, io);
-  if (files === undefined) return EXIT_USAGE;
-
+/** Every problem of the files, in the order given and by line; kustomize's files left out. */
+async function checkFiles(files: readonly { path: string; shown: string }[]): Promise<{ problems: LocatedProblem[]; plans: number; checked: number }> {
   const problems: LocatedProblem[] = [];
   const plans: ValidatedPlan[] = [];
   const seen = new Set<string>();
@@ -179,15 +182,8 @@ export const run: Command = async (argv, io) => {
     if (!kustomizations.has(dir)) kustomizations.set(dir, await kustomizePatches(dir));
     const k = kustomizations.get(dir);
     if (k?.patches.has(f.path) === true) {
-      const where = join(dirname(f.shown), k.file);
-      problems.push({
-        fileName: f.shown,
-        line: 1,
-        col: 1,
-        severity: "warning",
-        path: "",
-        message: `a kustomize patch (listed in ${where}), not a whole Plan; skipped`,
-      });
+      const message = `a kustomize patch (listed in ${join(dirname(f.shown), k.file)}), not a whole Plan; skipped`;
+      problems.push({ fileName: f.shown, line: 1, col: 1, severity: "warning", path: "", message });
       continue;
     }
     seen.add(f.path);
@@ -196,17 +192,27 @@ export const run: Command = async (argv, io) => {
     plans.push(...checked.plans);
   }
   problems.push(...crossPlanProblems(plans));
-
-  const order = new Map([...seen].map((p, i) => [files.find((f) => f.path === p)?.shown ?? p, i]));
+  const order = new Map<string, number>();
+  files.forEach((f, i) => order.set(f.shown, order.get(f.shown) ?? i));
   problems.sort((a, b) => (order.get(a.fileName) ?? 0) - (order.get(b.fileName) ?? 0) || a.line - b.line || a.col - b.col);
+  return { problems, plans: plans.length, checked: seen.size };
+}
+
+export const run: Command = async (argv, io) => {
+  const args = parseArgs(argv, io);
+  if ("exit" in args) return args.exit;
+  const { quiet, format } = args;
+  const files = await filesOf(args.targets, io);
+  if (files === undefined) return EXIT_USAGE;
+
+  const { problems, plans, checked } = await checkFiles(files);
   const errors = problems.filter((p) => p.severity === "error").length;
   const warnings = problems.length - errors;
   const shown = problems.filter((p) => !quiet || p.severity === "error");
-  const counts: Summary = { plans: plans.length, files: seen.size, errors, warnings };
-  if (format === "json") io.out(jsonReport(shown, counts));
+  if (format === "json") io.out(jsonReport(shown, { plans, files: checked, errors, warnings }));
   else for (const p of shown) io.out(format === "github" ? githubLine(p) : formatProblem(p));
 
-  const summary = `${plural(plans.length, "Plan")} in ${plural(seen.size, "file")}: ${plural(errors, "error")}, ${plural(warnings, "warning")}`;
+  const summary = `${plural(plans, "Plan")} in ${plural(checked, "file")}: ${plural(errors, "error")}, ${plural(warnings, "warning")}`;
   // The summary goes to stderr so stdout stays one problem per line (or one JSON document) for tools.
   if (errors > 0 || !quiet) io.err(summary);
   return errors > 0 ? EXIT_INVALID : EXIT_OK;
