@@ -28,14 +28,35 @@ export function ajvFor(): Ajv {
     keyword: "x-kubernetes-int-or-string",
     macro: () => ({ anyOf: [{ type: "integer" }, { type: "string" }] }),
   });
-  for (const k of ["x-kubernetes-crd", "x-kubernetes-preserve-unknown-fields", "x-crd-omit", "tsType"]) ajv.addKeyword(k);
+  // x-kubernetes-validations are the API server's (CEL); validate.ts says the same in TypeScript.
+  for (const k of ["x-kubernetes-crd", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations", "x-pattern-message", "x-crd-omit", "tsType"]) {
+    ajv.addKeyword(k);
+  }
   ajv.addFormat("int32", true);
   ajv.addFormat("int64", true);
   return ajv;
 }
 
+/** A CEL string literal. */
+const celString = (s: string): string => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+
+/**
+ * A `pattern` with an `x-pattern-message` becomes a CEL rule, so the API server's refusal says in
+ * words what is wrong ("postCompleteDelay must be a Go duration ...") instead of quoting the
+ * regular expression. `field` is the property's name, put in front of the message.
+ */
+function patternRule(obj: JsonObject, field: string): JsonObject {
+  const pattern = obj["pattern"];
+  const message = obj["x-pattern-message"];
+  if (typeof message !== "string") return obj;
+  if (typeof pattern !== "string") throw new Error(`${field}: x-pattern-message without a pattern`);
+  const { pattern: _p, "x-pattern-message": _m, ...rest } = obj;
+  const rules = Array.isArray(rest["x-kubernetes-validations"]) ? rest["x-kubernetes-validations"] : [];
+  return { ...rest, "x-kubernetes-validations": [{ rule: `self.matches(${celString(pattern)})`, message: `${field} ${message}` }, ...rules] };
+}
+
 /** Structural schema for the CRD: refs inlined, JSON-Schema-only keywords dropped. */
-function toStructural(node: Json, defs: JsonObject): Json {
+function toStructural(node: Json, defs: JsonObject, field = ""): Json {
   if (Array.isArray(node)) return node.map((n) => toStructural(n, defs));
   if (node === null || typeof node !== "object") return node;
   let obj: JsonObject = node;
@@ -46,18 +67,23 @@ function toStructural(node: Json, defs: JsonObject): Json {
     const { $ref: _drop, ...rest } = obj;
     obj = { ...(target as JsonObject), ...rest };
   }
+  // The API server refuses anything else at metadata, and describes it itself (ObjectMeta).
   if (obj["x-crd-omit"] === true) return { type: "object" };
+  obj = patternRule(obj, field);
+  // The shape the API server (and kubectl explain, which then shows <IntOrString>) expects.
+  if (obj["x-kubernetes-int-or-string"] === true) obj = { anyOf: [{ type: "integer" }, { type: "string" }], ...obj };
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(obj)) {
     if (["$schema", "$id", "title", "definitions", "x-kubernetes-crd", "x-crd-omit", "tsType", "const"].includes(k)) continue;
     if (k === "additionalProperties" && typeof v === "boolean") continue; // structural schemas prune instead
     if (k === "properties" || k === "definitions") {
       const props: JsonObject = {};
-      for (const [pk, pv] of Object.entries(v as JsonObject)) props[pk] = toStructural(pv, defs);
+      for (const [pk, pv] of Object.entries(v as JsonObject)) props[pk] = toStructural(pv, defs, pk);
       out[k] = props;
       continue;
     }
-    out[k] = toStructural(v, defs);
+    // A list's items are named after the list ("after must name a Plan").
+    out[k] = toStructural(v, defs, k === "items" ? field : "");
   }
   return out;
 }

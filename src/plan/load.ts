@@ -6,6 +6,7 @@
 // values match: base-60 numbers (`startTime: 1:30` stays the string "1:30", not 90) and timestamps
 // (a date stays a string).
 import { readFile, stat } from "node:fs/promises";
+import { explainYamlError } from "./yaml-errors.ts";
 import { type Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseAllDocuments, type Tags, visit } from "yaml";
 
 /**
@@ -37,6 +38,8 @@ export interface LoadedDocument {
 
 export interface LoadProblem {
   readonly position: SourcePosition;
+  /** The field around a YAML syntax error, read from the indentation ("spec.upgrade"); absent when unknown. */
+  readonly path?: string;
   readonly severity: "error" | "warning";
   readonly message: string;
 }
@@ -76,13 +79,19 @@ export function loadPlanDocuments(text: string, fileName: string): LoadResult {
   }
   docs.forEach((doc, index) => {
     for (const w of doc.warnings) problems.push({ position: at(w.pos[0]), severity: "warning", message: w.message });
-    const errors = [...doc.errors.map((e) => ({ offset: e.pos[0], message: messageOf(e) }))];
-    if (errors.length === 0) {
-      try {
-        errors.push(...duplicateKeys(doc));
-      } catch (e: unknown) {
-        errors.push({ offset: doc.range[0], message: messageOf(e) });
-      }
+    const syntax = doc.errors[0];
+    if (syntax !== undefined) {
+      // The parser's later errors are mostly echoes of its first: one explained error per document.
+      const { line, col } = at(syntax.pos[0]);
+      const e = explainYamlError(text, syntax.code, messageOf(syntax), line, col);
+      problems.push({ position: { line: e.line, col: e.col }, ...(e.path === "" ? {} : { path: e.path }), severity: "error", message: e.message });
+      return;
+    }
+    const errors: { offset: number; message: string }[] = [];
+    try {
+      errors.push(...duplicateKeys(doc));
+    } catch (e: unknown) {
+      errors.push({ offset: doc.range[0], message: messageOf(e) });
     }
     if (errors.length > 0) {
       for (const e of errors) problems.push({ position: at(e.offset), severity: "error", message: `YAML: ${e.message}` });

@@ -183,22 +183,49 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
+/** The words of a camelCase or PascalCase name, lower-cased, a plural "s" dropped: "DoesNotExist" -> does, not, exist. */
+function words(name: string): string[] {
+  return (name.match(/[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])/g) ?? [name]).map((w) => w.toLowerCase().replace(/(?<=[a-z]{3})s$/, ""));
+}
+
+const NEGATIONS = new Set(["not", "no", "non", "never", "without", "dont", "doesnt", "isnt"]);
+const negated = (name: string): boolean => words(name).some((w) => NEGATIONS.has(w));
+
+/**
+ * The candidate the user most likely meant, or none. A guess never flips meaning: a word that says
+ * "not" is only matched to a candidate that says it too (NotExists is DoesNotExist, never Exists).
+ * Besides spelling, a candidate holding every other word of the input counts (NotExists ->
+ * DoesNotExist, whose spelling is too far off).
+ */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
+  const sameLetters = candidates.find((c) => c.toLowerCase() === lower);
+  if (sameLetters !== undefined) return sameLetters;
+  const polarity = negated(word);
+  const same = candidates.filter((c) => negated(c) === polarity);
   let best: string | undefined;
   let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.toLowerCase() === lower ? 0 : distance(lower, c.toLowerCase());
+  for (const c of same) {
+    const d = distance(lower, c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
+  const own = words(word).filter((w) => !NEGATIONS.has(w) && w !== "does" && w !== "is");
+  if (own.length === 0) return undefined;
+  const holding = same.filter((c) => {
+    const theirs = new Set(words(c));
+    return own.every((w) => theirs.has(w));
+  });
+  return holding.length === 1 ? holding[0] : undefined;
 }
 
 const BOUND_REASONS: Readonly<Record<string, string>> = {
   "spec.concurrency": "must be at least 1: with 0 no node is ever upgraded (SUC would silently do nothing)",
+  "spec.drain.gracePeriod": "must be -1 (each pod's own) or more",
+  "spec.drain.skipWaitForDeleteTimeout": "must not be negative",
 };
 
 interface SchemaProblem {
@@ -244,8 +271,12 @@ function readable(e: ErrorObject, obj: unknown): PlanProblem {
       return error(path, BOUND_REASONS[path] ?? `must be ${e.keyword === "minimum" ? "at least" : "at most"} ${String(params["limit"])}, got ${String(value)}`);
     case "minLength":
       return error(path, "must not be empty");
+    case "maxLength":
+      return error(path, `must be at most ${String(params["limit"])} characters long`);
     case "minItems":
       return error(path, `must have at least ${String(params["limit"])} item(s)`);
+    case "maxItems":
+      return error(path, `must have at most ${String(params["limit"])} items`);
     default:
       return error(path, e.message ?? `fails the schema rule ${e.keyword}`);
   }
@@ -718,7 +749,13 @@ export interface FileValidation {
  */
 export function validateLoaded(loaded: LoadResult): FileValidation {
   const { fileName } = loaded;
-  const problems: LocatedProblem[] = loaded.problems.map((p) => ({ fileName, ...p.position, severity: p.severity, path: "", message: p.message }));
+  const problems: LocatedProblem[] = loaded.problems.map((p) => ({
+    fileName,
+    ...p.position,
+    severity: p.severity,
+    path: p.path ?? "",
+    message: p.message,
+  }));
   const plans: ValidatedPlan[] = [];
   for (const doc of loaded.documents) {
     if (doc.value === undefined) continue;

@@ -90,12 +90,14 @@ describe("SUC e2e: plan validation by the API server", () => {
 });
 
 describe("SUC e2e: version resolution", () => {
-  it("without channel or version: LatestResolved=False with the reason", async () => {
+  // SUC stores such a Plan and then reports LatestResolved=False; this CRD refuses it on create, as
+  // `validate` does, so the mistake is seen at `kubectl apply`, not later in the status.
+  it("without channel or version: refused on create, naming both fields", async () => {
     const p = aPlan(ns, "unresolved", { nodeSelector: selectNone });
     delete p.spec.version;
-    await applyPlan(env, p);
-    const got = await waitForPlan(env, ns, "unresolved", "LatestResolved=False", (x) => condition(x, "LatestResolved")?.status === "False");
-    assert.match(condition(got, "LatestResolved")?.message ?? "", /missing channel and version/);
+    const r = await kubectlApply(env, p);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /spec: Invalid value: .*set version or channel/);
   });
 
   it("uses spec.version with '+' replaced by '-'", async () => {
@@ -133,23 +135,32 @@ describe("SUC e2e: version resolution", () => {
 });
 
 describe("SUC e2e: plan problems the controller finds", () => {
-  it("conflicting drain options -> Validated=False naming the field, then fixed by an edit", async () => {
-    await applyPlan(env, aPlan(ns, "drain-conflict", { drain: { deleteLocalData: true, deleteEmptydirData: true }, nodeSelector: selectNone }));
-    const bad = await waitForPlan(env, ns, "drain-conflict", "Validated=False", (x) => condition(x, "Validated")?.status === "False");
-    assert.match(condition(bad, "Validated")?.message ?? "", /spec\.drain/);
-    const events = await env.kube.list(resources.events, ns, { fieldSelector: "involvedObject.name=drain-conflict" });
+  // The API server refuses what it can check (conflicting drain options, a negative postCompleteDelay):
+  // the controller's own check remains for what it cannot, and for a cluster that has SUC's CRD.
+  it("a problem only the controller can find (an unknown time zone) -> Validated=False naming the field, then fixed by an edit", async () => {
+    const window = { days: ["sat"] as [string], startTime: "01:00", endTime: "02:00" };
+    await applyPlan(env, aPlan(ns, "bad-zone", { window: { ...window, timeZone: "Mars/Olympus" }, nodeSelector: selectNone }));
+    const bad = await waitForPlan(env, ns, "bad-zone", "Validated=False", (x) => condition(x, "Validated")?.status === "False");
+    assert.match(condition(bad, "Validated")?.message ?? "", /spec\.window\.timeZone/);
+    const events = await env.kube.list(resources.events, ns, { fieldSelector: "involvedObject.name=bad-zone" });
     assert.ok(
       events.items.some((e) => e["reason"] === "ValidateFailed"),
       "a ValidateFailed event",
     );
-    await applyPlan(env, aPlan(ns, "drain-conflict", { drain: { deleteEmptydirData: true }, nodeSelector: selectNone }));
-    await waitForPlan(env, ns, "drain-conflict", "Validated=True", (x) => condition(x, "Validated")?.status === "True");
+    await applyPlan(env, aPlan(ns, "bad-zone", { window: { ...window, timeZone: "UTC" }, nodeSelector: selectNone }));
+    await waitForPlan(env, ns, "bad-zone", "Validated=True", (x) => condition(x, "Validated")?.status === "True");
   });
 
-  it("negative postCompleteDelay -> Validated=False", async () => {
-    await applyPlan(env, aPlan(ns, "neg-delay", { postCompleteDelay: "-30s", nodeSelector: selectNone }));
-    const bad = await waitForPlan(env, ns, "neg-delay", "Validated=False", (x) => condition(x, "Validated")?.status === "False");
-    assert.match(condition(bad, "Validated")?.message ?? "", /postCompleteDelay/);
+  it("conflicting drain options and a negative postCompleteDelay are refused on create, naming the field", async () => {
+    const drain = await kubectlApply(
+      env,
+      aPlan(ns, "drain-conflict", { drain: { deleteLocalData: true, deleteEmptydirData: true }, nodeSelector: selectNone }),
+    );
+    assert.notEqual(drain.code, 0);
+    assert.match(drain.stderr, /spec\.drain: Invalid value: .*deleteLocalData and deleteEmptydirData cannot both be set/);
+    const delay = await kubectlApply(env, aPlan(ns, "neg-delay", { postCompleteDelay: "-30s", nodeSelector: selectNone }));
+    assert.notEqual(delay.code, 0);
+    assert.match(delay.stderr, /spec\.postCompleteDelay: Invalid value: "-30s": postCompleteDelay must be a Go duration/);
   });
 
   it("a missing secret is named in status and nothing starts", async () => {

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parse } from "yaml";
 import { bufferIO } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
 
@@ -137,8 +138,8 @@ describe("plan-runner validate: junk gets one clear message, never a stack trace
   const table: { file: string; code: number; message: RegExp }[] = [
     { file: "binary.yaml", code: 1, message: /^binary\.yaml:1:1: error: binary content \(a NUL byte at offset 7\): not a YAML file$/ },
     { file: "empty.yaml", code: 1, message: /^empty\.yaml:1:1: error: no YAML document in the file/ },
-    { file: "broken.yaml", code: 1, message: /^broken\.yaml:\d+:\d+: error: YAML: / },
-    { file: "tabs.yaml", code: 1, message: /^tabs\.yaml:4:1: error: YAML: / },
+    { file: "broken.yaml", code: 1, message: /^broken\.yaml:3:1: error: metadata: YAML: the \[ opened on line 3 is never closed with \]$/ },
+    { file: "tabs.yaml", code: 1, message: /^tabs\.yaml:4:1: error: spec: YAML: line 4 is indented with a tab; YAML indentation is spaces only$/ },
     {
       file: "scalar.yaml",
       code: 1,
@@ -158,6 +159,142 @@ describe("plan-runner validate: junk gets one clear message, never a stack trace
       assert.doesNotMatch(r.out.join("\n") + r.err, /\n\s+at /, "no stack trace");
     });
   }
+});
+
+describe("plan-runner validate: a YAML mistake names the line that was broken and the field around it", () => {
+  const head = "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata:\n  name: p\nspec:\n  version: v1.31.0\n";
+  const table: { name: string; text: string; line: string }[] = [
+    {
+      name: "a field indented one space short",
+      text: `${head}  upgrade:\n    image: x\n   command: [a]\n`,
+      line: 'f.yaml:9:4: error: spec.upgrade: YAML: "command" on line 9 is indented 3 spaces and lines up neither with "image" on line 8 (4 spaces) nor with "upgrade" on line 7 (2 spaces); the fields of one mapping must start in the same column',
+    },
+    {
+      name: "a field indented under a field that has a value",
+      text: `${head}  upgrade:\n    image: x\n      command: [a]\n`,
+      line: 'f.yaml:9:7: error: spec.upgrade: YAML: "command" on line 9 is indented deeper (6 spaces) than "image" on line 8 (4 spaces), which already has the value "x"; line it up with "image"',
+    },
+    {
+      name: "a list item out of line",
+      text: `${head}  secrets:\n  - name: a\n    path: b\n   - name: c\n    path: d\n  upgrade: {image: x}\n`,
+      line: "f.yaml:10:4: error: spec.secrets: YAML: the list item on line 10 is indented 3 spaces, but the item on line 8 above it is indented 2 spaces; the items of one list must start in the same column",
+    },
+    {
+      name: "a quote never closed",
+      text: `${head}  channel: "https://example.com\n  upgrade: {image: x}\n`,
+      line: 'f.yaml:7:3: error: spec.channel: YAML: the quote (") opened on line 7 is never closed',
+    },
+    {
+      name: "a key without its colon",
+      text: `${head}  upgrade\n    image: x\n`,
+      line: `f.yaml:7:3: error: spec: YAML: line 7 ("upgrade") is neither "key: value" nor a list item "- ..."; a ':' is missing?`,
+    },
+    {
+      name: "a value holding ': '",
+      text: `${head}  upgrade:\n    image: x\n    args: [a]\n    command: sh -c: run\n`,
+      line: 'f.yaml:10:5: error: spec.upgrade: YAML: the value of "command" on line 10 contains ": "; put the value in quotes',
+    },
+  ];
+  for (const c of table) {
+    it(c.name, async () => {
+      files({ "f.yaml": c.text });
+      const r = await validate("f.yaml");
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.out, [c.line]);
+      assert.doesNotMatch(r.out.join("\n"), /implicit|compact|flow|block/i, "none of the parser's vocabulary");
+    });
+  }
+});
+
+describe("plan-runner validate --format, for CI", () => {
+  it("json: one object with every problem located and the counts; exit code as in text", async () => {
+    const r = await validate("--format", "json", "typo.yaml", "warn.yaml");
+    assert.equal(r.code, 1);
+    assert.equal(r.out.length, 1, "one JSON document on stdout");
+    assert.deepEqual(JSON.parse(r.out[0] ?? ""), {
+      problems: [
+        { file: "typo.yaml", line: 6, column: 3, severity: "error", path: "spec", message: 'unknown field "concurency"; did you mean "concurrency"?' },
+        {
+          file: "warn.yaml",
+          line: 5,
+          column: 1,
+          severity: "warning",
+          path: "spec.nodeSelector",
+          message: "missing: the Plan selects no node and does nothing (as in SUC); an empty selector {} selects every node",
+        },
+      ],
+      summary: { plans: 2, files: 2, errors: 1, warnings: 1 },
+    });
+  });
+
+  it("json: a valid Plan is an empty list, exit 0", async () => {
+    const r = await validate("--format=json", "good.yaml");
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.out[0] ?? ""), { problems: [], summary: { plans: 1, files: 1, errors: 0, warnings: 0 } });
+  });
+
+  it("github: one workflow command per problem, properties escaped", async () => {
+    files({ "gh dir/a,b.yaml": plan("gh").replace("  version:", "  concurency: 2\n  version:") });
+    const r = await validate("--format", "github", "gh dir/a,b.yaml", "warn.yaml");
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, [
+      '::error file=gh dir/a%2Cb.yaml,line=6,col=3,title=spec::unknown field "concurency"; did you mean "concurrency"?',
+      "::warning file=warn.yaml,line=5,col=1,title=spec.nodeSelector::missing: the Plan selects no node and does nothing (as in SUC); an empty selector {} selects every node",
+    ]);
+  });
+
+  it("an unknown format is a usage error", async () => {
+    const r = await validate("--format", "xml", "good.yaml");
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--format needs one of text, json, github, got "xml"/);
+  });
+});
+
+describe("plan-runner validate as a pre-commit hook", () => {
+  const hooks = parse(readFileSync(join(repo, ".pre-commit-hooks.yaml"), "utf8")) as Record<string, unknown>[];
+  const hook = hooks.find((h) => h["id"] === "plan-runner-validate") ?? {};
+
+  it("is defined: a node hook running plan-runner validate, all files in one run", () => {
+    assert.equal(hook["language"], "node");
+    assert.match(String(hook["entry"]), /^plan-runner validate\b/);
+    assert.equal(hook["require_serial"], true, "cross-file rules (one name twice, after cycles) need every file at once");
+    const files = new RegExp(String(hook["files"]));
+    assert.ok(files.test("plans/k8s-workers.yaml") && !files.test("deploy/crd/plans.upgrade.cattle.io.yaml"));
+  });
+
+  it("passes on a plans/ directory holding a kustomization.yaml, a patch it lists and a ConfigMap, as pre-commit calls it", async () => {
+    files({
+      "repo/plans/a.yaml": plan("hook-a"),
+      "repo/plans/b.yaml": plan("hook-b"),
+      "repo/plans/kustomization.yaml": "resources: [a.yaml, b.yaml, settings.yaml]\npatches:\n- path: faster.yaml\npatchesStrategicMerge:\n- older.yaml\n",
+      "repo/plans/faster.yaml": "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: hook-a}\nspec: {concurrency: 3}\n",
+      "repo/plans/older.yaml": "apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: hook-b}\nspec: {version: v1.30.0}\n",
+      "repo/plans/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+    });
+    // pre-commit runs `entry` with the staged files that match, relative to the repository root.
+    const staged = ["a.yaml", "b.yaml", "faster.yaml", "kustomization.yaml", "older.yaml", "settings.yaml"].map((f) => `repo/plans/${f}`);
+    const entry = String(hook["entry"]).split(" ").slice(1);
+    const r = await validate(...entry.slice(1), ...staged);
+    assert.equal(r.code, 0, r.out.join("\n"));
+    assert.deepEqual(r.out, [], "--quiet: nothing but errors");
+    const loud = await validate(...staged);
+    assert.equal(loud.code, 0);
+    assert.deepEqual(loud.out, [
+      "repo/plans/faster.yaml:1:1: warning: a kustomize patch (listed in repo/plans/kustomization.yaml), not a whole Plan; skipped",
+      "repo/plans/older.yaml:1:1: warning: a kustomize patch (listed in repo/plans/kustomization.yaml), not a whole Plan; skipped",
+      "repo/plans/settings.yaml:2:7: warning: kind: not a Plan: kind ConfigMap (v1); skipped",
+    ]);
+    assert.match(loud.err, /2 Plans in 3 files: 0 errors, 3 warnings/);
+    const walked = await validate("repo/plans");
+    assert.deepEqual(walked.out, loud.out, "a directory walk skips the same files");
+  });
+
+  it("still fails on a broken Plan among them", async () => {
+    files({ "repo2/plans/kustomization.yaml": "resources: [bad.yaml]\n", "repo2/plans/bad.yaml": plan("bad").replace("v1.31.0", '""') });
+    const r = await validate("--quiet", "repo2/plans/bad.yaml", "repo2/plans/kustomization.yaml");
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, ["repo2/plans/bad.yaml:6:12: error: spec.version: is empty: there is no version to upgrade to"]);
+  });
 });
 
 describe("plan-runner validate: usage errors exit 2", () => {

@@ -287,6 +287,39 @@ describe("didYouMean", () => {
   for (const [word, guess] of table) it(`${word} -> ${String(guess)}`, () => assert.equal(didYouMean(word, known), guess));
 });
 
+describe("didYouMean never flips meaning", () => {
+  const operators = ["In", "NotIn", "Exists", "DoesNotExist", "Equal"];
+  const table: [string, string | undefined][] = [
+    ["NotExists", "DoesNotExist"],
+    ["NotExist", "DoesNotExist"],
+    ["DoesntExist", "DoesNotExist"],
+    ["DoesNotExists", "DoesNotExist"],
+    ["Exist", "Exists"],
+    ["notin", "NotIn"],
+    ["in", "In"],
+    ["Equals", "Equal"],
+    ["NotEqual", undefined],
+  ];
+  for (const [word, guess] of table) it(`${word} -> ${String(guess)}`, () => assert.equal(didYouMean(word, operators), guess));
+
+  it("a selector with operator NotExists is told DoesNotExist, not Exists", () => {
+    const text = `apiVersion: upgrade.cattle.io/v1
+kind: Plan
+metadata: {name: p}
+spec:
+  version: v1.31.0
+  nodeSelector:
+    matchExpressions:
+    - {key: example.com/skip, operator: NotExists}
+  upgrade: {image: example.com/upgrader}
+`;
+    const messages = validatePlanText(text, "p.yaml").problems.map((p) => `${p.path}: ${p.message}`);
+    assert.deepEqual(messages, [
+      'spec.nodeSelector.matchExpressions[0].operator: must be one of "In", "NotIn", "Exists", "DoesNotExist", got the string "NotExists"; did you mean "DoesNotExist"?',
+    ]);
+  });
+});
+
 describe("loading YAML as kubectl does (YAML 1.1)", () => {
   const valueOf = (text: string): unknown => loadPlanDocuments(text, "t.yaml").documents[0]?.value;
   const table: [string, unknown][] = [
