@@ -405,14 +405,28 @@ export interface PlanStatus {
   latestHash?: string;
   applying?: string[];
   /**
-   * One word for kubectl get: Applying, Complete, Held, Blocked, Halted, Waiting, Invalid.
+   * One word for kubectl get: Applying, Complete, Held (waiting, nothing to do), Blocked (a person must act), Halted (stopped after failures), Waiting, Invalid, Error, Unverified.
    */
   state?: string;
   /**
-   * complete/total, for kubectl get.
+   * complete/selected, for kubectl get; disabled nodes count as selected and skipped.
    */
   progress?: string;
   message?: string;
+  /**
+   * One line for kubectl get -o wide: the first thing waited for and until when, and how many more.
+   */
+  waiting?: string;
+  /**
+   * Everything the Plan and its nodes wait for: reason, message, and until (RFC 3339) when a clock ends it.
+   */
+  waits?: {
+    node?: string;
+    reason?: string;
+    message?: string;
+    until?: string;
+    [k: string]: unknown | undefined;
+  }[];
   observedGeneration?: number;
   counts?: {
     total?: number;
@@ -420,6 +434,7 @@ export interface PlanStatus {
     applying?: number;
     failed?: number;
     pending?: number;
+    skipped?: number;
     [k: string]: unknown | undefined;
   };
   failures?: {
@@ -431,5 +446,20 @@ export interface PlanStatus {
     hash?: string;
     [k: string]: unknown | undefined;
   }[];
+  /**
+   * Retries applied (the annotation plan-runner.dev/retry on the Plan, retry.plan-runner.dev/<plan> on a node): each token once.
+   */
+  retry?: {
+    token?: string;
+    nodes?: {
+      node?: string;
+      hash?: string;
+      attempt?: number;
+      drains?: number;
+      token?: string;
+      [k: string]: unknown | undefined;
+    }[];
+    [k: string]: unknown | undefined;
+  };
   [k: string]: unknown | undefined;
 }
