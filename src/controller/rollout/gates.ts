@@ -34,12 +34,34 @@ export const windowGate: Gate<{ readonly isOpen: ((now: Date) => boolean) | unde
       : closed("OutsideWindow", "outside the maintenance window (spec.window): no new node starts"),
 };
 
-/** gates.prometheus: a firing alert, or alerts that cannot be read (fail safe), hold the rollout. */
+const MINUTE = 60_000;
+const HORIZON = 8 * 24 * 60;
+
+/**
+ * When a closed window opens next: windows open on a minute (startTime HH:MM, a cron's minute
+ * field), so the first open minute within 8 days is exact. undefined: not within 8 days.
+ */
+export function nextOpening(isOpen: (now: Date) => boolean, now: number): number | undefined {
+  const first = Math.floor(now / MINUTE) * MINUTE + MINUTE;
+  for (let i = 0; i < HORIZON; i++) {
+    const t = first + i * MINUTE;
+    if (isOpen(new Date(t))) return t;
+  }
+  return undefined;
+}
+
+/**
+ * gates.prometheus: a firing alert holds the rollout (Held: the alert itself pages, and the
+ * rollout goes on once it clears); alerts that cannot be read block it (Blocked: fail safe, and
+ * a person must mend the gate).
+ */
 export const alertsGate: Gate<AlertReading | undefined> = {
   check: (reading) => {
     if (reading === undefined) return open("NoAlertsGate");
-    if ("error" in reading) return closed("AlertsUnknown", `cannot read alerts, holding the rollout (fail safe): ${reading.error}`);
-    return reading.firing.length > 0 ? closed("AlertsFiring", `alerts firing: ${reading.firing.join(", ")}`) : open("NoAlertsFiring");
+    if ("error" in reading) return closed("AlertsUnknown", `cannot read alerts, no node starts (fail safe) until Prometheus answers: ${reading.error}`);
+    return reading.firing.length > 0
+      ? closed("AlertsFiring", `alerts firing: ${reading.firing.join(", ")}; no node starts until they clear (gates.prometheus)`)
+      : open("NoAlertsFiring");
   },
 };
 
