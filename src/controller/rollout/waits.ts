@@ -46,7 +46,10 @@ export function waitSummary(w: Wait): string {
     case "PrepareHeld":
       return `${who}gate runs again at ${at}`;
     case "OutsideWindow":
-      return at === "" ? "window never opens" : `window opens ${at}`;
+      return at === "" ? "window closed for 8 days" : `window opens ${at}`;
+    case "WaitingForPlans":
+    case "AlertsFiring":
+      return w.message;
     default:
       return at === "" ? `${who}${w.reason}` : `${who}${w.reason} until ${at}`;
   }
