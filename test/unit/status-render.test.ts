@@ -92,7 +92,7 @@ describe("plan-runner status: what a terminal shows", () => {
     assert.match(text, /^ {2}w2 +backoff \(cordoned\) {2}attempt 1 of 3 failed; the next starts at 2026-06-01T00:10:00Z \(10m left\); pod p failed/m);
     assert.match(text, /^ {2}w3 +pending$/m);
     assert.match(text, /^ {2}w4 +skipped {2}labelled disabled for this Plan$/m);
-    assert.match(text, /^ {2}waiting: outside the window; it opens at 2026-06-03T02:00:00Z \(2d2h left\)$/m);
+    assert.match(text, /^ {2}waiting: outside the window; it opens at 2026-06-03T02:00:00Z \(2d2h left\)$/m, "the Plan's wait, with the time left");
     assert.match(text, /^ {2}w3 +pending {2}window opens 2026-06-03T02:00:00Z \(2d2h left\)$/m);
   });
 

@@ -78,7 +78,10 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
     if (s.message !== undefined && s.message !== "") out.push(`  ${s.message}`);
     const waits = waitsOf(s);
     const planWait = waits.find((w) => w.node === undefined);
-    if (planWait !== undefined) out.push(`  waiting: ${planWait.message}${left(planWait, now)}`);
+    // The Plan's message is often its wait already (after, the window): said once, with the time left.
+    if (planWait !== undefined && planWait.message !== "" && planWait.message === s.message)
+      out[out.length - 1] = `  ${planWait.message}${left(planWait, now)}`;
+    else if (planWait !== undefined) out.push(`  waiting: ${planWait.message}${left(planWait, now)}`);
     const nodeWaits = new Map(waits.filter((w) => w.node !== undefined).map((w) => [w.node!, w]));
     const check = eligibility(plan, s.latestHash ?? "\u0000");
     const applying = new Set(s.applying ?? []);

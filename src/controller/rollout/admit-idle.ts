@@ -1,7 +1,8 @@
 // Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
 // a Plan-level gate or a held, blocked or halted node holds the Plan.
 import { admit } from "./admission.ts";
-import { type GateVerdict, afterGate, alertsGate, exclusiveGate, nextOpening, preflightGate, windowGate } from "./gates.ts";
+import { nextOpening } from "../../plan/window-opening.ts";
+import { type GateVerdict, afterGate, alertsGate, exclusiveGate, preflightGate, windowGate } from "./gates.ts";
 import { SLOT_STATES } from "./decision.ts";
 import { firstPhase, hostnameOf } from "./node-life.ts";
 import { step } from "./node-steps.ts";
@@ -38,7 +39,8 @@ const untilOf = (v: Timed): number | undefined => v.recheckAt;
 
 /** A closed window says when it opens next, so a person knows when the rollout goes on. */
 function windowWait(r: Rollout, closed: GateVerdict): Timed {
-  const opens = r.plan.windowOpen === undefined ? undefined : nextOpening(r.plan.windowOpen, r.now);
+  const spec = r.plan.source.spec.window;
+  const opens = spec === undefined ? undefined : nextOpening(spec, r.now);
   if (opens === undefined) return { ...closed, message: `${closed.message}; it does not open within 8 days` };
   return { ...closed, message: `${closed.message}; it opens at ${instant(opens)}`, recheckAt: opens };
 }

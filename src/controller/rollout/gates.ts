@@ -34,22 +34,6 @@ export const windowGate: Gate<{ readonly isOpen: ((now: Date) => boolean) | unde
       : closed("OutsideWindow", "outside the maintenance window (spec.window): no new node starts"),
 };
 
-const MINUTE = 60_000;
-const HORIZON = 8 * 24 * 60;
-
-/**
- * When a closed window opens next: windows open on a minute (startTime HH:MM, a cron's minute
- * field), so the first open minute within 8 days is exact. undefined: not within 8 days.
- */
-export function nextOpening(isOpen: (now: Date) => boolean, now: number): number | undefined {
-  const first = Math.floor(now / MINUTE) * MINUTE + MINUTE;
-  for (let i = 0; i < HORIZON; i++) {
-    const t = first + i * MINUTE;
-    if (isOpen(new Date(t))) return t;
-  }
-  return undefined;
-}
-
 /**
  * gates.prometheus: a firing alert holds the rollout (Held: the alert itself pages, and the
  * rollout goes on once it clears); alerts that cannot be read block it (Blocked: fail safe, and
