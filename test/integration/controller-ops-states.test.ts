@@ -162,6 +162,25 @@ describe("retry after a halt, without editing the spec", () => {
     assert.equal(again.status?.retry?.token, done.status?.retry?.token);
   });
 
+  it("plan-runner retry PLAN NODE: that node starts again, named in the Event", async () => {
+    const label = "test.plan-runner.dev/node-retry";
+    const node = workers[4]!;
+    await optIn(env, [node], label);
+    const spec = { ...selecting(label), failurePolicy: { retries: 0 } };
+    await applyPlan(env, aPlan(ns, "node-retry", spec, { "sim.plan-runner.dev/exit-code": "1" }));
+    await waitForPlan(env, ns, "node-retry", "Halted", (x) => x.status?.state === "Halted");
+    await applyPlan(env, aPlan(ns, "node-retry", spec, {}));
+    const io = bufferIO();
+    assert.equal(await retry(["node-retry", node, "-n", ns, "--kubeconfig", env.cp.kubeconfigPath], io), 0, io.stderr());
+    assert.equal((await getNode(env, node)).metadata.annotations?.["retry.plan-runner.dev/node-retry"] !== undefined, true);
+    await waitForPlan(env, ns, "node-retry", "Complete after the retry", (x) => condition(x, "Complete")?.status === "True");
+    const asked = await waitFor(async () => ((await events("node-retry", "RetryRequested")).length > 0 ? events("node-retry", "RetryRequested") : undefined), {
+      timeoutMs: 10_000,
+      what: "a RetryRequested Event",
+    });
+    assert.match(asked[0]?.message ?? "", new RegExp(`on node ${node}: node ${node} starts again`));
+  });
+
   it("plan-runner retry names a Plan that does not exist and exits 1", async () => {
     const io = bufferIO();
     assert.equal(await retry(["no-such-plan", "-n", ns, "--kubeconfig", env.cp.kubeconfigPath], io), 1);
