@@ -11,6 +11,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
     load: () => import("./commands/channel-server.ts"),
   },
   status: { summary: "progress of Plans and their nodes [--watch]", load: () => import("./commands/status.ts") },
+  retry: {
+    summary: "retry PLAN [NODE]: start the nodes that failed for good again, once (an annotation, recorded in an Event)",
+    load: () => import("./commands/retry.ts"),
+  },
   report: {
     summary: "one headline per Plan (complete, applying, HELD with reasons, blocked, halted), for a CronJob or a notification",
     load: () => import("./commands/report.ts"),

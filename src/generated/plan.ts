@@ -708,17 +708,43 @@ export interface PlanStatus {
    */
   applying?: string[];
   /**
-   * One word for kubectl get: Applying, Complete, Held, Blocked, Halted, Waiting, Invalid.
+   * One word for kubectl get: Applying, Complete, Held (waiting, nothing to do), Blocked (a person must act), Halted (stopped after failures), Waiting, Invalid, Error, Unverified.
    */
   state?: string;
   /**
-   * complete/total, for kubectl get.
+   * complete/selected, for kubectl get; disabled nodes count as selected and skipped.
    */
   progress?: string;
   /**
    * One line saying what the Plan is doing or waiting for.
    */
   message?: string;
+  /**
+   * One line for kubectl get -o wide: the first thing waited for and until when, and how many more.
+   */
+  waiting?: string;
+  /**
+   * Everything the Plan and its nodes wait for: reason, message, and until (RFC 3339) when a clock ends it.
+   */
+  waits?: {
+    /**
+     * The node that waits; absent when the whole Plan waits.
+     */
+    node?: string;
+    /**
+     * One CamelCase word, e.g. Soaking or Backoff.
+     */
+    reason?: string;
+    /**
+     * What is waited for.
+     */
+    message?: string;
+    /**
+     * When the wait ends (RFC 3339), when a clock ends it.
+     */
+    until?: string;
+    [k: string]: unknown | undefined;
+  }[];
   /**
    * The metadata.generation this status was computed from.
    */
@@ -747,6 +773,10 @@ export interface PlanStatus {
      * Nodes not started yet.
      */
     pending?: number;
+    /**
+     * Selected nodes labelled disabled: counted, not upgraded.
+     */
+    skipped?: number;
     [k: string]: unknown | undefined;
   };
   /**
@@ -779,5 +809,41 @@ export interface PlanStatus {
     hash?: string;
     [k: string]: unknown | undefined;
   }[];
+  /**
+   * Retries applied (the annotation plan-runner.dev/retry on the Plan, retry.plan-runner.dev/<plan> on a node): each token once.
+   */
+  retry?: {
+    /**
+     * The Plan-wide retry token last applied.
+     */
+    token?: string;
+    /**
+     * Per-node retry tokens applied.
+     */
+    nodes?: {
+      /**
+       * The node.
+       */
+      node?: string;
+      /**
+       * The Plan hash the retry was for.
+       */
+      hash?: string;
+      /**
+       * The attempt number the node restarted from.
+       */
+      attempt?: number;
+      /**
+       * Drains counted before the retry.
+       */
+      drains?: number;
+      /**
+       * The retry token last applied to this node.
+       */
+      token?: string;
+      [k: string]: unknown | undefined;
+    }[];
+    [k: string]: unknown | undefined;
+  };
   [k: string]: unknown | undefined;
 }

@@ -211,7 +211,7 @@ describe("controller: deadlines, windows and ordering between Plans", () => {
     }
   });
 
-  it("firing alerts halt new starts with the alert names; ignored ones do not", async () => {
+  it("firing alerts hold new starts (Held, quiet) with the alert names; ignored ones do not", async () => {
     let alerts = [
       { state: "firing", labels: { alertname: "KubeNodeNotReady" } },
       { state: "firing", labels: { alertname: "Watchdog" } },
@@ -229,10 +229,12 @@ describe("controller: deadlines, windows and ordering between Plans", () => {
         env,
         aPlan(ns, "alerts", { gates: { prometheus: { url, ignoreAlerts: "Watchdog|InfoInhibitor" } }, nodeSelector: { matchLabels: { [label]: "yes" } } }),
       );
-      const halted = await waitForPlan(env, ns, "alerts", "Halted by alerts", (p) => p.status?.state === "Halted");
-      assert.equal(condition(halted, "Halted")?.reason, "AlertsFiring");
-      assert.match(condition(halted, "Halted")?.message ?? "", /KubeNodeNotReady/);
-      assert.doesNotMatch(condition(halted, "Halted")?.message ?? "", /Watchdog/);
+      const held = await waitForPlan(env, ns, "alerts", "Held by alerts", (p) => p.status?.state === "Held");
+      assert.equal(condition(held, "Held")?.reason, "AlertsFiring");
+      assert.match(condition(held, "Held")?.message ?? "", /KubeNodeNotReady/);
+      assert.doesNotMatch(condition(held, "Held")?.message ?? "", /Watchdog/);
+      assert.equal(condition(held, "Halted")?.status, "False", "nothing failed: not Halted");
+      assert.equal(await gauge("halted", "alerts"), 0, "firing alerts page by themselves; the Plan does not page again");
       assert.equal((await podsOf("alerts")).length, 0);
       alerts = [{ state: "firing", labels: { alertname: "Watchdog" } }];
       await waitForPlan(env, ns, "alerts", "Complete once only ignored alerts fire", (p) => condition(p, "Complete")?.status === "True", 60_000);

@@ -55,7 +55,7 @@ describe("controller: a rollout on a real API server", () => {
     });
   }
 
-  it("upgrades a node that joins mid-rollout, does not stall on one that leaves, and skips disabled nodes", async () => {
+  it("upgrades a node that joins mid-rollout, does not stall on one that leaves, and skips disabled nodes (counted as skipped)", async () => {
     const ns = await env.cp.createNamespace("churn");
     const label = "test.plan-runner.dev/churn";
     const nodes = all.filter((n) => n.startsWith("worker")).slice(0, 4);
@@ -71,7 +71,9 @@ describe("controller: a rollout on a real API server", () => {
       await env.cp.removeNode(leaving);
       await env.cp.addNode({ name: "joiner-1", labels: { [label]: "yes" } });
       const plan = await waitForPlan(env, ns, "churn", "Complete", (p) => condition(p, "Complete")?.status === "True", 120_000);
-      assert.equal(plan.status?.progress, "3/3", "the joiner, and the two that stayed; not the disabled one");
+      assert.equal(plan.status?.progress, "3/4", "the joiner and the two that stayed, and the disabled one counted as skipped");
+      assert.equal(plan.status?.counts?.skipped, 1);
+      assert.match(plan.status?.message ?? "", /1 skipped \(labelled plan\.upgrade\.cattle\.io\/churn=disabled\)/);
       assert.ok(watch.nodeOrder.includes("joiner-1"));
       assert.ok(!watch.nodeOrder.includes(nodes[3]!), "the disabled node got no pod");
       const disabled = await getNode(env, nodes[3]!);

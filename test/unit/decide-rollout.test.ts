@@ -17,7 +17,7 @@ describe("decide: a rollout", () => {
       assert.equal(w.created.length, 20, "one pod per node");
       for (const n of w.nodes.keys()) assert.equal(label(w, n), HASH);
       assert.equal(w.condition("Complete")?.status, "True");
-      assert.deepEqual(d.status.counts, { total: 20, complete: 20, applying: 0, failed: 0, pending: 0 });
+      assert.deepEqual(d.status.counts, { total: 20, complete: 20, applying: 0, failed: 0, pending: 0, skipped: 0 });
     });
   }
 
@@ -43,12 +43,17 @@ describe("decide: a rollout", () => {
     assert.deepEqual(w.started, ["b", "a", "c"]);
   });
 
-  it("skips nodes labelled disabled and nodes the selector does not match", () => {
+  it("skips nodes labelled disabled, counting them as skipped (1/2, not 1/1), and ignores nodes the selector does not match", () => {
     const nodes = [aNode("a"), aNode("b", { labels: { "plan.upgrade.cattle.io/up": "disabled" } }), aNode("c", { labels: { upgrade: "no" } })];
     const w = new SimWorld(aPlan({ concurrency: 3 }), nodes);
     const d = w.run();
     assert.deepEqual(w.started, ["a"]);
-    assert.equal(d.status.counts?.total, 1);
+    assert.equal(d.status.counts?.total, 2);
+    assert.equal(d.status.counts?.skipped, 1);
+    assert.equal(d.status.progress, "1/2");
+    assert.equal(d.status.state, "Complete", "an opted-out node does not hold the Plan (as in SUC)");
+    assert.equal(d.status.message, "1/2 nodes upgraded, 1 skipped (labelled plan.upgrade.cattle.io/up=disabled)");
+    assert.equal(d.nodeStates.get("b"), "skipped");
     assert.equal(label(w, "b"), "disabled");
   });
 

@@ -69,6 +69,47 @@ describe("plan-runner status: what a terminal shows", () => {
     assert.doesNotMatch(text, /other/);
   });
 
+  it("shows what each node waits for with the time left, a disabled node as skipped, and the Plan's own wait", () => {
+    const now = Date.parse("2026-06-01T00:00:00Z");
+    const nodes = [aNode("w1"), aNode("w2", { unschedulable: true }), aNode("w3"), aNode("w4", { labels: { "plan.upgrade.cattle.io/workers": "disabled" } })];
+    const soak = {
+      node: "w1",
+      reason: "Soaking",
+      message: "node w1 upgraded; it and its pods must stay Ready until 2026-06-01T00:09:12Z",
+      until: "2026-06-01T00:09:12Z",
+    };
+    const backoff = { node: "w2", reason: "Backoff", message: "attempt 1 of 3 failed; the next starts at 2026-06-01T00:10:00Z", until: "2026-06-01T00:10:00Z" };
+    const text = renderStatus(
+      [
+        plan({
+          state: "Applying",
+          latestHash: HASH,
+          counts: { total: 4, complete: 0, skipped: 1 },
+          applying: ["w1", "w2"],
+          waits: [soak, backoff],
+          failures: [{ node: "w2", reason: "Retrying", message: "pod p failed: Error (exit 1) (attempt 1/3); retrying" }],
+        }),
+        {
+          ...plan({
+            state: "Waiting",
+            latestHash: HASH,
+            counts: { total: 1 },
+            waits: [{ reason: "OutsideWindow", message: "outside the window; it opens at 2026-06-03T02:00:00Z", until: "2026-06-03T02:00:00Z" }],
+          }),
+          metadata: { name: "zz", namespace: "ns" },
+        },
+      ],
+      nodes,
+      now,
+    );
+    assert.match(text, /^ {2}w1 +soaking {2}node w1 upgraded; it and its pods must stay Ready until 2026-06-01T00:09:12Z \(9m12s left\)$/m);
+    assert.match(text, /^ {2}w2 +backoff \(cordoned\) {2}attempt 1 of 3 failed; the next starts at 2026-06-01T00:10:00Z \(10m left\); pod p failed/m);
+    assert.match(text, /^ {2}w3 +pending$/m);
+    assert.match(text, /^ {2}w4 +skipped {2}labelled disabled for this Plan$/m);
+    assert.match(text, /^ {2}waiting: outside the window; it opens at 2026-06-03T02:00:00Z \(2d2h left\)$/m, "the Plan's wait, with the time left");
+    assert.match(text, /^ {2}w3 +pending {2}window opens 2026-06-03T02:00:00Z \(2d2h left\)$/m);
+  });
+
   it("says so when there is no Plan", () => {
     assert.equal(renderStatus([], []), "no Plans found\n");
   });

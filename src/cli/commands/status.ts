@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { PlanStatus } from "../../generated/plan.ts";
 import { eligibility } from "../../controller/rollout/eligibility.ts";
+import { timeLeft, waitSummary, waitingNodeState } from "../../controller/rollout/waits.ts";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
 import { loadCredentials } from "../../controller/kube/credentials.ts";
 import type { Node } from "../../controller/rollout/objects.ts";
@@ -40,6 +41,52 @@ export function progressBar(done: number, total: number): string {
   return `[${"#".repeat(filled)}${".".repeat(BAR - filled)}]`;
 }
 
+interface StatusWait {
+  readonly node?: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly until?: number;
+}
+
+/** status.waits as written by the controller (unknown fields and bad values tolerated). */
+function waitsOf(s: PlanStatus): StatusWait[] {
+  const out: StatusWait[] = [];
+  for (const w of s.waits ?? []) {
+    const until = w.until === undefined ? Number.NaN : Date.parse(w.until);
+    out.push({
+      ...(w.node !== undefined ? { node: w.node } : {}),
+      reason: w.reason ?? "",
+      message: w.message ?? "",
+      ...(Number.isNaN(until) ? {} : { until }),
+    });
+  }
+  return out;
+}
+
+const left = (w: StatusWait, now: number): string => (w.until === undefined ? "" : ` (${timeLeft(w.until, now)} left)`);
+
+/** A node's state word and what follows it on its line. */
+function nodeLine(
+  why: string | undefined,
+  f: Record<string, unknown> | undefined,
+  wait: StatusWait | undefined,
+  applying: boolean,
+  planWait: StatusWait | undefined,
+  now: number,
+): [string, string] {
+  if (why === "done") return ["complete", ""];
+  if (why === "disabled") return ["skipped", "labelled disabled for this Plan"];
+  const said = f?.["message"];
+  const failure = typeof said === "string" ? said : "";
+  if (wait !== undefined) {
+    const text = `${wait.message}${left(wait, now)}`;
+    return [waitingNodeState(wait.reason) ?? "applying", failure === "" ? text : `${text}; ${failure}`];
+  }
+  if (f !== undefined) return [f["reason"] === "Retrying" ? "retrying" : "failed", failure];
+  if (applying) return ["applying", ""];
+  return ["pending", planWait === undefined ? "" : `${waitSummary(planWait)}${left(planWait, now)}`];
+}
+
 /** One screen of status, as text: a block per Plan, a line per node. */
 export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[], now = Date.now()): string {
   if (plans.length === 0) return "no Plans found\n";
@@ -56,19 +103,24 @@ export function renderStatus(plans: readonly PlanObject[], nodes: readonly Node[
     out.push(`${plan.metadata.name}  ${s.state ?? "Unknown"}  version ${s.latestVersion ?? "?"}  ${progressBar(complete, total)} ${complete}/${total}`);
     if (total === 0) out.push("  selects no node (check spec.nodeSelector and the nodes' labels)");
     if (s.message !== undefined && s.message !== "") out.push(`  ${s.message}`);
+    const waits = waitsOf(s);
+    const planWait = waits.find((w) => w.node === undefined);
+    // The Plan's message is often its wait already (after, the window): said once, with the time left.
+    if (planWait !== undefined && planWait.message !== "" && planWait.message === s.message)
+      out[out.length - 1] = `  ${planWait.message}${left(planWait, now)}`;
+    else if (planWait !== undefined) out.push(`  waiting: ${planWait.message}${left(planWait, now)}`);
+    const nodeWaits = new Map(waits.filter((w) => w.node !== undefined).map((w) => [w.node!, w]));
     const check = eligibility(plan, s.latestHash ?? "\u0000");
     const applying = new Set(s.applying ?? []);
     const failed = new Map((s.failures ?? []).map((f) => [String(f["node"] ?? ""), f]));
     for (const n of nodes) {
       const why = check(n.metadata.labels ?? {});
-      if (why !== undefined && why !== "done") continue;
+      if (why !== undefined && why !== "done" && why !== "disabled") continue;
       const name = n.metadata.name;
       const host = n.metadata.labels?.["kubernetes.io/hostname"] ?? name;
-      const f = failed.get(name);
-      const state =
-        why === "done" ? "complete" : f !== undefined ? (f["reason"] === "Retrying" ? "retrying" : "failed") : applying.has(host) ? "applying" : "pending";
+      const [state, text] = nodeLine(why, failed.get(name), nodeWaits.get(name), applying.has(host), planWait, now);
       const cordoned = n.spec?.unschedulable === true ? " (cordoned)" : "";
-      out.push(`  ${name.padEnd(28)} ${state}${cordoned}${f !== undefined ? `  ${String(f["message"] ?? "")}` : ""}`);
+      out.push(`  ${name.padEnd(28)} ${state}${cordoned}${text !== "" ? `  ${text}` : ""}`);
     }
   }
   out.push(`(${new Date(now).toISOString()})`);

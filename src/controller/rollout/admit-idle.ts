@@ -1,12 +1,15 @@
 // Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
 // a Plan-level gate or a held, blocked or halted node holds the Plan.
 import { admit } from "./admission.ts";
+import { nextOpening } from "../../plan/window-opening.ts";
 import { type GateVerdict, afterGate, alertsGate, exclusiveGate, preflightGate, windowGate } from "./gates.ts";
+import { SLOT_STATES } from "./decision.ts";
 import { firstPhase, hostnameOf } from "./node-life.ts";
 import { step } from "./node-steps.ts";
 import type { Node } from "./objects.ts";
 import { orderBy } from "./order.ts";
 import { type Rollout, isUsable } from "./pass.ts";
+import { instant } from "./waits.ts";
 
 /** The Plan-level gates' verdicts of this pass: what holds the idle nodes. */
 export interface PlanGates {
@@ -16,17 +19,34 @@ export interface PlanGates {
 }
 
 export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
-  const alerts = alertsGate.check(r.input.alerts);
+  // An invalid Plan is only Validated=False: its alerts gate (a bad regex, say) says nothing more.
+  const alerts = r.usable ? alertsGate.check(r.input.alerts) : NO_ALERTS;
+  if (alerts.reason === "AlertsFiring" && idle.length > 0) r.pass.wait({ reason: alerts.reason, message: alerts.message });
   if (!r.usable || idle.length === 0) return { alerts, waiting: undefined };
   const window = windowGate.check({ isOpen: r.plan.windowOpen, now: r.now });
   if (!window.open) r.pass.wakeAt(r.now + 60_000); // windows open on the minute
   const after = afterGate.check(r.input.afterPending);
-  const waiting = !after.open ? after : !window.open ? window : preflight(r);
+  const waiting = !after.open ? after : !window.open ? windowWait(r, window) : preflight(r);
+  if (waiting !== undefined)
+    r.pass.wait({ reason: waiting.reason, message: waiting.message, ...(untilOf(waiting) !== undefined ? { until: untilOf(waiting)! } : {}) });
   return { alerts, waiting };
 }
 
+const NO_ALERTS: GateVerdict = { open: true, reason: "NoAlertsGate", message: "" };
+
+type Timed = GateVerdict & { readonly recheckAt?: number };
+const untilOf = (v: Timed): number | undefined => v.recheckAt;
+
+/** A closed window says when it opens next, so a person knows when the rollout goes on. */
+function windowWait(r: Rollout, closed: GateVerdict): Timed {
+  const spec = r.plan.source.spec.window;
+  const opens = spec === undefined ? undefined : nextOpening(spec, r.now);
+  if (opens === undefined) return { ...closed, message: `${closed.message}; it does not open within 8 days` };
+  return { ...closed, message: `${closed.message}; it opens at ${instant(opens)}`, recheckAt: opens };
+}
+
 /** gates.cluster: closed, it says when to look again (the end of the quiet period, or the next poll for pods). */
-function preflight(r: Rollout): GateVerdict | undefined {
+function preflight(r: Rollout): Timed | undefined {
   const cluster = r.plan.cluster;
   if (cluster === undefined) return undefined;
   const verdict = preflightGate.check({
@@ -43,13 +63,11 @@ function preflight(r: Rollout): GateVerdict | undefined {
   return verdict;
 }
 
-const holdsSlot = (s: string): boolean => s === "applying" || s === "held" || s === "blocked";
-
 export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): void {
   const { pass } = r;
   const stopped = pass.held !== undefined || pass.blocked !== undefined || pass.halted !== undefined || !gates.alerts.open || gates.waiting !== undefined;
   if (!isUsable(r) || stopped) return;
-  const busy = new Set([...pass.nodeStates].filter(([, s]) => holdsSlot(s)).map(([n]) => n));
+  const busy = new Set([...pass.nodeStates].filter(([, s]) => SLOT_STATES.has(s)).map(([n]) => n));
   const concurrency = Math.max(1, r.plan.concurrency);
   const exclusiveBusy = r.input.exclusiveBusy;
   // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds).

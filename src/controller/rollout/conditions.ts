@@ -2,7 +2,8 @@
 // timestamps and the Events that announce a change.
 import type { EventAction, Failure } from "./decision.ts";
 import type { PlanGates } from "./admit-idle.ts";
-import { labelPlanName } from "./keys.ts";
+import type { GateVerdict } from "./gates.ts";
+import { annotationRetry, labelPlanName } from "./keys.ts";
 import type { Condition } from "./objects.ts";
 import type { Rollout } from "./pass.ts";
 import { postflightGate } from "./postflight.ts";
@@ -17,6 +18,8 @@ export interface Counts {
   readonly applying: number;
   readonly failed: number;
   readonly pending: number;
+  /** Selected but labelled disabled. */
+  readonly skipped: number;
 }
 
 export function validated(r: Rollout): PlanCondition {
@@ -31,24 +34,31 @@ export function latestResolved(r: Rollout): PlanCondition {
   return cond("LatestResolved", true, res.source);
 }
 
-export function held(r: Rollout): PlanCondition {
-  const v = r.pass.held;
+// One meaning each (README, "Held, Blocked, Halted"):
+//   Held    waiting, nothing to do: the prepare gate's exit 4, alerts firing (they page themselves)
+//   Blocked a person must act: the prepare gate's exit 2 or its error, alerts that cannot be read
+//   Halted  the rollout stopped after failures: a node failed for good (failurePolicy halt)
+
+/** The alerts gate's verdict when it is the alerts that hold (firing) or block (unreadable). */
+const alertsAre = (gates: PlanGates, reason: string): GateVerdict | undefined =>
+  !gates.alerts.open && gates.alerts.reason === reason ? gates.alerts : undefined;
+
+export function held(r: Rollout, gates: PlanGates): PlanCondition {
+  const v = r.pass.held ?? alertsAre(gates, "AlertsFiring");
   return v === undefined ? cond("Held", false, "NotHeld") : cond("Held", true, v.reason, v.message);
 }
 
-export function blocked(r: Rollout): PlanCondition {
-  const v = r.pass.blocked;
+export function blocked(r: Rollout, gates: PlanGates): PlanCondition {
+  const v = r.pass.blocked ?? alertsAre(gates, "AlertsUnknown");
   return v === undefined ? cond("Blocked", false, "NotBlocked") : cond("Blocked", true, v.reason, v.message);
 }
 
 const haltMessage = (r: Rollout, f: Failure): string =>
-  `${f.message}; no further node starts until the Plan is edited or node ${f.node} is labelled ${labelPlanName(r.name)}=disabled`;
+  `${f.message}; no further node starts until it is retried (plan-runner retry ${r.name} ${f.node}, or the annotation ${annotationRetry(r.name)} on the node) or node ${f.node} is labelled ${labelPlanName(r.name)}=disabled`;
 
-export function halted(r: Rollout, gates: PlanGates): PlanCondition {
+export function halted(r: Rollout): PlanCondition {
   const f = r.pass.halted;
-  if (f !== undefined) return cond("Halted", true, "NodeFailed", haltMessage(r, f));
-  if (!gates.alerts.open) return cond("Halted", true, gates.alerts.reason, gates.alerts.message);
-  return cond("Halted", false, "NotHalted");
+  return f !== undefined ? cond("Halted", true, "NodeFailed", haltMessage(r, f)) : cond("Halted", false, "NotHalted");
 }
 
 export function waiting(gates: PlanGates): PlanCondition {
@@ -56,7 +66,8 @@ export function waiting(gates: PlanGates): PlanCondition {
   return w === undefined ? cond("Waiting", false, "NotWaiting") : cond("Waiting", true, w.reason, w.message);
 }
 
-export const isComplete = (r: Rollout, counts: Counts): boolean => r.usable && counts.complete === counts.total && counts.failed === 0;
+/** Every selected node done, or skipped (labelled disabled: SUC completes without it too). */
+export const isComplete = (r: Rollout, counts: Counts): boolean => r.usable && counts.complete + counts.skipped === counts.total && counts.failed === 0;
 
 function completeReason(r: Rollout, counts: Counts, gates: PlanGates): string {
   if (!r.usable) return r.errors.length > 0 ? "ValidationFailed" : r.version === undefined ? "Unresolved" : "SecretsMissing";
@@ -67,7 +78,9 @@ function completeReason(r: Rollout, counts: Counts, gates: PlanGates): string {
 export function completeMessage(r: Rollout, counts: Counts): string {
   const hash = r.input.hash;
   if (!r.usable && r.hash === undefined && "error" in hash) return hash.error;
-  return isComplete(r, counts) ? "" : `${counts.complete}/${counts.total} nodes upgraded`;
+  const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped (labelled ${labelPlanName(r.name)}=disabled)` : "";
+  if (isComplete(r, counts)) return skipped === "" ? "" : `${counts.complete}/${counts.total} nodes upgraded${skipped}`;
+  return `${counts.complete}/${counts.total} nodes upgraded${skipped}`;
 }
 
 export function complete(r: Rollout, counts: Counts, gates: PlanGates): PlanCondition {
@@ -84,7 +97,7 @@ export function verified(r: Rollout, counts: Counts): PlanCondition | undefined 
   if (!isComplete(r, counts) || r.version === undefined) {
     return { type: "Verified", status: "Unknown", reason: "RolloutNotComplete", message: "" };
   }
-  const nodes = r.input.nodes.filter((n) => r.pass.nodeStates.has(n.metadata.name));
+  const nodes = r.input.nodes.filter((n) => (r.pass.nodeStates.get(n.metadata.name) ?? "skipped") !== "skipped");
   const server = postflight.apiServer ? (r.input.serverVersion ?? { error: "not read" }) : undefined;
   const v = postflightGate.check({ target: r.version, nodes, server });
   return cond("Verified", v.open, v.reason, v.message);
@@ -92,7 +105,7 @@ export function verified(r: Rollout, counts: Counts): PlanCondition | undefined 
 
 /** In the order `kubectl describe plan` shows them. */
 export function conditionsOf(r: Rollout, counts: Counts, gates: PlanGates): PlanCondition[] {
-  const all = [validated(r), latestResolved(r), held(r), blocked(r), halted(r, gates), waiting(gates), complete(r, counts, gates), verified(r, counts)];
+  const all = [validated(r), latestResolved(r), held(r, gates), blocked(r, gates), halted(r), waiting(gates), complete(r, counts, gates), verified(r, counts)];
   return all.filter((c) => c !== undefined);
 }
 
@@ -154,9 +167,9 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
 export function planState(r: Rollout, counts: Counts, gates: PlanGates): string {
   if (r.errors.length > 0) return "Invalid";
   if (!r.usable) return "Error";
-  if (r.pass.halted !== undefined || !gates.alerts.open) return "Halted";
-  if (r.pass.blocked !== undefined) return "Blocked";
-  if (r.pass.held !== undefined) return "Held";
+  if (r.pass.halted !== undefined) return "Halted";
+  if (r.pass.blocked !== undefined || alertsAre(gates, "AlertsUnknown") !== undefined) return "Blocked";
+  if (r.pass.held !== undefined || alertsAre(gates, "AlertsFiring") !== undefined) return "Held";
   if (isComplete(r, counts)) return verified(r, counts)?.status === "False" ? "Unverified" : "Complete";
   return gates.waiting !== undefined && counts.applying === 0 ? "Waiting" : "Applying";
 }

@@ -5,7 +5,7 @@
 import type { PlanStatus } from "../../generated/plan.ts";
 import { type PlanGates, admitIdle, planGates } from "./admit-idle.ts";
 import { type Counts, conditionEvents, conditionsOf, completeMessage, planMessage, planState, stamp } from "./conditions.ts";
-import type { DecideInput, Decision } from "./decision.ts";
+import { type DecideInput, type Decision, type NodeState, SLOT_STATES } from "./decision.ts";
 import { eligibility } from "./eligibility.ts";
 import { tellDone, tellLife, tellUncordoned } from "./node-events.ts";
 import { hostnameOf, lifeOf } from "./node-life.ts";
@@ -14,6 +14,7 @@ import { step } from "./node-steps.ts";
 import type { Condition, Node } from "./objects.ts";
 import { type Rollout, isUsable, startRollout } from "./pass.ts";
 import { expirePods } from "./pod-ttl.ts";
+import { instant, waitingLine } from "./waits.ts";
 
 export type * from "./decision.ts";
 
@@ -45,6 +46,14 @@ function visitNodes(r: Rollout): Node[] {
   for (const node of r.input.nodes) {
     const n = node.metadata.name;
     const why = candidate(node.metadata.labels ?? {});
+    if (why === "disabled") {
+      // Opted out, still one of the Plan's nodes: 3/4 with one skipped, never 3/3.
+      pass.total++;
+      pass.skipped++;
+      pass.nodeStates.set(n, "skipped");
+      release(r, node, "it is labelled disabled for this Plan");
+      continue;
+    }
     if (why !== undefined && why !== "done") {
       release(r, node, "it is no longer selected by the Plan");
       continue;
@@ -75,8 +84,15 @@ function visitNodes(r: Rollout): Node[] {
 
 function countNodes(r: Rollout): Counts {
   const states = [...r.pass.nodeStates.values()];
-  const count = (...of: string[]): number => states.filter((s) => of.includes(s)).length;
-  return { total: r.pass.total, complete: r.pass.complete, applying: count("applying", "held", "blocked"), failed: count("failed"), pending: count("pending") };
+  const count = (of: (s: NodeState) => boolean): number => states.filter(of).length;
+  return {
+    total: r.pass.total,
+    complete: r.pass.complete,
+    applying: count((s) => SLOT_STATES.has(s)),
+    failed: count((s) => s === "failed"),
+    pending: count((s) => s === "pending"),
+    skipped: r.pass.skipped,
+  };
 }
 
 function conclude(r: Rollout, gates: PlanGates): Decision {
@@ -95,8 +111,11 @@ function conclude(r: Rollout, gates: PlanGates): Decision {
     state: planState(r, counts, gates),
     progress: `${counts.complete}/${counts.total}`,
     message: planMessage(conditions, completeMessage(r, counts)),
+    waiting: waitingLine(pass.waits),
+    waits: pass.waits.map(({ until, ...w }) => ({ ...w, ...(until !== undefined ? { until: instant(until) } : {}) })),
     observedGeneration: plan.generation,
   };
+  if (r.retry.record !== undefined) status.retry = { ...r.retry.record, nodes: r.retry.record.nodes.map((n) => ({ ...n })) };
   if (r.version !== undefined) status.latestVersion = r.version;
   if (r.hash !== undefined) status.latestHash = r.hash;
   if (pass.actions.some((a) => a.kind !== "event")) pass.wakeups.push(1000);

@@ -121,7 +121,14 @@ export type Action =
   | DrainAction
   | EventAction;
 
-export type NodeState = "complete" | "applying" | "pending" | "failed" | "held" | "blocked";
+/** soaking: postCompleteDelay and the health gate; backoff: waiting to retry; skipped: labelled disabled. */
+export type NodeState = "complete" | "applying" | "soaking" | "backoff" | "pending" | "failed" | "held" | "blocked" | "skipped";
+
+/** Every NodeState, in the order metrics list them. */
+export const NODE_STATES: readonly NodeState[] = ["complete", "applying", "soaking", "backoff", "pending", "failed", "held", "blocked", "skipped"];
+
+/** States that hold a concurrency slot. */
+export const SLOT_STATES: ReadonlySet<NodeState> = new Set(["applying", "soaking", "backoff", "held", "blocked"]);
 
 export interface Decision {
   readonly actions: readonly Action[];

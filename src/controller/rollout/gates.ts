@@ -34,12 +34,18 @@ export const windowGate: Gate<{ readonly isOpen: ((now: Date) => boolean) | unde
       : closed("OutsideWindow", "outside the maintenance window (spec.window): no new node starts"),
 };
 
-/** gates.prometheus: a firing alert, or alerts that cannot be read (fail safe), hold the rollout. */
+/**
+ * gates.prometheus: a firing alert holds the rollout (Held: the alert itself pages, and the
+ * rollout goes on once it clears); alerts that cannot be read block it (Blocked: fail safe, and
+ * a person must mend the gate).
+ */
 export const alertsGate: Gate<AlertReading | undefined> = {
   check: (reading) => {
     if (reading === undefined) return open("NoAlertsGate");
-    if ("error" in reading) return closed("AlertsUnknown", `cannot read alerts, holding the rollout (fail safe): ${reading.error}`);
-    return reading.firing.length > 0 ? closed("AlertsFiring", `alerts firing: ${reading.firing.join(", ")}`) : open("NoAlertsFiring");
+    if ("error" in reading) return closed("AlertsUnknown", `cannot read alerts, no node starts (fail safe) until Prometheus answers: ${reading.error}`);
+    return reading.firing.length > 0
+      ? closed("AlertsFiring", `alerts firing: ${reading.firing.join(", ")}; no node starts until they clear (gates.prometheus)`)
+      : open("NoAlertsFiring");
   },
 };
 

@@ -37,3 +37,8 @@ export const LABEL_ROLE = "plan-runner.dev/role";
 export const ANNOTATION_ATTEMPT = "plan-runner.dev/attempt";
 export const ANNOTATION_GENERATION = "plan-runner.dev/plan-generation";
 export const ANNOTATION_TTL = "upgrade.cattle.io/ttl-seconds-after-finished";
+
+/** On a Plan: any new value retries every node that failed for good, once (`plan-runner retry PLAN`). */
+export const ANNOTATION_RETRY = "plan-runner.dev/retry";
+/** On a node, `retry.plan-runner.dev/<plan>`: any new value retries that node under that Plan, once. */
+export const annotationRetry = (plan: string): string => `retry.plan-runner.dev/${plan}`;

@@ -40,13 +40,17 @@ export function lifeOf(r: UsableRollout, node: Node): NodeLife {
   const cordoned = ann[annotationCordonedBy(r.name)] !== undefined;
   const drainAt = ann[annotationDrainStarted(r.name)];
   if (current.length === 0 && !cordoned && drainAt === undefined && older === undefined) {
-    const count = drainFailures(node, r.name, r.hash);
+    const count = drainFailures(node, r.name, r.hash) - (r.retry.baselines.get(node.metadata.name)?.drains ?? 0);
     return count > r.plan.retries ? { phase: "failed", cause: { kind: "drain", count } } : { phase: "idle" };
   }
   // A pod of an older hash finishes first: never kill an upgrade half-way.
   if (older !== undefined) return { phase: "apply", waitingFor: older };
   return inFlight(r, node, current, cordoned || drainAt !== undefined);
 }
+
+/** The attempt number of the next upgrade pod on a node: attempts never reuse a name, across retries too. */
+export const nextAttempt = (r: UsableRollout, node: Node): number =>
+  (r.podsByNode.get(node.metadata.name) ?? []).filter((p) => p.role === "apply" && p.hash === r.hash).reduce((a, p) => Math.max(a, p.attempt), 0) + 1;
 
 /** The first phase of a node just admitted: as lifeOf would read it once it has no pods. */
 export function firstPhase(r: UsableRollout, node: Node): NodeLife {
@@ -55,7 +59,9 @@ export function firstPhase(r: UsableRollout, node: Node): NodeLife {
 
 /** `claimed`: this Plan already cordoned the node or started its drain. */
 function inFlight(r: UsableRollout, node: Node, current: readonly PodFacts[], claimed: boolean): NodeLife {
-  const applies = current.filter((p) => p.role === "apply");
+  // After a retry (retry.ts) the attempts before it are history: the node starts again from its cordon.
+  const from = r.retry.baselines.get(node.metadata.name)?.attempt ?? 0;
+  const applies = current.filter((p) => p.role === "apply" && p.attempt > from);
   if (r.plan.hasPrepare && applies.length === 0) {
     const gates = current.filter((p) => p.role === "prepare");
     const pod = latest(gates);

@@ -4,11 +4,12 @@ import type { NodeState } from "./decision.ts";
 import { healthGate, nodeReady } from "./gates.ts";
 import { annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
 import { podFailure, tellApplyPod, tellAttemptFailed, tellComplete, tellCordoned, tellNodeFailed, tellUncordoned } from "./node-events.ts";
-import { type FailureCause, type NodeLife, latest } from "./node-life.ts";
-import { completePatch, drainFailedPatch, uncordonPatch } from "./node-patches.ts";
+import { type FailureCause, type NodeLife, latest, nextAttempt } from "./node-life.ts";
+import { completePatch, drainFailedPatch, holds, uncordonPatch } from "./node-patches.ts";
 import type { Node } from "./objects.ts";
 import type { UsableRollout } from "./pass.ts";
 import type { PodFacts } from "./pod-facts.ts";
+import { instant } from "./waits.ts";
 
 type Step<P extends NodeLife["phase"]> = (r: UsableRollout, node: Node, life: Extract<NodeLife, { phase: P }>) => NodeState;
 
@@ -29,6 +30,8 @@ const stepPrepare: Step<"prepare"> = (r, node, { pod, earlier }) => {
     const rerunAt = (pod.finishedAt ?? now) + r.input.config.pollIntervalMs;
     if (now >= rerunAt)
       pass.act({ kind: "createPod", node: node.metadata.name, pod: r.input.render.prepare(node, pod.attempt + 1), why: "re-run the prepare gate" });
+    else if (pod.exitCode === 4)
+      pass.wait({ node: node.metadata.name, reason: "PrepareHeld", message: `its prepare gate runs again at ${instant(rerunAt)}`, until: rerunAt });
     else pass.wakeAt(rerunAt);
   }
   const verdict = r.prepare.check(last);
@@ -58,38 +61,66 @@ const stepDrain: Step<"drain"> = (r, node, { drainAt }) => {
   // unblockPDB gets one more timeout's worth of deleting before it fails too, so pods that keep
   // coming back (pinned by nodeName) cannot hold a node cordoned forever.
   const failAt = deadline === undefined || timeout === undefined ? undefined : rules.unblockPDB ? deadline + timeout : deadline;
-  const then = r.input.render.apply(node, 1);
+  const then = r.input.render.apply(node, nextAttempt(r, node));
   r.pass.act({ kind: "drain", node: node.metadata.name, startedAt, deadline, failAt, rules, then, onFail: drainFailedPatch(node, r.name, r.hash) });
   return "applying";
 };
 
 const stepApply: Step<"apply"> = (r, node, { waitingFor }) => {
   if (waitingFor !== undefined) return "applying";
-  const pod = r.input.render.apply(node, 1);
+  const attempt = nextAttempt(r, node);
+  const pod = r.input.render.apply(node, attempt);
   r.pass.act({ kind: "createPod", node: node.metadata.name, pod, why: "apply" });
-  tellApplyPod(r, node.metadata.name, pod.metadata.name, 1);
+  tellApplyPod(r, node.metadata.name, pod.metadata.name, attempt);
   return "applying";
 };
+
+const span = (ms: number): string => (ms % 3600_000 === 0 ? `${ms / 3600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
+
+/**
+ * With gates.health the node is uncordoned as soon as its upgrade pod succeeded, so the soak
+ * watches the node carrying its workloads again: "its pods are Ready" then means the pods that
+ * came back, not only DaemonSets (docs/adr/0003-uncordon-before-the-soak.md). A SUC Plan (no
+ * gates.health) keeps SUC's order: uncordoned with the done label, after postCompleteDelay.
+ */
+function uncordonForSoak(r: UsableRollout, node: Node): void {
+  const soak = r.plan.health?.soakMs;
+  if (soak === undefined || !holds(node, r.name)) return;
+  const n = node.metadata.name;
+  const patch = uncordonPatch(node, r.name, {});
+  r.pass.act({ kind: "patchNode", node: n, patch, why: "uncordon" });
+  tellUncordoned(r, node, patch, `its upgrade pod succeeded; it soaks ${span(soak)} carrying its pods (gates.health)`);
+}
 
 const stepSoak: Step<"soak"> = (r, node, { last }) => {
   const { pass, now, plan } = r;
   const n = node.metadata.name;
   const finished = last.finishedAt ?? now;
   const pods = r.input.podHealth?.get(n);
+  uncordonForSoak(r, node);
   const health = healthGate.check({ node, pods });
   if (!health.open) {
     const timeout = plan.health?.timeoutMs;
     if (timeout !== undefined && now > finished + timeout) {
       return failNode(r, node, last, "NodeNotReady", `${health.message} within ${Math.round(timeout / 1000)}s after its upgrade (spec.gates.health)`);
     }
+    const failAt = timeout === undefined ? undefined : finished + timeout;
+    const ends = failAt === undefined ? "" : `; it fails at ${instant(failAt)} (gates.health.timeout)`;
+    pass.wait({ node: n, reason: health.reason, message: `${health.message} yet${ends}`, ...(failAt !== undefined ? { until: failAt } : {}) });
     pass.wakeAt(now + 5000);
-    return "applying";
+    return "soaking";
   }
   const soakFrom = Math.max(finished, nodeReady(node).since ?? finished, pods?.readySince ?? finished);
-  const due = Math.max(finished + (plan.postCompleteDelayMs ?? 0), soakFrom + (plan.health?.soakMs ?? 0));
+  const delayEnds = finished + (plan.postCompleteDelayMs ?? 0);
+  const soakEnds = soakFrom + (plan.health?.soakMs ?? 0);
+  const due = Math.max(delayEnds, soakEnds);
   if (now < due) {
-    pass.wakeAt(due);
-    return "applying";
+    const soaking = soakEnds >= delayEnds && plan.health?.soakMs !== undefined;
+    const message = soaking
+      ? `node ${n} upgraded; it and its pods must stay Ready until ${instant(due)} (gates.health.soak ${span(plan.health?.soakMs ?? 0)}) before it is done`
+      : `node ${n} upgraded; postCompleteDelay until ${instant(due)}, then it is done`;
+    pass.wait({ node: n, reason: soaking ? "Soaking" : "PostCompleteDelay", message, until: due });
+    return "soaking";
   }
   const patch = completePatch(node, r.name, r.hash, r.version, plan.postCompleteLabels);
   pass.act({ kind: "patchNode", node: n, patch, why: "complete" });
@@ -111,8 +142,11 @@ function drainExhausted(r: UsableRollout, node: Node, count: number): NodeState 
   return "failed";
 }
 
-const failedAttempts = (r: UsableRollout, applies: readonly PodFacts[]): number =>
-  applies.filter((p) => p.phase === "Failed" && p.generation === r.plan.generation).length;
+/** Failed attempts that count: of this generation, since the last retry. */
+const failedAttempts = (r: UsableRollout, applies: readonly PodFacts[]): number => {
+  const from = r.retry.baselines.get(applies[0]?.node ?? "")?.attempt ?? 0;
+  return applies.filter((p) => p.phase === "Failed" && p.generation === r.plan.generation && p.attempt > from).length;
+};
 
 /** The upgrade pod failed: retry after the backoff while retries are left, else the node fails. */
 function podFailed(r: UsableRollout, node: Node, { last, applies }: Extract<FailureCause, { kind: "pod" }>): NodeState {
@@ -127,8 +161,9 @@ function podFailed(r: UsableRollout, node: Node, { last, applies }: Extract<Fail
   const n = node.metadata.name;
   if (now < retryAt) {
     tellAttemptFailed(r, n, last, failedNow, `retrying in ${Math.ceil((retryAt - now) / 1000)}s (spec.failurePolicy.backoff)`);
-    pass.wakeAt(retryAt);
-    return "applying";
+    const message = `attempt ${failedNow} of ${plan.retries + 1} failed; the next starts at ${instant(retryAt)} (failurePolicy.backoff)`;
+    pass.wait({ node: n, reason: "Backoff", message, until: retryAt });
+    return "backoff";
   }
   tellAttemptFailed(r, n, last, failedNow, "retrying now");
   const nextAttempt = Math.max(...applies.map((p) => p.attempt)) + 1;

@@ -5,6 +5,8 @@ import type { Problem } from "../../plan/problem.ts";
 import type { Action, DecideInput, EventAction, Failure, NodeState } from "./decision.ts";
 import { type GateVerdict, prepareGate } from "./gates.ts";
 import type { PodFacts } from "./pod-facts.ts";
+import { type RetryBaseline, type RetryRecord, retriesOf } from "./retry.ts";
+import type { Wait } from "./waits.ts";
 
 export class Pass {
   readonly actions: Action[] = [];
@@ -13,12 +15,16 @@ export class Pass {
   readonly failures: Failure[] = [];
   /** Hostnames of nodes holding a slot (status.applying). */
   readonly applying: string[] = [];
+  /** What nodes and the Plan wait for, and until when (status.waits). */
+  readonly waits: Wait[] = [];
   /** The first prepare verdicts that hold or block the Plan, and the first failure that halts it. */
   held: GateVerdict | undefined;
   blocked: GateVerdict | undefined;
   halted: Failure | undefined;
   total = 0;
   complete = 0;
+  /** Selected but labelled disabled: counted in the total, never started. */
+  skipped = 0;
 
   constructor(private readonly now: number) {}
 
@@ -33,6 +39,11 @@ export class Pass {
   /** An Event on the Plan (docs/architecture.md, "Events"); `key` makes a step told again count once. */
   tell(e: Omit<EventAction, "kind">): void {
     this.actions.push({ kind: "event", ...e });
+  }
+
+  wait(w: Wait): void {
+    this.waits.push(w);
+    if (w.until !== undefined) this.wakeAt(w.until);
   }
 
   fail(f: Failure, onExhausted: "halt" | "skip"): void {
@@ -54,6 +65,8 @@ export interface Rollout {
   readonly podsByNode: ReadonlyMap<string, readonly PodFacts[]>;
   readonly prepare: ReturnType<typeof prepareGate>;
   readonly pass: Pass;
+  /** Retries asked for (plan-runner retry): per node, the attempts and drain failures that no longer count. */
+  readonly retry: { readonly baselines: ReadonlyMap<string, RetryBaseline>; readonly record: RetryRecord | undefined };
 }
 
 /** A Rollout whose Plan can act: what the node steps get. */
@@ -69,6 +82,8 @@ export function startRollout(input: DecideInput): Rollout {
     if (list === undefined) podsByNode.set(p.node, [p]);
     else list.push(p);
   }
+  const pass = new Pass(input.now);
+  const retry = hash === undefined ? { baselines: new Map<string, RetryBaseline>(), record: undefined } : retriesOf(input, hash, podsByNode, pass);
   return {
     input,
     plan: input.plan,
@@ -80,7 +95,8 @@ export function startRollout(input: DecideInput): Rollout {
     usable: errors.length === 0 && version !== undefined && hash !== undefined,
     podsByNode,
     prepare: prepareGate(input.config.pollIntervalMs, input.plan.namespace ?? "default"),
-    pass: new Pass(input.now),
+    pass,
+    retry,
   };
 }
 

@@ -1,30 +1,30 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { NodeState } from "../rollout/decide.ts";
+import { NODE_STATES, type NodeState, SLOT_STATES } from "../rollout/decision.ts";
 
 /** The controller's Prometheus metrics, on a registry of its own so tests can run several controllers. */
 export class Metrics {
   readonly registry = new Registry();
   readonly planNodes = new Gauge({
     name: "plan_runner_plan_nodes",
-    help: "Nodes selected by a Plan, by state",
+    help: "Nodes selected by a Plan, by state (complete, applying, soaking, backoff, pending, failed, held, blocked, skipped)",
     labelNames: ["plan", "state"] as const,
     registers: [this.registry],
   });
   readonly held = new Gauge({
     name: "plan_runner_plan_held",
-    help: "1 while a prepare gate holds the Plan (waiting on upstream or pinned; not an alert)",
+    help: "1 while the Plan is Held: its prepare gate exited 4 or alerts fire (waiting, nothing to do; not an alert)",
     labelNames: ["plan"] as const,
     registers: [this.registry],
   });
   readonly blocked = new Gauge({
     name: "plan_runner_plan_blocked",
-    help: "1 while a prepare gate blocks the Plan (action needed; alert on it)",
+    help: "1 while the Plan is Blocked: its prepare gate asks for action or failed, or alerts cannot be read (alert on it)",
     labelNames: ["plan"] as const,
     registers: [this.registry],
   });
   readonly halted = new Gauge({
     name: "plan_runner_plan_halted",
-    help: "1 while the Plan is halted by a failed node or firing alerts",
+    help: "1 while the Plan is Halted: a node failed for good (retry it with plan-runner retry)",
     labelNames: ["plan"] as const,
     registers: [this.registry],
   });
@@ -98,17 +98,18 @@ export class Metrics {
     flags: { held: boolean; blocked: boolean; halted: boolean; complete: boolean; versionMismatch?: boolean },
     now = Date.now(),
   ): void {
-    const counts: Record<NodeState, number> = { complete: 0, applying: 0, pending: 0, failed: 0, held: 0, blocked: 0 };
+    const counts = Object.fromEntries(NODE_STATES.map((s) => [s, 0])) as Record<NodeState, number>;
     for (const s of states.values()) counts[s]++;
+    const inFlight = NODE_STATES.filter((s) => SLOT_STATES.has(s)).reduce((a, s) => a + counts[s], 0);
     for (const [state, n] of Object.entries(counts)) this.planNodes.set({ plan, state }, n);
     this.held.set({ plan }, flags.held ? 1 : 0);
     this.blocked.set({ plan }, flags.blocked ? 1 : 0);
     this.halted.set({ plan }, flags.halted ? 1 : 0);
     this.complete.set({ plan }, flags.complete ? 1 : 0);
     this.versionMismatch.set({ plan }, flags.versionMismatch === true ? 1 : 0);
-    this.inFlight.set({ plan }, counts.applying + counts.held + counts.blocked);
+    this.inFlight.set({ plan }, inFlight);
     // When the current rollout began, for a stall alert (time() - started > N with nothing completing).
-    const busy = counts.applying + counts.held + counts.blocked > 0;
+    const busy = inFlight > 0;
     if (busy && !this.started.has(plan)) this.started.set(plan, now);
     if (!busy && (flags.complete || counts.pending === 0)) this.started.delete(plan);
     this.startedTimestamp.set({ plan }, (this.started.get(plan) ?? 0) / 1000);
@@ -117,6 +118,6 @@ export class Metrics {
   forgetPlan(plan: string): void {
     this.started.delete(plan);
     for (const g of [this.held, this.blocked, this.halted, this.inFlight, this.startedTimestamp, this.complete, this.versionMismatch]) g.remove({ plan });
-    for (const state of ["complete", "applying", "pending", "failed", "held", "blocked"]) this.planNodes.remove({ plan, state });
+    for (const state of NODE_STATES) this.planNodes.remove({ plan, state });
   }
 }

@@ -107,6 +107,7 @@ export class Reconciler {
     const checks = { ...(await this.readClusterPods(snapshot.plan, now)), ...(await this.readServerVersion(snapshot.plan, now)) };
     const input = buildDecideInput(snapshot, { resolution, alerts, ...checks, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
     const decision = decide(input);
+    this.logWaits(plan, decision);
     const outcome = await this.actuator.apply(plan, decision.actions, now);
     this.observe(plan.metadata.name, input.pods, decision, now);
     // Status is written even when an action failed: what was decided is still true.
@@ -119,6 +120,24 @@ export class Reconciler {
     // Nothing but refusals: look again only after a long pause (or when something changes).
     if (outcome.refusals.length > 0 && !outcome.progressed) return { requeueAfterMs: config.refusedRequeueMs };
     return { requeueAfterMs: this.nextLook(snapshot.plan, resolution, decision, outcome.wakeMs) };
+  }
+
+  /** One line when what the Plan waits for changes (a soak begins, a backoff, a closed window), not every pass. */
+  private logWaits(plan: PlanObject, decision: Decision): void {
+    const before = plan.status?.waits ?? [];
+    const after = decision.status.waits ?? [];
+    const key = (w: { node?: string; reason?: string; until?: string }): string => `${w.node ?? ""}|${w.reason ?? ""}|${w.until ?? ""}`;
+    const had = new Set(before.map(key));
+    for (const w of after) {
+      if (had.has(key(w))) continue;
+      this.d.log.info("waiting", {
+        plan: plan.metadata.name,
+        ...(w.node !== undefined ? { node: w.node } : {}),
+        reason: w.reason,
+        until: w.until,
+        message: w.message,
+      });
+    }
   }
 
   private nextLook(plan: CompiledPlan, resolution: Resolution, decision: Decision, drainWake: number | undefined): number | undefined {
