@@ -66,6 +66,11 @@ export class Reconciler {
     this.actuator = new Actuator({ ...d, namespace: c.namespace, controllerName: c.controllerName, protectedPods: c.protectedPods });
   }
 
+  /** Drops what earlier reads left (channel answers, alerts, pod counts, versions): a new term reads afresh. */
+  forget(): void {
+    for (const m of [this.channels, this.alertReadings, this.podCounts, this.versions]) m.clear();
+  }
+
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const started = process.hrtime.bigint();
     const name = key.includes("/") ? key.slice(key.indexOf("/") + 1) : key;
