@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { Informer } from "../../src/controller/kube/informer.ts";
 import { type KubeError, resources } from "../../src/controller/kube/ports.ts";
 import type { Node, Pod, Secret } from "../../src/controller/rollout/objects.ts";
+import { FINALIZER_RELEASE_NODES } from "../../src/controller/rollout/keys.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { silentLogger } from "../../src/controller/wiring/log.ts";
 import { Metrics } from "../../src/controller/wiring/metrics.ts";
@@ -21,6 +22,8 @@ function world(kube: ScriptedKube, plan: PlanObject, nodes: Node[]) {
     new Informer<T>(kube, { resource, namespace: NS, relistMs: 60_000 });
   const plans = informer<PlanObject>(resources.plans);
   const nodeCache = informer<Node>(resources.nodes);
+  // A Plan this controller already holds, unless the test says otherwise.
+  plan.metadata.finalizers ??= [FINALIZER_RELEASE_NODES];
   plans.upsert(plan);
   for (const n of nodes) nodeCache.upsert(n);
   const metrics = new Metrics(false);
@@ -126,6 +129,51 @@ describe("reconciler (scripted API): errors say what happens next", () => {
     const { reconciler } = world(kube, plan, [aNode("w1")]);
     await assert.rejects(reconciler.reconcile(`${NS}/up`), (e: unknown) => (e as KubeError).status === 500);
     assert.ok(written, "status written before the error");
+    kube.done();
+  });
+
+  it("a new Plan gets its finalizer before any node is touched; a conflict on it backs off with nothing written", async () => {
+    const plan = aPlan({ cordon: true }) as PlanObject;
+    plan.metadata.finalizers = [];
+    plan.metadata.resourceVersion = "7";
+    const kube = new ScriptedKube([expect("patch", resources.plans, apiError(409, "Conflict", "patch"))]);
+    const { reconciler } = world(kube, plan, [aNode("w1")]);
+    await assert.rejects(reconciler.reconcile(`${NS}/up`), (e: unknown) => (e as KubeError).status === 409);
+    kube.done();
+    const held = { ...plan, metadata: { ...plan.metadata, resourceVersion: "8", finalizers: [FINALIZER_RELEASE_NODES] } };
+    kube.then(
+      expect("patch", resources.plans, held, (c) =>
+        assert.deepEqual(c.body, { metadata: { resourceVersion: "7", finalizers: [FINALIZER_RELEASE_NODES] } }, "guarded by the resourceVersion"),
+      ),
+      expect("patch", resources.nodes, (c: Call) => ({ ...aNode("w1"), ...(c.body as object) })),
+      expect("patch", resources.plans, echoStatus(held), (c) => assert.equal((c.opts as { subresource?: string }).subresource, "status")),
+    );
+    await reconciler.reconcile(`${NS}/up`);
+    kube.done();
+    assert.deepEqual(
+      kube.calls.map((c) => `${c.verb} ${c.resource}`),
+      ["patch plans", "patch plans", "patch nodes", "patch plans"],
+      "the finalizer first, then the cordon, then the status",
+    );
+  });
+
+  it("a deleted Plan's nodes are released from a fresh read, then its finalizer goes", async () => {
+    const plan = aPlan({ cordon: true }) as PlanObject;
+    plan.metadata.deletionTimestamp = "2026-06-01T00:00:00Z";
+    plan.metadata.resourceVersion = "9";
+    const cordoned = aNode("w1");
+    cordoned.spec = { unschedulable: true };
+    cordoned.metadata.annotations = { "cordoned.plan-runner.dev/up": "h" };
+    const kube = new ScriptedKube([
+      expect("list", resources.nodes, { metadata: {}, items: [cordoned] }),
+      expect("patch", resources.nodes, cordoned, (c) =>
+        assert.deepEqual(c.body, { metadata: { annotations: { "cordoned.plan-runner.dev/up": null } }, spec: { unschedulable: null } }),
+      ),
+      expect("patch", resources.plans, plan, (c) => assert.deepEqual(c.body, { metadata: { resourceVersion: "9", finalizers: [] } })),
+    ]);
+    // The cache knows nothing of the cordon: the release reads the API server.
+    const { reconciler } = world(kube, plan, [aNode("w1")]);
+    await reconciler.reconcile(`${NS}/up`);
     kube.done();
   });
 });

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { Controller, type ControllerConfig, ListenError, defaultIdentity } from "../../controller/wiring/process.ts";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
+import { leaderOptionsProblem } from "../../controller/kube/leader.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, logger } from "../../controller/wiring/log.ts";
 import { Metrics } from "../../controller/wiring/metrics.ts";
 import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
@@ -132,6 +133,8 @@ export function parseControllerConfig(
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
     ownNode: env["NODE_NAME"] !== "" ? env["NODE_NAME"] : undefined,
   });
+  const leaseProblem = config.leaderElection ? leaderOptionsProblem(config) : undefined;
+  if (leaseProblem !== undefined) throw new UsageError(`--lease-duration, --renew-deadline, --retry-period: ${leaseProblem}`);
   return { config, kubeconfig: values.kubeconfig, log };
 }
 
@@ -176,8 +179,9 @@ export const run: Command = async (argv, io) => {
     await controller.stop();
     return EXIT_INVALID;
   }
-  const why = await Promise.race([stopped, controller.lost.then((w) => `lost leadership: ${w}`)]);
+  // A lost lease is not a reason to exit: the controller stands by and campaigns again.
+  const why = await stopped;
   log.info("stopping", { why });
   await controller.stop();
-  return why.startsWith("lost") ? 1 : 0;
+  return 0;
 };

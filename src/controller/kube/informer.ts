@@ -37,6 +37,11 @@ export class Informer<T extends KubeObject> {
   private abort = new AbortController();
   private stopped = false;
   private loop: Promise<void> | undefined;
+  /** The watch under way, aborted by resync(). */
+  private slice: AbortController | undefined;
+  private resyncWaiters: Array<() => void> = [];
+  /** Ends the pause after a failed relist early: a resync is wanted now. */
+  private wakeBackoff: (() => void) | undefined;
 
   constructor(
     private readonly kube: Kube,
@@ -84,6 +89,19 @@ export class Informer<T extends KubeObject> {
     this.loop = this.run();
   }
 
+  /**
+   * Resolves after a full relist that began after this call: a new leader's term starts from
+   * what the API server holds now, not from a cache that may have missed a term's changes
+   * (a paused process reads its watch backlog only after it resumes).
+   */
+  resync(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.resyncWaiters.push(resolve);
+      this.slice?.abort();
+      this.wakeBackoff?.();
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
@@ -95,6 +113,17 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
+    const waiters = this.resyncWaiters.splice(0);
+    try {
+      await this.replaceStore();
+    } catch (e: unknown) {
+      this.resyncWaiters.unshift(...waiters); // answered by the next relist that works
+      throw e;
+    }
+    for (const w of waiters) w();
+  }
+
+  private async replaceStore(): Promise<void> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = "";
@@ -143,8 +172,9 @@ export class Informer<T extends KubeObject> {
         failures = 0;
         const relistAt = Date.now() + this.opts.relistMs;
         // Watch until the relist is due; a watch that ends early (server timeout) resumes from the last version.
-        while (!this.stopped && Date.now() < relistAt) {
+        while (!this.stopped && Date.now() < relistAt && this.resyncWaiters.length === 0) {
           const slice = new AbortController();
+          this.slice = slice;
           const onStop = (): void => slice.abort();
           this.abort.signal.addEventListener("abort", onStop, { once: true });
           const timer = setTimeout(() => slice.abort(), Math.max(1000, relistAt - Date.now()));
@@ -161,6 +191,7 @@ export class Informer<T extends KubeObject> {
               slice.signal,
             );
           } finally {
+            this.slice = undefined;
             clearTimeout(timer);
             this.abort.signal.removeEventListener("abort", onStop);
           }
@@ -178,8 +209,10 @@ export class Informer<T extends KubeObject> {
         });
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
+          this.wakeBackoff = () => (clearTimeout(t), r());
           this.abort.signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
         });
+        this.wakeBackoff = undefined;
       }
     }
   }

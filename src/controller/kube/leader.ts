@@ -6,22 +6,43 @@ export interface LeaderOptions {
   readonly name: string;
   readonly identity: string;
   readonly leaseDurationMs: number;
+  /** How long a successful renewal lets this process act; strictly shorter than the lease. */
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
+  /** Wall clock, for the times written into the Lease. Default Date.now. */
   readonly now?: () => number;
+  /** Monotonic clock for every duration this process judges itself. Default performance.now. */
+  readonly monotonic?: () => number;
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Why leader options cannot work, or undefined. A renew deadline not inside the lease would let two replicas act at once. */
+export function leaderOptionsProblem(o: Pick<LeaderOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">): string | undefined {
+  if (o.renewDeadlineMs <= 0) return "the renew deadline must be positive";
+  if (o.renewDeadlineMs >= o.leaseDurationMs)
+    return `the renew deadline (${o.renewDeadlineMs}ms) must be shorter than the lease duration (${o.leaseDurationMs}ms)`;
+  if (o.retryPeriodMs <= 0 || o.retryPeriodMs >= o.renewDeadlineMs)
+    return `the retry period (${o.retryPeriodMs}ms) must be positive and shorter than the renew deadline (${o.renewDeadlineMs}ms)`;
+  return undefined;
 }
 
 /**
  * Leader election on a coordination.k8s.io Lease, so two replicas never act at once.
- * Expiry is judged by when *we* last saw the lease change, not by the holder's clock
- * (the same rule as client-go), so clock skew between nodes cannot hand out two leases.
- * Losing the lease is final for this process: the caller exits and is restarted, which is
- * simpler to reason about than stopping every in-flight action.
+ *
+ * Another replica takes the lease once it has seen the record unchanged for the lease duration
+ * by its own clock (the client-go rule: no clock is compared across machines). Our side of that
+ * bargain is `mayAct()`: a renewal lets this process act until renewDeadline after the moment
+ * its request was *sent* (the server wrote it no earlier, the others saw it no earlier), on the
+ * monotonic clock, so a process that was paused, starved or cut off stops acting before anyone
+ * else can start. The gap between the two durations covers a write already on the wire.
+ *
+ * Losing the lease is not the end: `run` campaigns again, and calls onLead for each new term.
  */
 export class LeaderElector {
   private observed: { record: string; at: number } | undefined;
   private leading = false;
+  /** Monotonic time until which this process may act (0: never). */
+  private actUntil = 0;
   private stopped = false;
   private wake: (() => void) | undefined;
   /** The holder we last said we wait for: a standby says so once per holder, not every retry period. */
@@ -30,38 +51,78 @@ export class LeaderElector {
   constructor(
     private readonly kube: Kube,
     private readonly opts: LeaderOptions,
-  ) {}
+  ) {
+    const problem = leaderOptionsProblem(opts);
+    if (problem !== undefined) throw new Error(`leader election: ${problem}`);
+  }
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** True while the last successful renewal still covers us: checked before every write. */
+  mayAct(): boolean {
+    return this.leading && this.mono() < this.actUntil;
   }
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Resolves when this process leads; then keeps renewing until `lost` is called or stop(). */
+  private mono(): number {
+    return (this.opts.monotonic ?? (() => performance.now()))();
+  }
+
+  /** Campaigns, leads, and after a loss campaigns again, until stop(). */
   async run(onLead: () => void, onLost: (why: string) => void): Promise<void> {
-    while (!this.stopped && !this.leading) {
+    while (!this.stopped) {
+      await this.campaign();
+      if (this.stopped) break;
+      this.opts.log?.("became leader", { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
+      onLead();
+      const why = await this.holdOn();
+      if (this.stopped) break;
+      this.leading = false;
+      this.actUntil = 0;
+      this.waitingFor = undefined; // the standby line is said again for this wait
+      onLost(why);
+    }
+  }
+
+  private async campaign(): Promise<void> {
+    while (!this.stopped) {
+      const sent = this.mono();
       if (await this.tryAcquireOrRenew()) {
         this.leading = true;
-        this.opts.log?.("became leader", { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
-        onLead();
-        break;
-      }
-      await this.pause(this.opts.retryPeriodMs);
-    }
-    let lastRenew = this.now();
-    while (!this.stopped && this.leading) {
-      await this.pause(this.opts.retryPeriodMs);
-      if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = this.now();
-      } else if (this.now() - lastRenew > this.opts.renewDeadlineMs) {
+        this.actUntil = sent + this.opts.renewDeadlineMs;
+        if (this.mayAct()) return;
+        // The answer came back after the deadline it bought: not a term worth starting.
         this.leading = false;
-        onLost("could not renew the lease within the renew deadline");
       }
+      await this.pause(this.opts.retryPeriodMs);
     }
+  }
+
+  /** Renews every retry period; resolves with the reason once the renew deadline passes without a renewal. */
+  private async holdOn(): Promise<string> {
+    while (!this.stopped) {
+      await this.pause(Math.min(this.opts.retryPeriodMs, Math.max(0, this.actUntil - this.mono())));
+      if (this.stopped) break;
+      if (!this.mayAct()) return "could not renew the lease within the renew deadline";
+      const sent = this.mono();
+      const renewed = await this.within(this.actUntil - sent, this.tryAcquireOrRenew());
+      if (renewed === "taken") return "another replica holds the lease";
+      if (renewed === true && sent + this.opts.renewDeadlineMs > this.actUntil) this.actUntil = sent + this.opts.renewDeadlineMs;
+      if (!this.mayAct()) return "could not renew the lease within the renew deadline";
+    }
+    return "stopped";
+  }
+
+  /** The attempt's answer, or false when the deadline comes first (a hung request must not keep us leading). */
+  private within<T>(ms: number, attempt: Promise<T>): Promise<T | false> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))));
+    return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
   }
 
   private pause(ms: number): Promise<void> {
@@ -81,8 +142,10 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    if (!this.leading) return;
+    const held = this.mayAct();
     this.leading = false;
+    this.actUntil = 0;
+    if (!held) return;
     try {
       const lease = await this.kube.get<Lease>(resources.leases, this.opts.namespace, this.opts.name);
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
@@ -95,7 +158,8 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** true: the lease is ours; false: not now; "taken": another replica holds it while we thought we led. */
+  private async tryAcquireOrRenew(): Promise<boolean | "taken"> {
     const nowIso = microTime(this.now());
     const durationS = Math.ceil(this.opts.leaseDurationMs / 1000);
     let lease: Lease;
@@ -117,17 +181,19 @@ export class LeaderElector {
     }
     const spec = lease.spec ?? {};
     const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-    if (this.observed?.record !== record) this.observed = { record, at: this.now() };
+    if (this.observed?.record !== record) this.observed = { record, at: this.mono() };
     const holder = spec.holderIdentity ?? "";
     const mine = holder === this.opts.identity;
-    const expired = this.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationS) * 1000;
+    const expired = this.mono() > this.observed.at + (spec.leaseDurationSeconds ?? durationS) * 1000;
     if (!mine && holder !== "" && !expired) {
+      if (this.leading) return "taken";
       if (holder !== this.waitingFor) {
         this.waitingFor = holder;
         this.opts.log?.("standby: waiting for the lease", { lease: `${this.opts.namespace}/${this.opts.name}`, holder, identity: this.opts.identity });
       }
       return false;
     }
+    if (!mine && this.leading) return "taken"; // someone else's record, even an expired or empty one, ends our term
     try {
       await this.kube.replace<Lease>(resources.leases, this.opts.namespace, {
         ...lease,

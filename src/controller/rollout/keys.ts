@@ -23,6 +23,12 @@ export const annotationDrainStarted = (plan: string): string => `drain.plan-runn
 /** `<hash>/<failures>`: drains of this node for this hash that failed (refused or timed out). */
 export const annotationDrainFailed = (plan: string): string => `drain-failed.plan-runner.dev/${plan}`;
 
+/**
+ * On a Plan, added before it touches a node: a Plan deleted while no replica leads stays
+ * (deletionTimestamp set) until a leader has released its nodes and removed this.
+ */
+export const FINALIZER_RELEASE_NODES = "plan-runner.dev/release-nodes";
+
 /** On a Plan: the paths whose values SUC adds to the hash. */
 export const ANNOTATION_DIGEST = "upgrade.cattle.io/digest";
 

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { Informer } from "../kube/informer.ts";
 import type { Node, Pod, Secret } from "../rollout/objects.ts";
 import { LeaderElector } from "../kube/leader.ts";
+import { FencedKube, NotLeaderError } from "../kube/fence.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/keys.ts";
@@ -61,6 +62,17 @@ export interface ControllerDeps {
   readonly now?: () => number;
 }
 
+const electorFor = (d: ControllerDeps, config: ControllerConfig): LeaderElector =>
+  new LeaderElector(d.kube, {
+    namespace: config.namespace,
+    name: config.leaseName,
+    identity: config.identity,
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.renewDeadlineMs,
+    retryPeriodMs: config.retryPeriodMs,
+    log: (m, f) => d.log.info(m, f),
+  });
+
 /**
  * Wires informers -> keyed queue -> reconciler, behind leader election. Informers run on every
  * replica (a standby has warm caches); only the leader reconciles and writes.
@@ -75,16 +87,19 @@ export class Controller {
   private readonly elector: LeaderElector | undefined;
   private server: Server | undefined;
   private leading = false;
+  /** Counts terms, so a term that ended while it was starting never begins. */
+  private term = 0;
   private clusterId: string | undefined;
-  private lostResolve: ((why: string) => void) | undefined;
-  /** Resolves when leadership is lost: the process must exit (a new leader takes over from the API's state). */
-  readonly lost: Promise<string>;
 
   constructor(
     private readonly d: ControllerDeps,
     private readonly config: ControllerConfig,
   ) {
-    const { kube, log } = d;
+    const { log } = d;
+    const elector = config.leaderElection ? electorFor(d, config) : undefined;
+    this.elector = elector;
+    // Every write but the elector's own goes through the fence.
+    const kube = elector === undefined ? d.kube : new FencedKube(d.kube, () => elector.mayAct());
     const informerLog = (msg: string, fields?: Record<string, unknown>): void => log.warn(msg, fields);
     this.plans = new Informer(kube, { resource: resources.plans, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
     this.nodes = new Informer(kube, { resource: resources.nodes, relistMs: config.relistMs, log: informerLog });
@@ -112,26 +127,21 @@ export class Controller {
       clusterId: () => this.clusterId,
     });
     this.queue = new WorkQueue(
-      async (key) => (this.plans.get(key)?.spec?.exclusive === true ? this.exclusively(() => this.reconciler.reconcile(key)) : this.reconciler.reconcile(key)),
+      async (key) => {
+        if (!this.leading) return {}; // the next term queues every Plan again
+        return this.plans.get(key)?.spec?.exclusive === true ? this.exclusively(() => this.reconciler.reconcile(key)) : this.reconciler.reconcile(key);
+      },
       { concurrency: config.workers },
       (key, e) => {
+        if (e instanceof NotLeaderError) {
+          log.warn("write refused: this replica no longer holds the lease", { plan: key, call: e.call });
+          return;
+        }
         const kind = e instanceof KubeError ? (e.retryable ? `api_${e.status}` : `api_terminal_${e.status}`) : "internal";
         d.metrics.reconcileErrors.inc({ kind });
         log.error("reconcile failed; will retry", { plan: key, kind, error: e instanceof Error ? e.message : String(e) });
       },
     );
-    if (config.leaderElection) {
-      this.elector = new LeaderElector(kube, {
-        namespace: config.namespace,
-        name: config.leaseName,
-        identity: config.identity,
-        leaseDurationMs: config.leaseDurationMs,
-        renewDeadlineMs: config.renewDeadlineMs,
-        retryPeriodMs: config.retryPeriodMs,
-        log: (m, f) => log.info(m, f),
-      });
-    }
-    this.lost = new Promise((r) => (this.lostResolve = r));
     this.wire();
   }
 
@@ -187,19 +197,35 @@ export class Controller {
       // only sent to channels as SUC does; not needed to work
     }
     this.d.log.info("caches synced", { plans: this.plans.list().length, nodes: this.nodes.list().length, pods: this.pods.list().length });
-    const lead = (): void => {
-      this.leading = true;
-      this.d.metrics.leader.set(1);
-      this.enqueueAll();
-    };
-    if (this.elector === undefined) lead();
+    if (this.elector === undefined) this.beginTerm(++this.term);
     else
-      void this.elector.run(lead, (why) => {
-        this.leading = false;
-        this.d.metrics.leader.set(0);
-        this.d.log.error("lost leadership; stopping", { why });
-        this.lostResolve?.(why);
-      });
+      void this.elector.run(
+        () => void this.startTerm(++this.term),
+        (why) => {
+          this.term++;
+          this.leading = false;
+          this.d.metrics.leader.set(0);
+          this.d.log.error("lost leadership; standing by for the lease", { why });
+        },
+      );
+  }
+
+  /**
+   * A term starts from the cluster as it is now: the other replica may have moved every Plan on
+   * while this one was paused or cut off, so the caches are relisted and the reconciler's
+   * readings dropped before the first reconcile.
+   */
+  private async startTerm(term: number): Promise<void> {
+    await Promise.all([this.plans, this.nodes, this.pods, this.secrets].map((i) => i.resync()));
+    this.reconciler.forget();
+    if (term === this.term) this.beginTerm(term);
+  }
+
+  private beginTerm(term: number): void {
+    if (term !== this.term) return;
+    this.leading = true;
+    this.d.metrics.leader.set(1);
+    this.enqueueAll();
   }
 
   get isLeader(): boolean {
@@ -246,6 +272,7 @@ export class Controller {
 
   /** SIGTERM: stop taking work, let running reconciles finish, give the lease up. */
   async stop(): Promise<void> {
+    this.term++;
     this.leading = false;
     await this.queue.shutdown();
     await this.elector?.stop();

@@ -7,6 +7,7 @@ import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVer
 import { decide } from "../rollout/decide.ts";
 import { type InputConfig, type Snapshot, buildDecideInput, soakingNodes } from "../rollout/decide-input.ts";
 import type { AlertReading, Decision, Resolution, ServerVersion } from "../rollout/decision.ts";
+import { FINALIZER_RELEASE_NODES } from "../rollout/keys.ts";
 import { holds, uncordonPatch } from "../rollout/node-patches.ts";
 import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
 import type { PodFacts } from "../rollout/pod-facts.ts";
@@ -66,28 +67,61 @@ export class Reconciler {
     this.actuator = new Actuator({ ...d, namespace: c.namespace, controllerName: c.controllerName, protectedPods: c.protectedPods });
   }
 
+  /** Drops what earlier reads left (channel answers, alerts, pod counts, versions): a new term reads afresh. */
+  forget(): void {
+    for (const m of [this.channels, this.alertReadings, this.podCounts, this.versions]) m.clear();
+  }
+
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const started = process.hrtime.bigint();
     const name = key.includes("/") ? key.slice(key.indexOf("/") + 1) : key;
     try {
       const plan = this.d.plans.get(key);
       if (plan === undefined || plan.metadata.deletionTimestamp !== undefined) {
-        await this.releaseAll(name);
+        await this.releaseAll(name, plan !== undefined);
+        if (plan !== undefined) await this.setFinalizer(plan, false);
         this.d.metrics.forgetPlan(name);
         return {};
       }
-      return await this.reconcilePlan(plan);
+      return await this.reconcilePlan(await this.setFinalizer(plan, true));
     } finally {
       this.d.metrics.reconcileDuration.observe({ plan: name }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
-  /** A deleted Plan leaves no node cordoned by it (SUC #71); its pods go with it (ownerReferences). */
-  private async releaseAll(plan: string): Promise<void> {
-    for (const node of this.d.nodes.list()) {
+  /**
+   * A deleted Plan leaves no node cordoned by it (SUC #71); its pods go with it (ownerReferences).
+   * Before the finalizer goes, the nodes are read from the API server, not the cache: once it is
+   * gone, nothing would ever look again.
+   */
+  private async releaseAll(plan: string, fresh: boolean): Promise<void> {
+    const nodes = fresh ? (await this.d.kube.list<Node>(resources.nodes, undefined)).items : this.d.nodes.list();
+    for (const node of nodes) {
       if (!holds(node, plan)) continue;
       await this.actuator.patchNode(node.metadata.name, uncordonPatch(node, plan));
       this.d.log.info("released node of a deleted plan", { plan, node: node.metadata.name });
+    }
+  }
+
+  /**
+   * Adds (before the Plan's first write to a node) or removes (after its nodes are released) the
+   * finalizer, with the resourceVersion as precondition so another finalizer written meanwhile
+   * is never lost: a conflict is retried by the work queue.
+   */
+  private async setFinalizer(plan: PlanObject, want: boolean): Promise<PlanObject> {
+    const have = plan.metadata.finalizers ?? [];
+    if (have.includes(FINALIZER_RELEASE_NODES) === want) return plan;
+    const finalizers = want ? [...have, FINALIZER_RELEASE_NODES] : have.filter((f) => f !== FINALIZER_RELEASE_NODES);
+    try {
+      const updated = await this.d.kube.patch<PlanObject>(resources.plans, this.d.config.namespace, plan.metadata.name, {
+        metadata: { resourceVersion: plan.metadata.resourceVersion, finalizers },
+      });
+      // Not cached when removed: the object may be gone already, and its DELETED event could come first.
+      if (want) this.d.plans.upsert(updated);
+      return updated;
+    } catch (e: unknown) {
+      if (!want && e instanceof KubeError && e.notFound) return plan;
+      throw e;
     }
   }
 
