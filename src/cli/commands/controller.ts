@@ -24,6 +24,10 @@ Runs the controller: watches Plans in --namespace and all Nodes, creates the upg
   --channel-poll D         re-ask a channel for the latest version after (default 15m)
   --default-deadline S     activeDeadlineSeconds when a Plan sets none (default 900)
   --max-deadline S         cap on a Plan's jobActiveDeadlineSecs (default 7200)
+  --notify-secret NAME     post rollout started, node failed, Held/Blocked/Halted and Complete to the
+                           webhook URL in this Secret's key url (in --namespace), as Slack's {"text": ...};
+                           the URL is never logged (default: no notifications)
+  --notify-timeout D       one POST to the webhook (default 5s); then up to 3 retries, waits doubling from 1s
 
 Environment (set by deploy/deployment.yaml from the downward API):
   POD_NAME, POD_NAMESPACE  this replica's pod: never evicted by its own drains
@@ -54,6 +58,8 @@ const OPTIONS = {
   "channel-poll": { type: "string" },
   "default-deadline": { type: "string", default: String(D.defaultDeadlineSecs) },
   "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
+  "notify-secret": { type: "string" },
+  "notify-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -75,7 +81,7 @@ export function parseControllerConfig(
     return n;
   };
   const span = (
-    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll",
+    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll" | "notify-timeout",
     fallback: number,
   ): number => {
     const text = values[flag];
@@ -83,6 +89,10 @@ export function parseControllerConfig(
   };
   const namespace = values.namespace ?? env["POD_NAMESPACE"] ?? D.namespace;
   const metrics = values["metrics-address"];
+  const notifySecret = values["notify-secret"];
+  if (notifySecret !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(notifySecret)) {
+    throw new UsageError(`--notify-secret: "${notifySecret}" is not a Secret name (lower case letters, digits, "-" and ".")`);
+  }
   const config: ControllerConfig = Object.freeze({
     ...D,
     namespace,
@@ -103,6 +113,8 @@ export function parseControllerConfig(
     maxDeadlineSecs: int("max-deadline", values["max-deadline"], 1),
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
     ownNode: env["NODE_NAME"] !== "" ? env["NODE_NAME"] : undefined,
+    notifySecret,
+    notifyTimeoutMs: span("notify-timeout", D.notifyTimeoutMs),
   });
   return { config, kubeconfig: values.kubeconfig };
 }

@@ -13,6 +13,7 @@ import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVer
 import { KubeAdapter } from "../kube/adapter.ts";
 import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
+import { Webhook } from "../kube/webhook.ts";
 
 export interface ControllerConfig extends ReconcilerConfig {
   readonly workers: number;
@@ -25,6 +26,12 @@ export interface ControllerConfig extends ReconcilerConfig {
   /** host:port for /metrics, /healthz and /readyz; undefined disables the server. */
   readonly metricsAddress: string | undefined;
   readonly identity: string;
+  /** Name of the Secret (its key `url`) of the notification webhook; undefined: none. */
+  readonly notifySecret: string | undefined;
+  readonly notifyTimeoutMs: number;
+  readonly notifyRetries: number;
+  readonly notifyBackoffMs: number;
+  readonly notifyQueueSize: number;
 }
 
 export const defaultIdentity = (): string => `${process.env["POD_NAME"] ?? hostname()}_${randomBytes(4).toString("hex")}`;
@@ -53,6 +60,7 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly elector: LeaderElector | undefined;
+  private readonly webhook: Webhook | undefined;
   private server: Server | undefined;
   private leading = false;
   private clusterId: string | undefined;
@@ -76,6 +84,8 @@ export class Controller {
       log: informerLog,
     });
     this.secrets = new Informer(kube, { resource: resources.secrets, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
+    this.webhook = config.notifySecret === undefined ? undefined : this.notifier(config.notifySecret);
+    const webhook = this.webhook;
     this.reconciler = new Reconciler({
       kube,
       channel: d.channel ?? httpChannel,
@@ -90,6 +100,7 @@ export class Controller {
       now: d.now ?? Date.now,
       config,
       clusterId: () => this.clusterId,
+      ...(webhook !== undefined ? { notify: (plan: string, text: string) => webhook.enqueue(plan, text) } : {}),
     });
     this.queue = new WorkQueue(
       async (key) => (this.plans.get(key)?.spec?.exclusive === true ? this.exclusively(() => this.reconciler.reconcile(key)) : this.reconciler.reconcile(key)),
@@ -113,6 +124,32 @@ export class Controller {
     }
     this.lost = new Promise((r) => (this.lostResolve = r));
     this.wire();
+  }
+
+  /** The URL is read from the Secret's cache at each send, so rotating it needs no restart; only its name is ever logged. */
+  private notifier(secret: string): Webhook {
+    const { config, metrics, log } = { config: this.config, metrics: this.d.metrics, log: this.d.log };
+    const where = `${config.namespace}/${secret}`;
+    return new Webhook({
+      url: () => {
+        const encoded = this.secrets.get(where)?.data?.["url"];
+        if (encoded === undefined) return { missing: `secret ${where} (key url)` };
+        return { url: Buffer.from(encoded, "base64").toString("utf8").trim() };
+      },
+      timeoutMs: config.notifyTimeoutMs,
+      retries: config.notifyRetries,
+      backoffMs: config.notifyBackoffMs,
+      queueSize: config.notifyQueueSize,
+      onResult: (result, { plan }) => {
+        if (result === "sent") {
+          metrics.notificationsSent.inc();
+          return;
+        }
+        metrics.notificationFailures.inc({ kind: result });
+        const why = result === "no_secret" ? `secret ${where} has no key url` : result === "bad_url" ? `secret ${where} key url is not an http(s) URL` : result;
+        log.warn("notification not delivered", { plan, kind: result, why });
+      },
+    });
   }
 
   private exclusiveTail: Promise<unknown> = Promise.resolve();
@@ -228,6 +265,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.leading = false;
     await this.queue.shutdown();
+    await this.webhook?.stop();
     await this.elector?.stop();
     await Promise.all([this.plans, this.nodes, this.pods, this.secrets].map((i) => i.stop()));
     await new Promise<void>((r) => (this.server === undefined ? r() : this.server.close(() => r())));
