@@ -82,13 +82,13 @@ describe("notifications: what is announced", () => {
     ]);
   });
 
-  it("a failed node is named once, with its attempts and message", () => {
-    const failures = [{ node: "worker-3", reason: "Error", message: "pod apply-… failed: exit 1", attempts: 3 }];
+  it("a failed node is named once, with its reason and message", () => {
+    const failures = [{ node: "worker-3", reason: "UpgradeFailed", message: "pod apply-… failed: Error (exit 1): kubeadm: … (attempt 3/3)", attempts: 3 }];
     const failed = aStatus("Halted", { reason: "NodeFailed", message: "worker-3 failed", failures });
     const said = announce([aStatus("Applying"), failed, failed]);
     assert.deepEqual(said, [
       `plan-runner: ${PLAN} started upgrading 4 of 4 nodes to v1.35.1`,
-      `plan-runner: ${PLAN}: node worker-3 failed after 3 attempts (Error): pod apply-… failed: exit 1`,
+      `plan-runner: ${PLAN}: node worker-3 failed (UpgradeFailed): pod apply-… failed: Error (exit 1): kubeadm: … (attempt 3/3)`,
       `plan-runner: ${PLAN} is Halted (NodeFailed): worker-3 failed`,
     ]);
   });

@@ -55,8 +55,8 @@ export function notices(planId: string, previous: PlanStatus | undefined, next: 
   }
   for (const f of next.failures ?? []) {
     if (f.node === undefined) continue;
-    const attempts = f.attempts !== undefined ? ` after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}` : "";
-    say(`failed/${f.node}`, `plan-runner: ${planId}: node ${f.node} failed${attempts} (${f.reason ?? "Error"}): ${f.message ?? ""}`.trimEnd());
+    // The failure's message already counts the attempts and names the pod to read.
+    say(`failed/${f.node}`, `plan-runner: ${planId}: node ${f.node} failed (${f.reason ?? "Error"}): ${f.message ?? ""}`.trimEnd());
   }
   for (const gate of GATES) {
     if (next.state !== gate) continue;
