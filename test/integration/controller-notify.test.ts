@@ -13,7 +13,7 @@ import type { Logger } from "../../src/controller/wiring/log.ts";
 import { Metrics } from "../../src/controller/wiring/metrics.ts";
 import { Controller } from "../../src/controller/wiring/process.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, aPlan, applyPlan, condition, optIn, startEnv, testConfig, waitForPlan } from "./controller-env.ts";
+import { type Env, aPlan, applyPlan, condition, listPods, optIn, startEnv, testConfig, waitForPlan } from "./controller-env.ts";
 
 /** What the receiver got, per path; how it answers, per path ("ok", "hang", or a status code). */
 class Receiver {
@@ -174,6 +174,38 @@ describe("controller: notifications", () => {
     } finally {
       await second?.stop();
       if (!firstStopped) await first.stop();
+    }
+  });
+
+  it("a prepare gate that holds, re-run every poll interval, is announced once (no flapping)", async () => {
+    const ns = await env.cp.createNamespace("notify-held");
+    const path = "/held";
+    await setWebhook(ns, `${receiver.base}${path}`);
+    const label = "test.plan-runner.dev/notify-held";
+    await optIn(env, workers.slice(0, 2), label);
+    const ctl = await startController(ns);
+    try {
+      const spec = { concurrency: 1, prepare: { image: "example.com/gate", args: ["compat-gate"] }, nodeSelector: { matchLabels: { [label]: "yes" } } };
+      await applyPlan(env, aPlan(ns, "held", spec, { "sim.plan-runner.dev/exit-code.prepare": "4" }));
+      const held = await waitForPlan(env, ns, "held", "Held", (p) => p.status?.state === "Held");
+      // Each re-run replaces the gate's pod: count the distinct pods that ended held.
+      const runs = new Set<string>();
+      const gateRuns = async (): Promise<number> => {
+        for (const p of await listPods(env, ns)) {
+          if (p.metadata.labels?.["plan-runner.dev/role"] === "prepare" && p.status?.phase === "Failed") runs.add(p.metadata.uid ?? p.metadata.name);
+        }
+        return runs.size;
+      };
+      await waitFor(async () => (await gateRuns()) >= 3, { timeoutMs: 60_000, what: "the held gate to run three times", intervalMs: 100 });
+      await waitFor(() => receiver.messages(path).length >= 2, { timeoutMs: 30_000, what: "the start and Held messages" });
+      // The first gate run is the start of the rollout; the re-runs between Held passes say nothing new.
+      assert.deepEqual(receiver.messages(path), [
+        `plan-runner: ${ns}/held started upgrading 2 of 2 nodes to v1.0.0`,
+        `plan-runner: ${ns}/held is Held (${condition(held, "Held")?.reason ?? ""}): ${condition(held, "Held")?.message ?? ""}`,
+      ]);
+      assert.match(receiver.messages(path)[1] ?? "", /exited 4/);
+    } finally {
+      await ctl.stop();
     }
   });
 
