@@ -91,7 +91,8 @@ export function parseControllerConfig(
   const metrics = values["metrics-address"];
   const notifySecret = values["notify-secret"];
   if (notifySecret !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(notifySecret)) {
-    throw new UsageError(`--notify-secret: "${notifySecret}" is not a Secret name (lower case letters, digits, "-" and ".")`);
+    // Not echoed: a webhook URL given here by mistake would land in the controller's log.
+    throw new UsageError(`--notify-secret: expects the name of a Secret holding the URL (lower case letters, digits, "-" and "."), not the URL itself`);
   }
   const config: ControllerConfig = Object.freeze({
     ...D,
