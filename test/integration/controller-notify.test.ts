@@ -84,7 +84,7 @@ async function startController(ns: string): Promise<Running> {
   const log: Logger = { info: keep("info"), warn: keep("warn"), error: keep("error") };
   const metrics = new Metrics(false);
   const kube = new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath });
-  const config = testConfig(ns, { notifySecret: "notify", notifyTimeoutMs: 500, notifyRetries: 2, notifyBackoffMs: 50 });
+  const config = testConfig(ns, { notifySecret: "notify", notifyTimeoutMs: 2000, notifyRetries: 2, notifyBackoffMs: 50 });
   const controller = new Controller({ kube, metrics, log }, config);
   await controller.start();
   return { metrics, logs, stop: () => controller.stop() };
@@ -222,7 +222,7 @@ describe("controller: notifications", () => {
       const done = await waitForPlan(env, ns, "while-hung", "Complete while the receiver hangs", (p) => condition(p, "Complete")?.status === "True", 90_000);
       assert.equal(done.status?.progress, `${workers.length}/${workers.length}`);
       // started and Complete, each given up after its attempts timed out.
-      await waitFor(async () => (await failuresOfKind(ctl.metrics, "timeout")) >= 2, { timeoutMs: 30_000, what: "the hung messages given up" });
+      await waitFor(async () => (await failuresOfKind(ctl.metrics, "timeout")) >= 2, { timeoutMs: 60_000, what: "the hung messages given up" });
 
       // The Secret is read at each send: pointing it elsewhere needs no restart.
       await setWebhook(ns, `${receiver.base}/broken`);

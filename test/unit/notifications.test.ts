@@ -156,7 +156,7 @@ describe("notifications: the webhook sender", () => {
     const results: Array<"sent" | WebhookFailure> = [];
     const webhook = new Webhook({
       url: () => ({ url: `${base}/hooks/T000/B000/secret` }),
-      timeoutMs: 300,
+      timeoutMs: 10_000,
       retries: 2,
       backoffMs: 10,
       queueSize: 10,
@@ -223,7 +223,7 @@ describe("notifications: the webhook sender", () => {
 
   it("a receiver that never answers times out; enqueue never waits, and a full queue drops and counts", async () => {
     answer = () => {}; // hangs
-    const { webhook, results } = hook({ retries: 0, queueSize: 2 });
+    const { webhook, results } = hook({ retries: 0, queueSize: 2, timeoutMs: 200 });
     for (let i = 0; i < 4; i++) webhook.enqueue("p", `m${i}`); // returns at once even though the receiver hangs
     // m0 is in flight, m1 and m2 queued, m3 does not fit.
     assert.deepEqual(results, ["queue_full"]);
