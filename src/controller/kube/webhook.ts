@@ -74,10 +74,6 @@ export class Webhook {
     this.running ??= this.drain().finally(() => (this.running = undefined));
   }
 
-  get pending(): number {
-    return this.queue.length;
-  }
-
   private async drain(): Promise<void> {
     for (let m = this.queue.shift(); m !== undefined; m = this.queue.shift()) {
       this.o.onResult(await this.deliver(m), { plan: m.plan });
