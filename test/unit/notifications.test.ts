@@ -155,7 +155,7 @@ describe("notifications: the webhook sender", () => {
   const hook = (o: Partial<ConstructorParameters<typeof Webhook>[0]> = {}): { webhook: Webhook; results: Array<"sent" | WebhookFailure> } => {
     const results: Array<"sent" | WebhookFailure> = [];
     const webhook = new Webhook({
-      url: () => ({ url: `${base}/hooks/T000/B000/secret` }),
+      url: () => `${base}/hooks/T000/B000/secret`,
       timeoutMs: 10_000,
       retries: 2,
       backoffMs: 10,
@@ -213,7 +213,7 @@ describe("notifications: the webhook sender", () => {
     assert.equal(received.length, 3, "one attempt and two retries");
     await webhook.stop();
     received.length = 0;
-    const gone = hook({ url: () => ({ url: `${base}/gone` }) });
+    const gone = hook({ url: () => `${base}/gone` });
     gone.webhook.enqueue("p", "x");
     await waitFor(() => gone.results.length === 1, { timeoutMs: 5000, what: "the 404 given up" });
     assert.deepEqual(gone.results, ["http_404"]);
@@ -233,9 +233,9 @@ describe("notifications: the webhook sender", () => {
   });
 
   it("no Secret, or a URL that is not http(s), is a failure of its own kind", async () => {
-    const missing = hook({ url: () => ({ missing: "secret ns/x" }) });
+    const missing = hook({ url: () => undefined });
     missing.webhook.enqueue("p", "x");
-    const bad = hook({ url: () => ({ url: "ftp://example.invalid/x" }) });
+    const bad = hook({ url: () => "ftp://example.invalid/x" });
     bad.webhook.enqueue("p", "x");
     await waitFor(() => missing.results.length === 1 && bad.results.length === 1, { timeoutMs: 5000, what: "both given up" });
     assert.deepEqual([missing.results, bad.results], [["no_secret"], ["bad_url"]]);

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface WebhookOptions {
-  /** The URL now, or why there is none (a name, never the value). */
-  readonly url: () => { url: string } | { missing: string };
+  /** The URL now; undefined when its Secret or key is missing (a `no_secret` failure). */
+  readonly url: () => string | undefined;
   readonly timeoutMs: number;
   /** Retries after the first attempt; the wait doubles from backoffMs. */
   readonly retries: number;
@@ -87,9 +87,9 @@ export class Webhook {
         const waited = await sleep(this.o.backoffMs * 2 ** (attempt - 1), true, { signal: this.abort.signal }).catch(() => false);
         if (!waited) return "shutdown";
       }
-      const target = this.o.url();
-      if ("missing" in target) return "no_secret";
-      result = await postText(target.url, m.text, this.o.timeoutMs);
+      const url = this.o.url();
+      if (url === undefined) return "no_secret";
+      result = await postText(url, m.text, this.o.timeoutMs);
       if (result === "sent" || !retryable(result)) return result;
     }
     return result;

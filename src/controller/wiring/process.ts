@@ -128,13 +128,13 @@ export class Controller {
 
   /** The URL is read from the Secret's cache at each send, so rotating it needs no restart; only its name is ever logged. */
   private notifier(secret: string): Webhook {
-    const { config, metrics, log } = { config: this.config, metrics: this.d.metrics, log: this.d.log };
+    const { config } = this;
+    const { metrics, log } = this.d;
     const where = `${config.namespace}/${secret}`;
     return new Webhook({
       url: () => {
         const encoded = this.secrets.get(where)?.data?.["url"];
-        if (encoded === undefined) return { missing: `secret ${where} (key url)` };
-        return { url: Buffer.from(encoded, "base64").toString("utf8").trim() };
+        return encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8").trim();
       },
       timeoutMs: config.notifyTimeoutMs,
       retries: config.notifyRetries,
