@@ -141,7 +141,10 @@ describe("controller: notifications", () => {
         ),
       );
       assert.equal(bad[2], `plan-runner: ${ns}/bad is Halted (NodeFailed): ${condition(halted, "Halted")?.message ?? ""}`);
-      assert.equal(await first.metrics.notificationsSent.get().then((c) => c.values[0]?.value), 5);
+      // The receiver counts a message before it answers; the sender counts it once the answer is back.
+      const sent = async (): Promise<number> => (await first.metrics.notificationsSent.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await sent()) >= 5, { timeoutMs: 30_000, what: "five notifications counted as sent" });
+      assert.equal(await sent(), 5);
 
       // A restart: the new controller reads status.notified back and has nothing to say about either Plan.
       await first.stop();
