@@ -845,5 +845,19 @@ export interface PlanStatus {
     }[];
     [k: string]: unknown | undefined;
   };
+  /**
+   * What the controller's notification webhook (--notify-secret) has announced for the current rollout, so a restarted or new leader does not announce it again: latestHash it refers to, and one key per message (started, failed/<node>, Held/<reason>, Blocked/<reason>, Halted/<reason>, complete). Absent when notifications are off.
+   */
+  notified?: {
+    /**
+     * The status.latestHash these keys belong to; a new hash starts an empty list.
+     */
+    hash?: string;
+    /**
+     * Keys of the messages queued for the webhook under this hash.
+     */
+    sent?: string[];
+    [k: string]: unknown | undefined;
+  };
   [k: string]: unknown | undefined;
 }

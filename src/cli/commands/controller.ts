@@ -28,6 +28,10 @@ Runs the controller: watches Plans in --namespace and all Nodes, creates the upg
   --log-level L            debug, info, warn or error (default info; debug adds each drain pass)
   --log-format F           json (one object per line, for a cluster's log pipeline), text (for a
                            person) or auto (default: text when stderr is a terminal, else json)
+  --notify-secret NAME     post rollout started, node failed, Held/Blocked/Halted and Complete to the
+                           webhook URL in this Secret's key url (in --namespace), as Slack's {"text": ...};
+                           the URL is never logged (default: no notifications)
+  --notify-timeout D       one POST to the webhook (default 5s); then up to 3 retries, waits doubling from 1s
 
 Environment (set by deploy/deployment.yaml from the downward API):
   POD_NAME, POD_NAMESPACE  this replica's pod: never evicted by its own drains
@@ -60,6 +64,8 @@ const OPTIONS = {
   "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
   "log-level": { type: "string", default: "info" },
   "log-format": { type: "string", default: "auto" },
+  "notify-secret": { type: "string" },
+  "notify-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -99,7 +105,7 @@ export function parseControllerConfig(
     return n;
   };
   const span = (
-    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll",
+    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll" | "notify-timeout",
     fallback: number,
   ): number => {
     const text = values[flag];
@@ -112,6 +118,11 @@ export function parseControllerConfig(
     level: oneOf("log-level", values["log-level"], LOG_LEVELS),
     format: format === "auto" ? (errIsTTY ? "text" : "json") : format,
   };
+  const notifySecret = values["notify-secret"];
+  if (notifySecret !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(notifySecret)) {
+    // Not echoed: a webhook URL given here by mistake would land in the controller's log.
+    throw new UsageError(`--notify-secret: expects the name of a Secret holding the URL (lower case letters, digits, "-" and "."), not the URL itself`);
+  }
   const config: ControllerConfig = Object.freeze({
     ...D,
     namespace,
@@ -132,6 +143,8 @@ export function parseControllerConfig(
     maxDeadlineSecs: int("max-deadline", values["max-deadline"], 1),
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),
     ownNode: env["NODE_NAME"] !== "" ? env["NODE_NAME"] : undefined,
+    notifySecret,
+    notifyTimeoutMs: span("notify-timeout", D.notifyTimeoutMs),
   });
   const leaseProblem = config.leaderElection ? leaderOptionsProblem(config) : undefined;
   if (leaseProblem !== undefined) throw new UsageError(`--lease-duration, --renew-deadline, --retry-period: ${leaseProblem}`);

@@ -30,6 +30,13 @@ export const ControllerDefaults = Object.freeze({
   maxDeadlineSecs: 7200,
   defaultRetries: 2,
   defaultBackoffMs: 30_000,
+  /** The Secret (in the controller's namespace, key `url`) holding the notification webhook; none: no notifications. */
+  notifySecret: undefined as string | undefined,
+  /** One POST to the webhook; then retries with a doubling wait; a bounded queue in front. */
+  notifyTimeoutMs: 5_000,
+  notifyRetries: 3,
+  notifyBackoffMs: 1_000,
+  notifyQueueSize: 100,
   /** Client-side limit on API requests. */
   apiRateLimit: DEFAULT_RATE_LIMIT,
 });

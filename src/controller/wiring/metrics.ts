@@ -84,6 +84,17 @@ export class Metrics {
     labelNames: ["verb", "resource", "code"] as const,
     registers: [this.registry],
   });
+  readonly notificationsSent = new Counter({
+    name: "plan_runner_notifications_sent_total",
+    help: "Webhook notifications the receiver accepted (2xx)",
+    registers: [this.registry],
+  });
+  readonly notificationFailures = new Counter({
+    name: "plan_runner_notification_failures_total",
+    help: "Webhook notifications given up, by the kind of the last failure (timeout, network, http_<code>, no_secret, bad_url, queue_full, shutdown)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({ name: "plan_runner_leader", help: "1 while this replica holds the lease", registers: [this.registry] });
 
   constructor(withProcessMetrics = true) {

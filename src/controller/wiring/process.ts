@@ -14,6 +14,7 @@ import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVer
 import { KubeAdapter } from "../kube/adapter.ts";
 import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
+import { Webhook } from "../kube/webhook.ts";
 
 export interface ControllerConfig extends ReconcilerConfig {
   readonly workers: number;
@@ -26,6 +27,12 @@ export interface ControllerConfig extends ReconcilerConfig {
   /** host:port for /metrics, /healthz and /readyz; undefined disables the server. */
   readonly metricsAddress: string | undefined;
   readonly identity: string;
+  /** Name of the Secret (its key `url`) of the notification webhook; undefined: none. */
+  readonly notifySecret: string | undefined;
+  readonly notifyTimeoutMs: number;
+  readonly notifyRetries: number;
+  readonly notifyBackoffMs: number;
+  readonly notifyQueueSize: number;
 }
 
 const LISTEN_WHY: Readonly<Record<string, string>> = {
@@ -85,6 +92,7 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly elector: LeaderElector | undefined;
+  private readonly webhook: Webhook | undefined;
   private server: Server | undefined;
   private leading = false;
   /** Counts terms, so a term that ended while it was starting never begins. */
@@ -111,6 +119,8 @@ export class Controller {
       log: informerLog,
     });
     this.secrets = new Informer(kube, { resource: resources.secrets, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
+    this.webhook = config.notifySecret === undefined ? undefined : this.notifier(config.notifySecret);
+    const webhook = this.webhook;
     this.reconciler = new Reconciler({
       kube,
       channel: d.channel ?? httpChannel,
@@ -125,6 +135,7 @@ export class Controller {
       now: d.now ?? Date.now,
       config,
       clusterId: () => this.clusterId,
+      ...(webhook !== undefined ? { notify: (plan: string, text: string) => webhook.enqueue(plan, text) } : {}),
     });
     this.queue = new WorkQueue(
       async (key) => {
@@ -143,6 +154,32 @@ export class Controller {
       },
     );
     this.wire();
+  }
+
+  /** The URL is read from the Secret's cache at each send, so rotating it needs no restart; only its name is ever logged. */
+  private notifier(secret: string): Webhook {
+    const { config } = this;
+    const { metrics, log } = this.d;
+    const where = `${config.namespace}/${secret}`;
+    return new Webhook({
+      url: () => {
+        const encoded = this.secrets.get(where)?.data?.["url"];
+        return encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8").trim();
+      },
+      timeoutMs: config.notifyTimeoutMs,
+      retries: config.notifyRetries,
+      backoffMs: config.notifyBackoffMs,
+      queueSize: config.notifyQueueSize,
+      onResult: (result, { plan }) => {
+        if (result === "sent") {
+          metrics.notificationsSent.inc();
+          return;
+        }
+        metrics.notificationFailures.inc({ kind: result });
+        const why = result === "no_secret" ? `secret ${where} has no key url` : result === "bad_url" ? `secret ${where} key url is not an http(s) URL` : result;
+        log.warn("notification not delivered", { plan, kind: result, why });
+      },
+    });
   }
 
   private exclusiveTail: Promise<unknown> = Promise.resolve();
@@ -275,6 +312,7 @@ export class Controller {
     this.term++;
     this.leading = false;
     await this.queue.shutdown();
+    await this.webhook?.stop();
     await this.elector?.stop();
     await Promise.all([this.plans, this.nodes, this.pods, this.secrets].map((i) => i.stop()));
     await new Promise<void>((r) => (this.server === undefined ? r() : this.server.close(() => r())));

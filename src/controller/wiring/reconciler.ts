@@ -11,6 +11,7 @@ import { FINALIZER_RELEASE_NODES } from "../rollout/keys.ts";
 import { holds, uncordonPatch } from "../rollout/node-patches.ts";
 import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
 import type { PodFacts } from "../rollout/pod-facts.ts";
+import { notices, withRecord } from "../rollout/notifications.ts";
 import { withRefusals } from "../rollout/refusal.ts";
 import { fixedResolution, settleResolution } from "../rollout/resolution.ts";
 import { stableJson } from "../rollout/stable-json.ts";
@@ -45,6 +46,8 @@ export interface ReconcilerDeps {
   readonly now: () => number;
   readonly config: ReconcilerConfig;
   readonly clusterId?: () => string | undefined;
+  /** The notification webhook's queue (never waits); absent: notifications are off. */
+  readonly notify?: (plan: string, text: string) => void;
 }
 
 export type ReconcileOutcome = { requeueAfterMs?: number | undefined };
@@ -148,7 +151,11 @@ export class Reconciler {
     const refused = withRefusals(decision.status, plan.status, outcome.refusals, config.refusedRequeueMs, now);
     if (refused.event !== undefined) await this.actuator.tell(plan, [refused.event]);
     for (const r of outcome.refusals) this.d.metrics.reconcileErrors.inc({ kind: `api_terminal_${r.status}` });
-    await this.writeStatus(plan, refused.status);
+    // What to announce is recorded in the same status write, so no restart or new leader says it twice.
+    const announce =
+      this.d.notify !== undefined ? notices(`${plan.metadata.namespace ?? config.namespace}/${plan.metadata.name}`, plan.status, refused.status) : undefined;
+    const written = await this.writeStatus(plan, withRecord(refused.status, announce?.record));
+    if (written) for (const n of announce?.notices ?? []) this.d.notify?.(plan.metadata.name, n.text);
     this.recordPlan(plan.metadata.name, decision, now);
     if (outcome.retryable !== undefined) throw outcome.retryable; // the work queue backs off
     // Nothing but refusals: look again only after a long pause (or when something changes).
@@ -267,14 +274,15 @@ export class Reconciler {
     return { serverVersion: value };
   }
 
-  /** Writes status only when it changed, so our own write does not wake us in a loop. */
-  private async writeStatus(plan: PlanObject, status: Decision["status"]): Promise<void> {
-    if (stableJson(plan.status ?? {}) === stableJson(status)) return;
+  /** Writes status only when it changed, so our own write does not wake us in a loop; false when the Plan is gone. */
+  private async writeStatus(plan: PlanObject, status: Decision["status"]): Promise<boolean> {
+    if (stableJson(plan.status ?? {}) === stableJson(status)) return true;
     try {
       const updated = await this.d.kube.patch<PlanObject>(resources.plans, this.d.config.namespace, plan.metadata.name, { status }, { subresource: "status" });
       this.d.plans.upsert(updated);
+      return true;
     } catch (e: unknown) {
-      if (e instanceof KubeError && e.notFound) return;
+      if (e instanceof KubeError && e.notFound) return false;
       throw e;
     }
   }
