@@ -86,6 +86,19 @@ export interface LogSettings {
   readonly format: LogFormat;
 }
 
+function logSettings(level: string, format: string, errIsTTY: boolean): LogSettings {
+  const f = oneOf("log-format", format, [...LOG_FORMATS, "auto"]);
+  return { level: oneOf("log-level", level, LOG_LEVELS), format: f === "auto" ? (errIsTTY ? "text" : "json") : f };
+}
+
+function secretName(notifySecret: string | undefined): string | undefined {
+  if (notifySecret !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(notifySecret)) {
+    // Not echoed: a webhook URL given here by mistake would land in the controller's log.
+    throw new UsageError(`--notify-secret: expects the name of a Secret holding the URL (lower case letters, digits, "-" and "."), not the URL itself`);
+  }
+  return notifySecret;
+}
+
 /** Parsed once at start-up into a frozen object: nothing later reads flags or the environment. */
 export function parseControllerConfig(
   argv: readonly string[],
@@ -113,16 +126,8 @@ export function parseControllerConfig(
   };
   const namespace = values.namespace ?? env["POD_NAMESPACE"] ?? D.namespace;
   const metrics = values["metrics-address"] === "off" ? "off" : listenAddress(values["metrics-address"]);
-  const format = oneOf("log-format", values["log-format"], [...LOG_FORMATS, "auto"]);
-  const log: LogSettings = {
-    level: oneOf("log-level", values["log-level"], LOG_LEVELS),
-    format: format === "auto" ? (errIsTTY ? "text" : "json") : format,
-  };
-  const notifySecret = values["notify-secret"];
-  if (notifySecret !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(notifySecret)) {
-    // Not echoed: a webhook URL given here by mistake would land in the controller's log.
-    throw new UsageError(`--notify-secret: expects the name of a Secret holding the URL (lower case letters, digits, "-" and "."), not the URL itself`);
-  }
+  const log = logSettings(values["log-level"], values["log-format"], errIsTTY);
+  const notifySecret = secretName(values["notify-secret"]);
   const config: ControllerConfig = Object.freeze({
     ...D,
     namespace,
