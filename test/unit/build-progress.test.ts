@@ -69,7 +69,11 @@ describe("control-plane build: progress on a first run", () => {
     const run = start(["-c", script], { PROGRESS_PREFIX: "[test build]" });
     assert.equal(await run.exit, 3);
     // A loaded machine may print an elapsed-time line before the step ends: those are skipped.
-    const lines = run.stderr().trimEnd().split("\n").filter((l) => !/ elapsed, \d+ lines? of output /.test(l));
+    const lines = run
+      .stderr()
+      .trimEnd()
+      .split("\n")
+      .filter((l) => !/ elapsed, \d+ lines? of output /.test(l));
     assert.deepEqual(lines[0], `[test build] compiling something (log: ${log})`);
     assert.match(lines[1] ?? "", new RegExp(`^\\[test build\\] compiling something: FAILED \\(exit 3\\) after ${ELAPSED}; the end of ${log}:$`));
     assert.deepEqual(lines.slice(2), ["    one", "    go: cannot find module"]);
