@@ -9,6 +9,8 @@
 #   E2E_PHASES=cluster   stop once the cluster is up at E2E_FROM (then everything is torn down)
 #   E2E_PHASES=init      stop once both nodes are Ready at E2E_FROM
 #   E2E_KEEP=1           keep the run directory (logs, consoles) even on success
+#   E2E_HOLD=1           on failure, keep the cluster up until $run/hold is removed
+#   E2E_NICE=N           the VMs' nice level (default 10)
 #
 # Network state exists only in a namespace this script creates (bridge 10.217.1.1/24, one tap
 # per VM, the package repository's HTTP server); nothing is routed out. Everything started is
@@ -54,6 +56,12 @@ cleanup() {
     k get nodes -o wide >&2 2>&1
     k get plans -A -o wide >&2 2>&1
     k get pods -A -o wide >&2 2>&1 | tail -40
+    # E2E_HOLD=1: keep the cluster up for a look (nsenter --net=/run/netns/$netns ...).
+    if [[ -n "${E2E_HOLD:-}" ]]; then
+      say "E2E_HOLD: the cluster stays up; kubeconfig $run/admin.conf, netns $netns; rm $run/hold to tear down"
+      touch "$run/hold"
+      while [[ -f "$run/hold" ]]; do sleep 5; done
+    fi
   fi
   for f in "$run"/*.qemu.pid; do
     [[ -f "$f" ]] || continue
@@ -137,7 +145,7 @@ boot_vm() { # boot_vm NAME IP PODCIDR MEM MAC
   inns ip tuntap add "tap-$name" mode tap
   inns ip link set "tap-$name" master br0 up
   qemu-img create -q -f qcow2 -F raw -b "$disk" "$run/$name.qcow2"
-  inns nice -n 10 qemu-system-x86_64 -name "pr-e2e-$name" -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+  inns nice -n "${E2E_NICE:-10}" qemu-system-x86_64 -name "pr-e2e-$name" -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "root=/dev/vda rw console=ttyS0 quiet pr.name=$name pr.ip=$ip/24 pr.gw=$BR_IP pr.podcidr=$podcidr" \
     -drive "file=$run/$name.qcow2,if=virtio,format=qcow2,cache=unsafe" \
@@ -193,6 +201,10 @@ kind: ClusterConfiguration
 kubernetesVersion: $E2E_FROM
 controlPlaneEndpoint: $CP_IP:6443
 networking: {podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/12}
+# One control plane: leader election has nothing to decide, and under TCG the lease renewals time
+# out, restarting the controller manager and the scheduler again and again.
+controllerManager: {extraArgs: [{name: leader-elect, value: "false"}]}
+scheduler: {extraArgs: [{name: leader-elect, value: "false"}]}
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

@@ -43,18 +43,34 @@ k get pods -A -o wide >&2
 pids+=($!)
 
 phase "plans: apply with version $E2E_TO"
-# The Plans as shipped, with spec.version set; and the workers' health soak shortened (shipped:
-# 10m, which with one worker is ten minutes of waiting; E2E_WORKER_SOAK=10m runs it as shipped).
+# The Plans as shipped, pinned (the GitOps form their comments describe: `channel:` removed,
+# `version:` set); the preflight's quiet period shortened from 24h (these nodes were made minutes
+# ago; E2E_QUIET), the workers' health soak from 10m (E2E_WORKER_SOAK; with one worker it is
+# only waiting), and the control plane's kubeadm-upgrade given an UpgradeConfiguration: cp1 was
+# made with kubeadm patches (longer probes) that the upgrade must keep, and kubeadm's 5-minute
+# wait per upgraded static pod is too short for an API server that starts in minutes under TCG
+# (and with it the pods' deadline, raised to the controller's cap).
 E2E_WORKER_SOAK="${E2E_WORKER_SOAK:-2m}"
+E2E_QUIET="${E2E_QUIET:-1m}"
+printf '%s\n' 'apiVersion: kubeadm.k8s.io/v1beta4' 'kind: UpgradeConfiguration' \
+  'apply:' '  imagePullPolicy: Never' '  patches: {directory: /etc/kubernetes/patches}' \
+  'node:' '  imagePullPolicy: Never' '  patches: {directory: /etc/kubernetes/patches}' \
+  'timeouts:' '  controlPlaneComponentHealthCheck: 30m0s' '  upgradeManifests: 40m0s' \
+  '  kubernetesAPICall: 20m0s' '  etcdAPICall: 10m0s' >"$run/plan-runner-upgrade.yaml"
+inns scp -q -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$run/plan-runner-upgrade.yaml" "root@$CP_IP:/etc/kubernetes/plan-runner-upgrade.yaml"
 for p in k8s-control-plane k8s-workers; do
-  # cp1 was made with kubeadm patches (longer probes): the upgrade must pass them again.
-  sed -E -e "s/^  version: v[0-9.]+$/  version: $E2E_TO/" -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" \
-    -e 's#(kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION")$#\1 --patches /etc/kubernetes/patches#' \
+  sed -E -e '/^  channel: /d' -e "s/^  # version: v[0-9.]+$/  version: $E2E_TO/" \
+    -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" -e "s/^      quietPeriod: 24h$/      quietPeriod: $E2E_QUIET/" \
+    -e 's#(kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION")$#\1 --config /etc/kubernetes/plan-runner-upgrade.yaml --kubeadm-timeout 6000#' \
+    -e 's/^  jobActiveDeadlineSecs: 3600$/  jobActiveDeadlineSecs: 7200/' \
     "plans/$p.yaml" >"$run/$p.yaml"
   grep -q "^  version: $E2E_TO\$" "$run/$p.yaml" || die "could not set spec.version in plans/$p.yaml"
+  ! grep -q "^  channel: " "$run/$p.yaml" || die "could not remove spec.channel from plans/$p.yaml"
+  grep -q "quietPeriod: $E2E_QUIET\$" "$run/$p.yaml" || die "could not shorten the quiet period in plans/$p.yaml"
   diff -u "plans/$p.yaml" "$run/$p.yaml" >&2 || true
   k apply -f "$run/$p.yaml" >&2
 done
+grep -q -- '--config /etc/kubernetes/plan-runner-upgrade.yaml' "$run/k8s-control-plane.yaml" || die "could not give kubeadm-upgrade its --config"
 
 phase "gate: held (exit 4)"
 wait_until 900 "k8s-control-plane Held" plan_is k8s-control-plane Held
