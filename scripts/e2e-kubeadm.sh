@@ -10,7 +10,7 @@
 #   E2E_PHASES=init      stop once both nodes are Ready at E2E_FROM
 #   E2E_KEEP=1           keep the run directory (logs, consoles) even on success
 #   E2E_HOLD=1           on failure, keep the cluster up until $run/hold is removed
-#   E2E_NICE=N           the VMs' nice level (default 10)
+#   E2E_NICE=N           the VMs' nice level (default 10), also their autogroup's (-10: the VMs win the machine)
 #
 # Network state exists only in a namespace this script creates (bridge 10.217.1.1/24, one tap
 # per VM, the package repository's HTTP server); nothing is routed out. Everything started is
@@ -158,6 +158,11 @@ boot_vm() { # boot_vm NAME IP PODCIDR MEM MAC CPUS
     -netdev "tap,id=n0,ifname=tap-$name,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=$mac" \
     -display none -serial "file:$run/$name.console.log" -monitor none \
     -daemonize -pidfile "$run/$name.qemu.pid"
+  # With the scheduler's autogroups (one per session) a nice level counts only inside QEMU's own
+  # session: its group's weight is what competes with other sessions' work.
+  if [[ -n "${E2E_NICE:-}" && -w "/proc/$(cat "$run/$name.qemu.pid")/autogroup" ]]; then
+    echo "$E2E_NICE" >"/proc/$(cat "$run/$name.qemu.pid")/autogroup"
+  fi
 }
 # The worker runs a kubelet and a few pods: one vCPU, so the control plane's two get the machine.
 boot_vm cp1 "$CP_IP" 10.244.0.0/24 2560 52:54:00:e2:00:10 2
