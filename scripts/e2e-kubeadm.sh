@@ -9,6 +9,8 @@
 #   E2E_PHASES=cluster   stop once the cluster is up at E2E_FROM (then everything is torn down)
 #   E2E_PHASES=init      stop once both nodes are Ready at E2E_FROM
 #   E2E_KEEP=1           keep the run directory (logs, consoles) even on success
+#   E2E_HOLD=1           on failure, keep the cluster up until $run/hold is removed
+#   E2E_NICE=N           the VMs' nice level (default 10), also their autogroup's (-10: the VMs win the machine)
 #
 # Network state exists only in a namespace this script creates (bridge 10.217.1.1/24, one tap
 # per VM, the package repository's HTTP server); nothing is routed out. Everything started is
@@ -55,6 +57,18 @@ cleanup() {
     k get plans -A -o wide >&2 2>&1
     k get pods -A -o wide >&2 2>&1 | tail -40
   fi
+  if [[ $rc -ne 0 && -f "$run/cp1.qemu.pid" ]]; then
+    for f in "$run"/*.qemu.pid; do kill -CONT "$(cat "$f")" 2>/dev/null; done
+    # What the control plane's containers did, from inside cp1 (ssh may be slow under TCG).
+    sshq "$CP_IP" 'crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -a; for c in etcd kube-apiserver; do echo "== $c"; crictl --runtime-endpoint unix:///run/containerd/containerd.sock logs --tail 40 "$(crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -a --name $c -q | head -n1)"; done' >"$run/cp1-containers.log" 2>&1
+    say "cp1's containers and logs: $run/cp1-containers.log"
+    # E2E_HOLD=1: keep the cluster up for a look (nsenter --net=/run/netns/$netns ...).
+    if [[ -n "${E2E_HOLD:-}" ]]; then
+      say "E2E_HOLD: the cluster stays up; kubeconfig $run/admin.conf, netns $netns; rm $run/hold to tear down"
+      touch "$run/hold"
+      while [[ -f "$run/hold" ]]; do sleep 5; done
+    fi
+  fi
   for f in "$run"/*.qemu.pid; do
     [[ -f "$f" ]] || continue
     local p; p=$(cat "$f"); kill "$p" 2>/dev/null
@@ -73,7 +87,7 @@ trap 'exit 130' INT TERM
 
 inns() { nsenter --net="/run/netns/$netns" "$@"; }
 SSH_KEY="$cache_root/e2e-kubeadm/ssh/id_ed25519"
-sshq() { local ip=$1; shift; inns ssh -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 -o BatchMode=yes "root@$ip" "$@"; }
+sshq() { local ip=$1; shift; inns ssh -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=30 -o ServerAliveInterval=30 -o BatchMode=yes "root@$ip" "$@"; }
 k() { inns "$KUBECTL" --kubeconfig "$run/admin.conf" "$@"; }
 wait_until() { # wait_until SECONDS WHAT CMD...
   local limit=$1 what=$2; shift 2
@@ -132,21 +146,27 @@ nsenter --net="/run/netns/$netns" python3 -m http.server "$REPO_PORT" --bind "$B
 pids+=($!)
 kernel=$(ls "$guest_root"/boot/vmlinuz-* | sort -V | tail -n1)
 initrd=$(ls "$guest_root"/boot/initrd.img-* | sort -V | tail -n1)
-boot_vm() { # boot_vm NAME IP PODCIDR MEM MAC
-  local name=$1 ip=$2 podcidr=$3 mem=$4 mac=$5
+boot_vm() { # boot_vm NAME IP PODCIDR MEM MAC CPUS
+  local name=$1 ip=$2 podcidr=$3 mem=$4 mac=$5 cpus=$6
   inns ip tuntap add "tap-$name" mode tap
   inns ip link set "tap-$name" master br0 up
   qemu-img create -q -f qcow2 -F raw -b "$disk" "$run/$name.qcow2"
-  inns nice -n 10 qemu-system-x86_64 -name "pr-e2e-$name" -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+  inns nice -n "${E2E_NICE:-10}" qemu-system-x86_64 -name "pr-e2e-$name" -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "root=/dev/vda rw console=ttyS0 quiet pr.name=$name pr.ip=$ip/24 pr.gw=$BR_IP pr.podcidr=$podcidr" \
     -drive "file=$run/$name.qcow2,if=virtio,format=qcow2,cache=unsafe" \
     -netdev "tap,id=n0,ifname=tap-$name,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=$mac" \
     -display none -serial "file:$run/$name.console.log" -monitor none \
     -daemonize -pidfile "$run/$name.qemu.pid"
+  # With the scheduler's autogroups (one per session) a nice level counts only inside QEMU's own
+  # session: its group's weight is what competes with other sessions' work.
+  if [[ -n "${E2E_NICE:-}" && -w "/proc/$(cat "$run/$name.qemu.pid")/autogroup" ]]; then
+    echo "$E2E_NICE" >"/proc/$(cat "$run/$name.qemu.pid")/autogroup"
+  fi
 }
-boot_vm cp1 "$CP_IP" 10.244.0.0/24 2560 52:54:00:e2:00:10
-boot_vm wk1 "$WK_IP" 10.244.1.0/24 1792 52:54:00:e2:00:11
+# The worker runs a kubelet and a few pods: one vCPU, so the control plane's two get the machine.
+boot_vm cp1 "$CP_IP" 10.244.0.0/24 2560 52:54:00:e2:00:10 2
+boot_vm wk1 "$WK_IP" 10.244.1.0/24 1792 52:54:00:e2:00:11 1
 wait_until 300 "ssh on cp1" sshq "$CP_IP" true
 wait_until 300 "ssh on wk1" sshq "$WK_IP" true
 say "both VMs answer ssh"
@@ -182,7 +202,7 @@ nodeRegistration:
   imagePullPolicy: Never
 # A TCG guest on a shared 2-core machine starts the API server in minutes, not seconds.
 timeouts:
-  controlPlaneComponentHealthCheck: 20m0s
+  controlPlaneComponentHealthCheck: 40m0s
   kubeletHealthCheck: 10m0s
   kubernetesAPICall: 20m0s
   etcdAPICall: 10m0s
@@ -193,6 +213,13 @@ kind: ClusterConfiguration
 kubernetesVersion: $E2E_FROM
 controlPlaneEndpoint: $CP_IP:6443
 networking: {podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/12}
+# ECDSA keys and certificates: every TLS handshake and token signature costs a fraction of
+# RSA's, which under TCG is minutes of the API server's start.
+encryptionAlgorithm: ECDSA-P256
+# One control plane: leader election has nothing to decide, and under TCG the lease renewals time
+# out, restarting the controller manager and the scheduler again and again.
+controllerManager: {extraArgs: [{name: leader-elect, value: "false"}]}
+scheduler: {extraArgs: [{name: leader-elect, value: "false"}]}
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -209,12 +236,17 @@ for c in etcd kube-apiserver kube-controller-manager kube-scheduler; do
   printf 'spec:\n  containers:\n  - name: %s\n    startupProbe:\n      failureThreshold: 180\n    livenessProbe:\n      failureThreshold: 30\n' "$c" >"$run/patches/$c+strategic.yaml"
 done
 inns scp -q -r -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$run/kubeadm-init.yaml" "$run/patches" "root@$CP_IP:/root/"
+# Under TCG the API server's first start is CPU-bound for many minutes: the idle worker VM is
+# stopped meanwhile (SIGSTOP to QEMU) and continued for the join.
+kill -STOP "$(cat "$run/wk1.qemu.pid")"
 sshq "$CP_IP" "mkdir -p /etc/kubernetes && mv /root/patches /etc/kubernetes/patches && kubeadm init --config /root/kubeadm-init.yaml --ignore-preflight-errors=SystemVerification" >"$run/kubeadm-init.log" 2>&1 \
   || { tail -30 "$run/kubeadm-init.log" >&2; die "kubeadm init"; }
 sshq "$CP_IP" cat /etc/kubernetes/admin.conf >"$run/admin.conf"
 k get nodes >&2
 
 phase "kubeadm join (wk1)"
+kill -CONT "$(cat "$run/wk1.qemu.pid")"
+wait_until 300 "ssh on wk1 after its pause" sshq "$WK_IP" true
 join=$(sshq "$CP_IP" kubeadm token create --print-join-command)
 sshq "$WK_IP" "$join --ignore-preflight-errors=SystemVerification" >"$run/kubeadm-join.log" 2>&1 \
   || { tail -30 "$run/kubeadm-join.log" >&2; die "kubeadm join"; }

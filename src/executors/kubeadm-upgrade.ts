@@ -27,6 +27,14 @@ export interface KubeadmUpgradeOptions {
    * write stock static-pod manifests and the cluster silently loses its patches.
    */
   readonly patches?: string;
+  /**
+   * A kubeadm UpgradeConfiguration on the host, passed as `--config` to `upgrade plan`, `apply`
+   * and `node`: where a cluster needs longer waits than kubeadm's (its `timeouts`) or keeps its
+   * patches directory (`apply.patches`, `node.patches`). kubeadm refuses `--patches` beside it.
+   */
+  readonly config?: string;
+  /** How long one kubeadm command may run. */
+  readonly kubeadmTimeoutMs?: number;
 }
 
 export const DEFAULT_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list";
@@ -38,7 +46,7 @@ const PACKAGES = ["kubeadm", "kubelet", "kubectl"] as const;
 const LEAVE_COREDNS = ["--ignore-preflight-errors=CoreDNSMigration,CoreDNSUnsupportedPlugins", "--skip-phases=addon/coredns"];
 
 const APT_TIMEOUT_MS = 10 * 60_000;
-const KUBEADM_TIMEOUT_MS = 20 * 60_000;
+export const KUBEADM_TIMEOUT_MS = 20 * 60_000;
 
 export type KubeadmOutcome = "already-at-target" | "upgraded";
 
@@ -124,26 +132,28 @@ async function localControlPlaneVersion(deps: ProcedureDeps): Promise<string> {
 async function upgradeKubeadmManaged(deps: ProcedureDeps, opts: KubeadmUpgradeOptions, kubeletDone: boolean): Promise<void> {
   const { runner, log } = deps;
   const v = `v${opts.release.text}`;
-  const patches = opts.patches === undefined ? [] : [`--patches=${opts.patches}`];
+  const config = opts.config === undefined ? [] : [`--config=${opts.config}`];
+  const patches = [...(opts.patches === undefined ? [] : [`--patches=${opts.patches}`]), ...config];
+  const timeoutMs = opts.kubeadmTimeoutMs ?? KUBEADM_TIMEOUT_MS;
   if (opts.role === "worker") {
     // kubelet is installed only after `upgrade node` succeeded, so a target kubelet means it ran.
     if (kubeletDone) return log("kubeadm upgrade node already done (kubelet is at the target)");
-    await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", ...patches], { timeoutMs: KUBEADM_TIMEOUT_MS });
+    await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", ...patches], { timeoutMs });
     return;
   }
   const cluster = await clusterVersion(deps);
   if (cluster !== v) {
-    const plan = await runner.run("upgrade-plan", ["kubeadm", "upgrade", "plan", v], { timeoutMs: KUBEADM_TIMEOUT_MS });
+    const plan = await runner.run("upgrade-plan", ["kubeadm", "upgrade", "plan", v, ...config], { timeoutMs });
     if (!`${plan.stdout}\n${plan.stderr}`.includes(`upgrade apply ${v}`)) {
       throw checkFailed("upgrade-plan", `kubeadm upgrade plan does not offer "kubeadm upgrade apply ${v}" (cluster at ${cluster})`);
     }
-    await runner.run("upgrade-apply", ["kubeadm", "upgrade", "apply", v, "--yes", ...LEAVE_COREDNS, ...patches], { timeoutMs: KUBEADM_TIMEOUT_MS });
+    await runner.run("upgrade-apply", ["kubeadm", "upgrade", "apply", v, "--yes", ...LEAVE_COREDNS, ...patches], { timeoutMs });
     return;
   }
   const local = await localControlPlaneVersion(deps);
   if (local === v) return log(`control plane on this node already at ${v}`);
   log(`cluster configuration already at ${v}; upgrading this control-plane node with kubeadm upgrade node`);
-  await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", "--skip-phases=addon/coredns", ...patches], { timeoutMs: KUBEADM_TIMEOUT_MS });
+  await runner.run("upgrade-node", ["kubeadm", "upgrade", "node", "--skip-phases=addon/coredns", ...patches], { timeoutMs });
 }
 
 async function restartAndVerify(deps: ProcedureDeps, opts: KubeadmUpgradeOptions): Promise<void> {

@@ -160,6 +160,32 @@ describe("kubeadm-upgrade: kubeadm patches", () => {
   });
 });
 
+describe("kubeadm-upgrade: an UpgradeConfiguration", () => {
+  // Found by the kubeadm VM test: kubeadm waits 5 minutes for each upgraded static pod, and a
+  // slow control plane (there: an API server taking 11 minutes to start) needs the waits of
+  // its UpgradeConfiguration's timeouts, which only --config can give kubeadm.
+  const withConfig = (role: Role, to: string): KubeadmUpgradeOptions => ({ ...options(role, to), config: "/etc/kubernetes/upgrade.yaml" });
+  const kubeadmCalls = (transcript: readonly string[]) => transcript.filter((l) => /^upgrade-(plan|apply|node):/.test(l));
+
+  test("the first control plane passes it to kubeadm upgrade plan and apply", async () => {
+    const host = aNode();
+    const runner = host.runner();
+    await kubeadmUpgrade(fakeDeps(runner), withConfig("control-plane", "1.35.1"));
+    assert.deepEqual(kubeadmCalls(runner.transcript()), [
+      "upgrade-plan: kubeadm upgrade plan v1.35.1 --config=/etc/kubernetes/upgrade.yaml",
+      "upgrade-apply: kubeadm upgrade apply v1.35.1 --yes --ignore-preflight-errors=CoreDNSMigration,CoreDNSUnsupportedPlugins --skip-phases=addon/coredns --config=/etc/kubernetes/upgrade.yaml",
+    ]);
+    assertAt(host, "1.35.1");
+  });
+
+  test("workers pass it to kubeadm upgrade node", async () => {
+    const worker = aNode({ controlPlane: false });
+    const runner = worker.runner();
+    await kubeadmUpgrade(fakeDeps(runner), withConfig("worker", "1.34.5"));
+    assert.deepEqual(kubeadmCalls(runner.transcript()), ["upgrade-node: kubeadm upgrade node --config=/etc/kubernetes/upgrade.yaml"]);
+  });
+});
+
 describe("kubeadm-upgrade: idempotent", () => {
   test("a node already at the target changes nothing and says so", async () => {
     const host = new FakeHost({ at: "1.35.1" }).offer("1.35.1");

@@ -35,6 +35,17 @@ describe("node commands: bad input is exit 3 with a message naming it", () => {
     },
     {
       command: "kubeadm-upgrade",
+      args: ["--role", "worker", "--release", "1.35.1", "--node", "n1", "--config", "/etc/kubernetes/upgrade.yaml", "--patches", "/etc/kubernetes/patches"],
+      says: /--patches cannot be combined with --config \(kubeadm refuses both\): set apply.patches and node.patches/,
+    },
+    {
+      command: "kubeadm-upgrade",
+      args: ["--role", "worker", "--release", "1.35.1", "--node", "n1", "--config", "upgrade.yaml"],
+      says: /--config must be an absolute path on the host, not "upgrade.yaml"/,
+    },
+    { command: "kubeadm-upgrade", args: [...ok, "--kubeadm-timeout", "20m"], says: /--kubeadm-timeout must be a whole number of seconds, not "20m"/ },
+    {
+      command: "kubeadm-upgrade",
       args: ["--role", "worker", "--release", "1.35.1"],
       says: /--node is required outside an upgrade pod \(SYSTEM_UPGRADE_NODE_NAME is unset\)/,
     },

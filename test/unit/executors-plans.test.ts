@@ -6,6 +6,9 @@ import { describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import type { Plan } from "../../src/generated/plan.ts";
 import validate from "../../src/generated/plan-validator.js";
+import { activeDeadlineSeconds } from "../../src/controller/rollout/render-pod.ts";
+import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
+import { KUBEADM_TIMEOUT_MS } from "../../src/executors/kubeadm-upgrade.ts";
 
 async function loadPlan(file: string): Promise<Plan> {
   const docs = parseAllDocuments(await readFile(new URL(`../../plans/${file}`, import.meta.url), "utf8"));
@@ -44,6 +47,20 @@ describe("plans/", () => {
     assert.deepEqual(expressions(p), ["node-role.kubernetes.io/control-plane DoesNotExist", "plan-runner.io/kubeadm-upgrade In enabled"]);
     assert.equal(commandLine(p.spec.upgrade), "kubeadm-upgrade --role worker --release $(SYSTEM_UPGRADE_PLAN_LATEST_VERSION)");
   });
+
+  // Found by the kubeadm VM test: with no jobActiveDeadlineSecs the upgrade pod got the
+  // controller's 15-minute default, shorter than the 20 minutes kubeadm-upgrade lets one
+  // kubeadm command run: a slow `kubeadm upgrade apply` was killed in the middle.
+  for (const file of ["k8s-control-plane.yaml", "k8s-workers.yaml"]) {
+    test(`${file}: the upgrade pod outlives the longest kubeadm command kubeadm-upgrade allows`, async () => {
+      const p = await loadPlan(file);
+      const deadline = activeDeadlineSeconds(p.spec.jobActiveDeadlineSecs, {
+        defaultSeconds: ControllerDefaults.defaultDeadlineSecs,
+        maxSeconds: ControllerDefaults.maxDeadlineSecs,
+      });
+      assert.ok(deadline !== undefined && deadline > KUBEADM_TIMEOUT_MS / 1000 + 10 * 60, `activeDeadlineSeconds ${deadline}`);
+    });
+  }
 
   test("k8s-workers runs the release the control plane runs: the same channel, no pinned version", async () => {
     const [cp, workers] = await Promise.all([loadPlan("k8s-control-plane.yaml"), loadPlan("k8s-workers.yaml")]);

@@ -1,6 +1,6 @@
 import type { Command } from "../io.ts";
 import { BadInput, HOST_OPTIONS, HOST_OPTIONS_HELP, hostRunnerFrom, parseOptions, runNodeCommand, seconds, sleep } from "../../executors/command-support.ts";
-import { DEFAULT_APT_SOURCE, ROLES, kubeadmUpgrade, type Role } from "../../executors/kubeadm-upgrade.ts";
+import { DEFAULT_APT_SOURCE, KUBEADM_TIMEOUT_MS, ROLES, kubeadmUpgrade, type Role } from "../../executors/kubeadm-upgrade.ts";
 import { parseRelease } from "../../executors/versions.ts";
 
 const HELP = `usage: plan-runner kubeadm-upgrade --role control-plane|worker --release X.Y.Z [options]
@@ -23,6 +23,9 @@ options:
   --verify-timeout SECS  how long the node may take to report the release after the kubelet restart (default 300)
   --patches DIR          kubeadm patches directory on the host, passed to kubeadm upgrade apply/node
                          (kubeadm does not remember the one init used; without it they are lost)
+  --config FILE          a kubeadm UpgradeConfiguration on the host, passed to kubeadm upgrade plan/apply/node
+                         (its timeouts, apply.patches and node.patches; kubeadm refuses --patches beside it)
+  --kubeadm-timeout SECS how long one kubeadm command may run (default ${KUBEADM_TIMEOUT_MS / 1000})
 ${HOST_OPTIONS_HELP}`;
 
 const OPTIONS = {
@@ -33,6 +36,8 @@ const OPTIONS = {
   "apt-source": { type: "string" },
   "verify-timeout": { type: "string" },
   patches: { type: "string" },
+  config: { type: "string" },
+  "kubeadm-timeout": { type: "string" },
 } as const;
 
 export const run: Command = (argv, io) =>
@@ -52,6 +57,12 @@ export const run: Command = (argv, io) =>
     const verifyTimeoutMs = seconds("verify-timeout", values["verify-timeout"], 300);
     const patches = values.patches;
     if (patches !== undefined && !patches.startsWith("/")) throw new BadInput(`--patches must be an absolute path on the host, not "${patches}"`);
+    const config = values.config;
+    if (config !== undefined && !config.startsWith("/")) throw new BadInput(`--config must be an absolute path on the host, not "${config}"`);
+    if (config !== undefined && patches !== undefined) {
+      throw new BadInput("--patches cannot be combined with --config (kubeadm refuses both): set apply.patches and node.patches in the UpgradeConfiguration");
+    }
+    const kubeadmTimeoutMs = seconds("kubeadm-timeout", values["kubeadm-timeout"], KUBEADM_TIMEOUT_MS / 1000);
     const runner = hostRunnerFrom(values, io.env, io.out);
     const outcome = await kubeadmUpgrade(
       { runner, log: io.out, sleep, now: Date.now },
@@ -62,7 +73,9 @@ export const run: Command = (argv, io) =>
         aptSource: values["apt-source"] ?? DEFAULT_APT_SOURCE,
         verifyTimeoutMs,
         pollIntervalMs: 5_000,
+        kubeadmTimeoutMs,
         ...(patches === undefined ? {} : { patches }),
+        ...(config === undefined ? {} : { config }),
       },
     );
     io.out(outcome === "already-at-target" ? "kubeadm-upgrade: nothing to do" : "kubeadm-upgrade: done");
