@@ -88,7 +88,8 @@ trap 'exit 130' INT TERM
 inns() { nsenter --net="/run/netns/$netns" "$@"; }
 SSH_KEY="$cache_root/e2e-kubeadm/ssh/id_ed25519"
 sshq() { local ip=$1; shift; inns ssh -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=30 -o ServerAliveInterval=30 -o BatchMode=yes "root@$ip" "$@"; }
-k() { inns "$KUBECTL" --kubeconfig "$run/admin.conf" "$@"; }
+# A bounded wait per request: a call caught by an API server restart fails and is asked again.
+k() { inns "$KUBECTL" --kubeconfig "$run/admin.conf" --request-timeout=60s "$@"; }
 wait_until() { # wait_until SECONDS WHAT CMD...
   local limit=$1 what=$2; shift 2
   local end=$(( $(date +%s) + limit ))

@@ -33,6 +33,9 @@ k get pods -A -o wide >&2
 
 # A sampler: every 5 s the Plans' state and each node's version and cordon, for the checks below.
 (
+  # Not under the script's set -e: a kubectl call fails while the API server restarts, and the
+  # sampler must go on (it stopped at the first such failure in the first full run).
+  set +e
   while :; do
     printf '%s cp=%s workers=%s' "$(date +%s)" "$(plan_state k8s-control-plane)" "$(plan_state k8s-workers)"
     k get nodes -o jsonpath='{range .items[*]}{" "}{.metadata.name}={.status.nodeInfo.kubeletVersion},unsched={.spec.unschedulable}{end}' 2>/dev/null
