@@ -95,9 +95,10 @@ describe("waiting states: visible with their end", () => {
       new RegExp(`^ {2}${node} +soaking {2}node ${node} upgraded; it and its pods must stay Ready until ${wait?.until} .*\\(\\d+m\\d*s? left\\)$`, "m"),
     );
     await waitFor(async () => (await nodesInState("soak", "soaking")) === 1, { timeoutMs: 10_000, what: "plan_runner_plan_nodes{state=soaking} = 1" });
-    const uncordoned = await events(node, "Uncordoned");
+    // Step Events are on the Plan, one object per reason, naming the node (docs/architecture.md, "Events").
+    const uncordoned = await events("soak", "Uncordoned");
     assert.ok(
-      uncordoned.some((e) => /soaks 10m/.test(e.message ?? "")),
+      uncordoned.some((e) => /soaks 10m/.test(e.message ?? "") && (e.message ?? "").includes(node)),
       uncordoned.map((e) => e.message).join("; "),
     );
   });
