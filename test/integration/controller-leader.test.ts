@@ -192,7 +192,7 @@ describe("controller: leadership faults", () => {
     const held = new HeldWatch("paused");
     const replicas: Replica[] = [spawnController(env, ns), spawnController(env, ns)];
     try {
-      await waitFor(() => replicas.every((r) => identityOf(r) !== undefined), { timeoutMs: 30_000, what: "both replicas to start" });
+      await waitFor(() => replicas.every((r) => identityOf(r) !== undefined), { timeoutMs: 90_000, what: "both replicas to start" });
       await applyPlan(
         env,
         aPlan(ns, "paused", { concurrency: 2, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "2500ms" }),
