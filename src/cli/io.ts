@@ -1,3 +1,5 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
 /** What a command needs from its surroundings; tests pass buffers, main passes the process. */
 export interface CliIO {
   readonly out: (text: string) => void;
@@ -37,4 +39,29 @@ export function bufferIO(env: Record<string, string | undefined> = {}, cwd = pro
     stdout: () => o,
     stderr: () => e,
   };
+}
+
+/**
+ * A command's own flags: a command line parseArgs refuses prints why and the help (exit 2),
+ * `--help` prints the help (exit 0); either way the number is what the command returns.
+ */
+export function parseCommandLine<const O extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: readonly string[],
+  options: O,
+  help: string,
+  io: CliIO,
+  allowPositionals: boolean,
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+  } catch (e: unknown) {
+    io.err(`${e instanceof Error ? e.message : String(e)}\n${help}`);
+    return EXIT_USAGE;
+  }
+  if ((parsed.values as Record<string, unknown>)["help"] === true) {
+    io.out(help);
+    return EXIT_OK;
+  }
+  return parsed;
 }

@@ -1,11 +1,10 @@
-import { parseArgs } from "node:util";
 import type { PlanStatus } from "../../generated/plan.ts";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
 import { LABEL_PLAN, LABEL_ROLE } from "../../controller/rollout/keys.ts";
 import type { Pod } from "../../controller/rollout/objects.ts";
 import { resources } from "../../controller/kube/ports.ts";
 import type { PlanObject } from "../../controller/wiring/reconciler.ts";
-import { type Command, EXIT_USAGE } from "../io.ts";
+import { type Command, parseCommandLine } from "../io.ts";
 import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
 
 const HELP = `usage: plan-runner report [--namespace NS] [--kubeconfig FILE]
@@ -82,21 +81,15 @@ export function renderReport(plans: readonly PlanObject[], pods: readonly Pod[],
 }
 
 export const run: Command = async (argv, io) => {
-  let values: { kubeconfig?: string | undefined; namespace?: string | undefined; help?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    }));
-  } catch (e: unknown) {
-    io.err(`${e instanceof Error ? e.message : String(e)}\n${HELP}`);
-    return EXIT_USAGE;
-  }
-  if (values.help === true) {
-    io.out(HELP);
-    return 0;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, help: { type: "boolean", short: "h" } },
+    HELP,
+    io,
+    false,
+  );
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const namespace = values.namespace ?? io.env["POD_NAMESPACE"] ?? D.namespace;
   try {
     const kube = new KubeAdapter({ kubeconfig: values.kubeconfig ?? io.env["KUBECONFIG"] });

@@ -1,9 +1,8 @@
-import { parseArgs } from "node:util";
 import { KubeAdapter } from "../../controller/kube/adapter.ts";
 import { type Kube, KubeError, resources } from "../../controller/kube/ports.ts";
 import { ANNOTATION_RETRY, annotationRetry } from "../../controller/rollout/keys.ts";
 import type { PlanObject } from "../../controller/wiring/reconciler.ts";
-import { type CliIO, type Command, EXIT_INVALID, EXIT_USAGE } from "../io.ts";
+import { type CliIO, type Command, EXIT_INVALID, EXIT_USAGE, parseCommandLine } from "../io.ts";
 
 const HELP = `usage: plan-runner retry PLAN [NODE] [--namespace NS] [--kubeconfig FILE]
 
@@ -46,22 +45,15 @@ async function annotate(kube: Kube, namespace: string, plan: string, node: strin
 }
 
 export const run: Command = async (argv: readonly string[], io: CliIO) => {
-  let values: { kubeconfig?: string | undefined; namespace?: string | undefined; help?: boolean | undefined };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      options: { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-    }));
-  } catch (e: unknown) {
-    io.err(`${e instanceof Error ? e.message : String(e)}\n${HELP}`);
-    return EXIT_USAGE;
-  }
-  if (values.help === true) {
-    io.out(HELP);
-    return 0;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, help: { type: "boolean", short: "h" } },
+    HELP,
+    io,
+    true,
+  );
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const [plan, node, ...extra] = positionals;
   if (plan === undefined || extra.length > 0) {
     io.err(`plan-runner retry: ${plan === undefined ? "name the Plan to retry" : "at most one PLAN and one NODE"}\n${HELP}`);

@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import type { PlanStatus } from "../../generated/plan.ts";
 import { eligibility } from "../../controller/rollout/eligibility.ts";
 import { timeLeft, waitSummary, waitingNodeState } from "../../controller/rollout/waits.ts";
@@ -8,7 +7,7 @@ import type { Node } from "../../controller/rollout/objects.ts";
 import { type Kube, resources } from "../../controller/kube/ports.ts";
 import type { PlanObject } from "../../controller/wiring/reconciler.ts";
 import { parseGoDuration } from "../../plan/duration.ts";
-import { type CliIO, type Command, EXIT_INVALID, EXIT_USAGE } from "../io.ts";
+import { type CliIO, type Command, EXIT_INVALID, EXIT_USAGE, parseCommandLine } from "../io.ts";
 import { ControllerDefaults as D } from "../../controller/wiring/defaults.ts";
 
 const HELP = `usage: plan-runner status [PLAN] [options]
@@ -140,28 +139,9 @@ async function snapshot(kube: Kube, namespace: string, only: string | undefined)
 }
 
 export const run: Command = async (argv: readonly string[], io: CliIO) => {
-  let values: {
-    kubeconfig?: string | undefined;
-    namespace?: string | undefined;
-    watch?: boolean | undefined;
-    interval?: string | undefined;
-    help?: boolean | undefined;
-  };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      options: STATUS_OPTIONS,
-      allowPositionals: true,
-    }));
-  } catch (e: unknown) {
-    io.err(`${e instanceof Error ? e.message : String(e)}\n${HELP}`);
-    return EXIT_USAGE;
-  }
-  if (values.help === true) {
-    io.out(HELP);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, STATUS_OPTIONS, HELP, io, true);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length > 1) {
     io.err(`plan-runner status: one PLAN at most, got ${positionals.join(" ")}\n${HELP}`);
     return EXIT_USAGE;
