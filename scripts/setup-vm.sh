@@ -2,7 +2,7 @@
 # Host packages for the kubeadm VM end-to-end test (npm run e2e:kubeadm). Idempotent: installs
 # only what is missing, from the machine's configured apt sources.
 set -euo pipefail
-pkgs=(qemu-system-x86 qemu-utils debootstrap dpkg-dev apt-utils containerd runc buildah e2fsprogs openssh-client iproute2 bridge-utils busybox-static)
+pkgs=(qemu-system-x86 qemu-utils debootstrap dpkg-dev apt-utils containerd runc buildah podman e2fsprogs openssh-client iproute2 bridge-utils busybox-static)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
