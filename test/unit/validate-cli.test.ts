@@ -67,6 +67,8 @@ before(() => {
     "tree/.hidden/c.yaml": "garbage: [",
     "tree/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
     "empty-dir/readme.md": "nothing here",
+    "cycle/a.yaml": plan("cyc-a").replace("  upgrade:", "  after: [cyc-b]\n  upgrade:"),
+    "cycle/b.yaml": plan("cyc-b").replace("  upgrade:", "  after: [cyc-a]\n  upgrade:"),
   });
   // 10 MB of YAML-looking text: refused by size before it is read.
   writeFileSync(join(dir, "huge.yaml"), "key: value\n".repeat(1_000_000));
@@ -103,6 +105,12 @@ describe("plan-runner validate: exit codes and output", () => {
     const r = await validate("typo.yaml");
     assert.equal(r.code, 1);
     assert.deepEqual(r.out, ['typo.yaml:6:3: error: spec: unknown field "concurency"; did you mean "concurrency"?']);
+  });
+
+  it("finds an after cycle across the files of a directory, once, at the spec.after that closes it", async () => {
+    const r = await validate("cycle");
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, [`${join("cycle", "b.yaml")}:8:3: error: spec.after: cycle: cyc-a -> cyc-b -> cyc-a; none of these Plans would ever start`]);
   });
 
   it("--quiet prints errors only", async () => {

@@ -1,8 +1,8 @@
 // Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
 // a Plan-level gate or a held, blocked or halted node holds the Plan.
-import { admit } from "./admission.ts";
+import { type Admission, admit } from "./admission.ts";
 import { nextOpening } from "../../plan/window-opening.ts";
-import { type GateVerdict, afterGate, alertsGate, exclusiveGate, preflightGate, windowGate } from "./gates.ts";
+import { type GateVerdict, afterCycleGate, afterGate, alertsGate, exclusiveGate, preflightGate, readyToStartGate, windowGate } from "./gates.ts";
 import { SLOT_STATES } from "./decision.ts";
 import { firstPhase, hostnameOf } from "./node-life.ts";
 import { step } from "./node-steps.ts";
@@ -16,6 +16,8 @@ export interface PlanGates {
   readonly alerts: GateVerdict;
   /** spec.after, then the window, then the preflight (gates.cluster); only asked when there are idle nodes to start. */
   readonly waiting: GateVerdict | undefined;
+  /** An after cycle: nothing ends it but an edit (asked, like `waiting`, only with idle nodes). */
+  readonly blocked?: GateVerdict | undefined;
 }
 
 export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
@@ -23,6 +25,8 @@ export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
   const alerts = r.usable ? alertsGate.check(r.input.alerts) : NO_ALERTS;
   if (alerts.reason === "AlertsFiring" && idle.length > 0) r.pass.wait({ reason: alerts.reason, message: alerts.message });
   if (!r.usable || idle.length === 0) return { alerts, waiting: undefined };
+  const cycle = afterCycleGate.check(r.input.afterCycle);
+  if (!cycle.open) return { alerts, waiting: undefined, blocked: cycle };
   const window = windowGate.check({ isOpen: r.plan.windowOpen, now: r.now });
   if (!window.open) r.pass.wakeAt(r.now + 60_000); // windows open on the minute
   const after = afterGate.check(r.input.afterPending);
@@ -65,13 +69,20 @@ function preflight(r: Rollout): Timed | undefined {
 
 export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): void {
   const { pass } = r;
-  const stopped = pass.held !== undefined || pass.blocked !== undefined || pass.halted !== undefined || !gates.alerts.open || gates.waiting !== undefined;
+  const stopped =
+    pass.held !== undefined ||
+    pass.blocked !== undefined ||
+    pass.halted !== undefined ||
+    !gates.alerts.open ||
+    gates.waiting !== undefined ||
+    gates.blocked !== undefined;
   if (!isUsable(r) || stopped) return;
   const busy = new Set([...pass.nodeStates].filter(([, s]) => SLOT_STATES.has(s)).map(([n]) => n));
   const concurrency = Math.max(1, r.plan.concurrency);
   const exclusiveBusy = r.input.exclusiveBusy;
-  // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds).
-  const wanted = Math.max(0, concurrency - busy.size) + exclusiveBusy.size;
+  const notReady = new Set(idle.filter((n) => !readyToStartGate.check(n).open).map((n) => n.metadata.name));
+  // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds, or NotReady).
+  const wanted = Math.max(0, concurrency - busy.size) + exclusiveBusy.size + notReady.size;
   const keyOf = (node: Node) => ({
     name: node.metadata.name,
     labels: node.metadata.labels ?? {},
@@ -80,12 +91,35 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
     ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}),
   });
   const ordered = wanted === 0 ? [] : orderBy(idle, r.plan.order, keyOf, wanted);
-  const blocked = new Set(ordered.map((n) => n.metadata.name).filter((node) => !exclusiveGate.check({ node, exclusiveBusy }).open));
+  const exclusive = ordered.map((n) => n.metadata.name).filter((node) => !exclusiveGate.check({ node, exclusiveBusy }).open);
+  const blocked = new Set([...exclusive, ...notReady]);
   const admission = admit({ ordered, inFlight: busy, blocked, concurrency }, (node) => node.metadata.name);
   for (const node of admission.start) {
     pass.nodeStates.set(node.metadata.name, "applying");
     pass.applying.push(hostnameOf(node));
     step(r, node, firstPhase(r, node));
   }
-  if (admission.blocked.length > 0) pass.wakeAt(r.now + 10_000);
+  // Another exclusive Plan's pod ending does not wake this one; a node becoming Ready does (the node watch).
+  if (exclusive.length > 0) pass.wakeAt(r.now + 10_000);
+  passOver(r, ordered, admission, notReady);
+}
+
+/** Passed-over nodes named in status.waits: enough to see who waits, bounded (status is one object). */
+const MAX_PASSED_OVER = 10;
+
+/**
+ * The NotReady nodes whose turn it is (ranked before the first Ready node still waiting for a
+ * slot) wait, and say so: node by node, up to MAX_PASSED_OVER, then one line for the rest.
+ */
+function passOver(r: Rollout, ordered: readonly Node[], admission: Admission<Node>, notReady: ReadonlySet<string>): void {
+  if (notReady.size === 0) return;
+  const firstWaiting = admission.waiting[0];
+  const cut = firstWaiting === undefined ? ordered.length : ordered.indexOf(firstWaiting);
+  const turn = admission.blocked.filter((n) => notReady.has(n.metadata.name) && ordered.indexOf(n) < cut);
+  for (const node of turn.slice(0, MAX_PASSED_OVER)) {
+    const v = readyToStartGate.check(node);
+    r.pass.wait({ node: node.metadata.name, reason: v.reason, message: v.message });
+  }
+  const more = turn.length - MAX_PASSED_OVER;
+  if (more > 0) r.pass.wait({ reason: "PassedOverNotReady", message: `and ${more} more node(s) NotReady, passed over until Ready` });
 }

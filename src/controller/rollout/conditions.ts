@@ -3,10 +3,11 @@
 import type { EventAction, Failure } from "./decision.ts";
 import type { PlanGates } from "./admit-idle.ts";
 import type { GateVerdict } from "./gates.ts";
-import { annotationRetry, labelPlanName } from "./keys.ts";
+import { LABEL_HOSTNAME, annotationRetry, labelPlanName } from "./keys.ts";
 import type { Condition } from "./objects.ts";
 import type { Rollout } from "./pass.ts";
 import { postflightGate } from "./postflight.ts";
+import { NOT_READY_WAITS, type Wait } from "./waits.ts";
 
 export type PlanCondition = Omit<Condition, "lastTransitionTime" | "lastUpdateTime">;
 
@@ -49,7 +50,7 @@ export function held(r: Rollout, gates: PlanGates): PlanCondition {
 }
 
 export function blocked(r: Rollout, gates: PlanGates): PlanCondition {
-  const v = r.pass.blocked ?? alertsAre(gates, "AlertsUnknown");
+  const v = r.pass.blocked ?? alertsAre(gates, "AlertsUnknown") ?? gates.blocked;
   return v === undefined ? cond("Blocked", false, "NotBlocked") : cond("Blocked", true, v.reason, v.message);
 }
 
@@ -64,6 +65,45 @@ export function halted(r: Rollout): PlanCondition {
 export function waiting(gates: PlanGates): PlanCondition {
   const w = gates.waiting;
   return w === undefined ? cond("Waiting", false, "NotWaiting") : cond("Waiting", true, w.reason, w.message);
+}
+
+const notReadyWaits = (r: Rollout): Wait[] => r.pass.waits.filter((w) => NOT_READY_WAITS.has(w.reason));
+
+/**
+ * Nodes the Plan waits for to become Ready: passed over at their turn (no slot held), or NotReady
+ * after their upgrade (holding theirs). Each named with since when, so a Plan never stalls in silence.
+ */
+export function nodesNotReady(r: Rollout): PlanCondition {
+  const waits = notReadyWaits(r);
+  if (waits.length === 0) return cond("NodesNotReady", false, "NodesReady");
+  const afterUpgrade = waits.some((w) => w.reason === "NodeNotReady");
+  const shown = waits.slice(0, 3).map((w) => w.message);
+  const more = waits.length > 3 ? `; and ${waits.length - 3} more` : "";
+  return cond("NodesNotReady", true, afterUpgrade ? "NotReadyAfterUpgrade" : "PassedOverNotReady", `${shown.join("; ")}${more}`);
+}
+
+/** `a=b, c In (d, e)`: a label selector as a person writes it. */
+function selectorText(sel: NonNullable<Rollout["plan"]["source"]["spec"]["nodeSelector"]>): string {
+  const labels = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const exprs = (sel.matchExpressions ?? []).map((e) =>
+    e.values !== undefined && e.values.length > 0 ? `${e.key} ${e.operator} (${e.values.join(", ")})` : `${e.key} ${e.operator}`,
+  );
+  const all = [...labels, ...exprs];
+  return all.length === 0 ? "{} (every node)" : all.join(", ");
+}
+
+/**
+ * A usable Plan that selects no node is Complete 0/0, as in SUC, but says so: a typo in a label
+ * would otherwise look like a finished rollout (issue 9, item 9). It clears when a node matches.
+ */
+export function noNodes(r: Rollout, counts: Counts): PlanCondition {
+  if (!r.usable || counts.total > 0) return cond("NoNodes", false, "NodesSelected");
+  const sel = r.plan.source.spec.nodeSelector;
+  if (sel === undefined)
+    return cond("NoNodes", true, "NoNodesSelected", "spec.nodeSelector is not set, and a Plan without one selects no node (as in SUC); add one");
+  const unnamed = r.input.nodes.filter((n) => n.metadata.labels?.[LABEL_HOSTNAME] === undefined).length;
+  const why = unnamed > 0 ? ` (${unnamed} node(s) have no ${LABEL_HOSTNAME} label, which a Plan requires)` : "";
+  return cond("NoNodes", true, "NoNodesSelected", `spec.nodeSelector ${selectorText(sel)} matches no node${why}; the Plan is Complete with 0/0 until one does`);
 }
 
 /** Every selected node done, or skipped (labelled disabled: SUC completes without it too). */
@@ -105,7 +145,18 @@ export function verified(r: Rollout, counts: Counts): PlanCondition | undefined 
 
 /** In the order `kubectl describe plan` shows them. */
 export function conditionsOf(r: Rollout, counts: Counts, gates: PlanGates): PlanCondition[] {
-  const all = [validated(r), latestResolved(r), held(r, gates), blocked(r, gates), halted(r), waiting(gates), complete(r, counts, gates), verified(r, counts)];
+  const all = [
+    validated(r),
+    latestResolved(r),
+    held(r, gates),
+    blocked(r, gates),
+    halted(r),
+    waiting(gates),
+    nodesNotReady(r),
+    noNodes(r, counts),
+    complete(r, counts, gates),
+    verified(r, counts),
+  ];
   return all.filter((c) => c !== undefined);
 }
 
@@ -120,7 +171,9 @@ export function stamp(previous: readonly Condition[], next: readonly PlanConditi
   });
 }
 
-const GATED = new Set(["Held", "Blocked", "Halted", "Waiting"]);
+// Told when they turn True (and when their message changes meanwhile), and when they clear: never
+// for a Plan that merely starts without them.
+const GATED = new Set(["Held", "Blocked", "Halted", "Waiting", "NodesNotReady", "NoNodes"]);
 
 function eventReason(c: PlanCondition): string | undefined {
   const on = c.status === "True";
@@ -134,6 +187,8 @@ function eventReason(c: PlanCondition): string | undefined {
     case "Complete":
       // Why a Plan is not complete is told by Validated, Held, Blocked, Halted and Waiting.
       return on ? "Complete" : undefined;
+    case "NoNodes":
+      return on ? "NoNodesSelected" : "NoNodesCleared";
     default:
       return on ? c.type : `${c.type}Cleared`;
   }
@@ -141,6 +196,9 @@ function eventReason(c: PlanCondition): string | undefined {
 
 /** A condition that is wrong when False; the others are wrong when True (Verified is Unknown until it can be told). */
 const wrongWhenFalse = (type: string): boolean => type === "Validated" || type === "LatestResolved" || type === "Verified";
+
+/** True, these need a person: a Warning Event. */
+const WARNING_WHEN_TRUE = new Set(["Blocked", "Halted", "NoNodes"]);
 
 /** Events only when a condition changes state or reason (not on every progress message), named as SUC names them. */
 export function conditionEvents(previous: readonly Condition[], next: readonly Condition[]): EventAction[] {
@@ -156,7 +214,7 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
           (before.message !== c.message && ((gated && c.status === "True") || (c.type === "Verified" && c.status === "False")));
     const reason = changed ? eventReason(c) : undefined;
     if (reason === undefined) continue;
-    const bad = wrongWhenFalse(c.type) ? c.status === "False" : (c.type === "Blocked" || c.type === "Halted") && c.status === "True";
+    const bad = wrongWhenFalse(c.type) ? c.status === "False" : WARNING_WHEN_TRUE.has(c.type) && c.status === "True";
     const message = c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})`;
     out.push({ kind: "event", type: bad ? "Warning" : "Normal", reason, message });
   }
@@ -168,10 +226,12 @@ export function planState(r: Rollout, counts: Counts, gates: PlanGates): string 
   if (r.errors.length > 0) return "Invalid";
   if (!r.usable) return "Error";
   if (r.pass.halted !== undefined) return "Halted";
-  if (r.pass.blocked !== undefined || alertsAre(gates, "AlertsUnknown") !== undefined) return "Blocked";
+  if (r.pass.blocked !== undefined || alertsAre(gates, "AlertsUnknown") !== undefined || gates.blocked !== undefined) return "Blocked";
   if (r.pass.held !== undefined || alertsAre(gates, "AlertsFiring") !== undefined) return "Held";
   if (isComplete(r, counts)) return verified(r, counts)?.status === "False" ? "Unverified" : "Complete";
-  return gates.waiting !== undefined && counts.applying === 0 ? "Waiting" : "Applying";
+  // Nothing in flight and only NotReady nodes left to start: it waits for them.
+  const waits = gates.waiting !== undefined || notReadyWaits(r).length > 0;
+  return waits && counts.applying === 0 ? "Waiting" : "Applying";
 }
 
 /** The first condition that is wrong and says why; else the progress. */

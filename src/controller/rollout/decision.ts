@@ -52,6 +52,8 @@ export interface DecideInput {
   readonly pods: readonly PodFacts[];
   /** Plans named in spec.after that are not Complete. */
   readonly afterPending: readonly string[];
+  /** Plans waiting for each other through spec.after, from this one back to it (gates.ts afterCycle); undefined: none. */
+  readonly afterCycle?: readonly string[] | undefined;
   /** Nodes where another exclusive Plan is at work. */
   readonly exclusiveBusy: ReadonlySet<string>;
   /** undefined without gates.prometheus. */

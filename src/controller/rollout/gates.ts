@@ -26,6 +26,48 @@ export const afterGate: Gate<readonly string[]> = {
     pending.length === 0 ? open("PlansComplete") : closed("WaitingForPlans", `waiting for Plan(s) ${pending.join(", ")} to complete (spec.after)`),
 };
 
+/**
+ * Plans whose spec.after, followed from Plan to Plan, come back to this one: each waits for the
+ * next to complete, so none ever starts. Only a person can end it (Blocked), by editing one.
+ * `cycle` starts and ends with this Plan's name.
+ */
+export const afterCycleGate: Gate<readonly string[] | undefined> = {
+  check: (cycle) =>
+    cycle === undefined
+      ? open("NoAfterCycle")
+      : closed(
+          "AfterCycle",
+          `after cycle: ${cycle.join(" -> ")}: each waits for the next to complete, so none starts; remove one of them from another's spec.after`,
+        ),
+};
+
+/**
+ * The shortest cycle of waiting through `start`: `waitsFor(plan)` names the Plans `plan` still
+ * waits for (spec.after, those that exist and are not Complete). Breadth first, in spec.after's
+ * order, so the same Plans always give the same cycle. undefined when there is none.
+ */
+export function afterCycle(start: string, waitsFor: (plan: string) => readonly string[]): string[] | undefined {
+  const parent = new Map<string, string>();
+  let frontier = [start];
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const plan of frontier) {
+      for (const other of waitsFor(plan)) {
+        if (other === start) {
+          const path = [plan];
+          for (let at = plan; at !== start;) path.push((at = parent.get(at) ?? start));
+          return [...path.reverse(), start];
+        }
+        if (parent.has(other)) continue;
+        parent.set(other, plan);
+        next.push(other);
+      }
+    }
+    frontier = next;
+  }
+  return undefined;
+}
+
 /** spec.window: outside it no new node starts (a node that started finishes). */
 export const windowGate: Gate<{ readonly isOpen: ((now: Date) => boolean) | undefined; readonly now: number }> = {
   check: ({ isOpen, now }) =>
@@ -53,12 +95,24 @@ export const alertsGate: Gate<AlertReading | undefined> = {
 export const healthGate: Gate<{ readonly node: Node; readonly pods: PodHealth | undefined }> = {
   check: ({ node, pods }) => {
     const name = node.metadata.name;
-    if (!nodeReady(node).ready) return closed("NodeNotReady", `node ${name} did not come back Ready`);
+    if (!nodeReady(node).ready) return closed("NodeNotReady", awaitingReady(node));
     const unready = pods?.unready ?? [];
     if (unready.length === 0) return open("Healthy");
     const more = unready.length > 5 ? ` and ${unready.length - 5} more` : "";
     return closed("PodsNotReady", `pods on node ${name} not Ready: ${unready.slice(0, 5).join(", ")}${more}`);
   },
+};
+
+/**
+ * A node NotReady when its turn comes is not started (no cordon, no pod): an upgrade pod there
+ * would not run, and its drain would empty a node nobody can check. It holds no slot; the nodes
+ * after it in order go ahead, and it starts once Ready (its Ready change wakes the controller).
+ */
+export const readyToStartGate: Gate<Node> = {
+  check: (node) =>
+    nodeReady(node).ready
+      ? open("NodeReady")
+      : closed("PassedOverNotReady", `${awaitingReady(node)}; not started: the nodes after it go ahead, it starts once Ready`),
 };
 
 /** The node's Ready condition, and since when it has held its status. */
@@ -67,6 +121,18 @@ export function nodeReady(n: Node): { ready: boolean; since: number | undefined 
   const since = c?.lastTransitionTime === undefined ? undefined : Date.parse(c.lastTransitionTime);
   return { ready: c?.status === "True", since: Number.isNaN(since) ? undefined : since };
 }
+
+/** `NotReady since 2026-12-02T01:10:00Z`: how a node is not Ready, and since when. */
+export function notReadyDetail(n: Node): string {
+  const c = n.status?.conditions?.find((x) => x.type === "Ready");
+  const { since } = nodeReady(n);
+  const when = since === undefined ? "" : ` since ${iso(since)}`;
+  if (c === undefined) return "NotReady: no Ready condition reported";
+  return c.status === "Unknown" ? `NotReady${when}: Ready is Unknown, its kubelet stopped posting status` : `NotReady${when}`;
+}
+
+/** `waiting for w1 to become Ready (NotReady since 2026-12-02T01:10:00Z)`: what a NotReady node's wait says. */
+export const awaitingReady = (n: Node): string => `waiting for ${n.metadata.name} to become Ready (${notReadyDetail(n)})`;
 
 /**
  * The prepare pod's exit code: 0 goes on, 4 holds (waiting on upstream or pinned: quiet), 2 blocks

@@ -1,7 +1,7 @@
 // One step function per phase of a node's life (node-life.ts): each reads the node's phase,
 // asks its gates, appends the actions that move the node on, and says what state it is in.
 import type { NodeState } from "./decision.ts";
-import { healthGate, nodeReady } from "./gates.ts";
+import { type GateVerdict, healthGate, nodeReady, notReadyDetail } from "./gates.ts";
 import { annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
 import { podFailure, tellApplyPod, tellAttemptFailed, tellComplete, tellCordoned, tellNodeFailed, tellUncordoned } from "./node-events.ts";
 import { type FailureCause, type NodeLife, latest, nextAttempt } from "./node-life.ts";
@@ -92,6 +92,20 @@ function uncordonForSoak(r: UsableRollout, node: Node): void {
   tellUncordoned(r, node, patch, `its upgrade pod succeeded; it soaks ${span(soak)} carrying its pods (gates.health)`);
 }
 
+// A node NotReady after its upgrade says since when (issue 9, item 6): the Plan's message and the
+// node's line repeat its wait, so "Applying" never stands alone.
+function unhealthyWait(health: GateVerdict, failAt: number | undefined): string {
+  const notReady = health.reason === "NodeNotReady";
+  if (failAt !== undefined) return `${health.message}${notReady ? "" : " yet"}; it fails at ${instant(failAt)} (gates.health.timeout)`;
+  return notReady ? `${health.message}; no deadline (gates.health.timeout sets one)` : `${health.message} yet`;
+}
+
+function unhealthyFailure(node: Node, health: GateVerdict, timeoutMs: number): string {
+  const within = `within ${Math.round(timeoutMs / 1000)}s after its upgrade (spec.gates.health.timeout)`;
+  if (health.reason !== "NodeNotReady") return `${health.message} ${within}`;
+  return `node ${node.metadata.name} did not become Ready ${within}: ${notReadyDetail(node)}`;
+}
+
 const stepSoak: Step<"soak"> = (r, node, { last }) => {
   const { pass, now, plan } = r;
   const n = node.metadata.name;
@@ -101,12 +115,9 @@ const stepSoak: Step<"soak"> = (r, node, { last }) => {
   const health = healthGate.check({ node, pods });
   if (!health.open) {
     const timeout = plan.health?.timeoutMs;
-    if (timeout !== undefined && now > finished + timeout) {
-      return failNode(r, node, last, "NodeNotReady", `${health.message} within ${Math.round(timeout / 1000)}s after its upgrade (spec.gates.health)`);
-    }
+    if (timeout !== undefined && now > finished + timeout) return failNode(r, node, last, "NodeNotReady", unhealthyFailure(node, health, timeout));
     const failAt = timeout === undefined ? undefined : finished + timeout;
-    const ends = failAt === undefined ? "" : `; it fails at ${instant(failAt)} (gates.health.timeout)`;
-    pass.wait({ node: n, reason: health.reason, message: `${health.message} yet${ends}`, ...(failAt !== undefined ? { until: failAt } : {}) });
+    pass.wait({ node: n, reason: health.reason, message: unhealthyWait(health, failAt), ...(failAt !== undefined ? { until: failAt } : {}) });
     pass.wakeAt(now + 5000);
     return "soaking";
   }

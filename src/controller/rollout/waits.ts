@@ -1,5 +1,5 @@
 // What a Plan is waiting for, and until when: a soak, postCompleteDelay, a backoff before a retry,
-// a re-run of a held gate, a closed window, `after`, the preflight. Each names an instant, never a
+// a re-run of a held gate, a closed window, `after`, the preflight, a node to become Ready. Each names an instant, never a
 // countdown: status carries `until` and the reader computes the time left, so a wait does not
 // rewrite the status (and wake our own watch) every pass.
 
@@ -14,7 +14,7 @@ export interface Wait {
 }
 
 /** The state a waiting node shows (`plan_runner_plan_nodes{state}`, `plan-runner status`). */
-export type WaitingNodeState = "soaking" | "backoff" | "held";
+export type WaitingNodeState = "soaking" | "backoff" | "held" | "pending";
 
 const NODE_STATE: Readonly<Record<string, WaitingNodeState>> = {
   Soaking: "soaking",
@@ -23,7 +23,12 @@ const NODE_STATE: Readonly<Record<string, WaitingNodeState>> = {
   PodsNotReady: "soaking",
   Backoff: "backoff",
   PrepareHeld: "held",
+  // NotReady when its turn came: not started, it holds no slot.
+  PassedOverNotReady: "pending",
 };
+
+/** Waits for a node to become Ready: before its start (passed over) or after its upgrade (NodeNotReady). */
+export const NOT_READY_WAITS: ReadonlySet<string> = new Set(["PassedOverNotReady", "NodeNotReady"]);
 
 export const waitingNodeState = (reason: string): WaitingNodeState | undefined => NODE_STATE[reason];
 
@@ -39,8 +44,11 @@ export function waitSummary(w: Wait): string {
     case "PostCompleteDelay":
       return `${who}postCompleteDelay until ${at}`;
     case "NodeNotReady":
+      return at === "" ? `${who}NotReady after its upgrade` : `${who}NotReady after its upgrade, fails at ${at}`;
     case "PodsNotReady":
       return at === "" ? `${who}not healthy yet` : `${who}not healthy yet, fails at ${at}`;
+    case "PassedOverNotReady":
+      return `${who}NotReady, passed over`;
     case "Backoff":
       return `${who}retries at ${at}`;
     case "PrepareHeld":
