@@ -102,9 +102,14 @@ describe("controller: crashes and replicas", () => {
         for (;;) {
           const c = spawnController(env, ns, quickLeader);
           child = c;
-          // At a random moment from start-up to well into the work, unless a node patch came first.
+          // At a random moment of its term (a kill before it leads costs a start-up and teaches
+          // nothing), unless a node patch came first.
           const exited = once(c, "exit");
-          await Promise.race([exited, sleep(200 + Math.floor(random() * 2800))]);
+          const leads = waitFor(() => c.output().includes("became leader") || c.exitCode !== null || c.signalCode !== null, {
+            timeoutMs: 60_000,
+            what: "the controller to lead",
+          });
+          await Promise.race([exited, leads.then(() => sleep(Math.floor(random() * 2500)))]);
           c.kill("SIGKILL");
           await exited;
           kills++;
