@@ -106,6 +106,7 @@ const allowedBy = (call: Access, granted: ReadonlySet<Access>): boolean => grant
  */
 const situational: Record<Access, string> = {
   [`get /events ${ns}`]: "a restarted controller reads back an Event's counted keys",
+  [`patch /events ${ns}`]: "a step told again for another node (one node here: each reason once, a create)",
   "create /events default": "a failure told on the Node too (AttemptFailed, DrainTimeout...)",
   "patch /events default": "the same, counted again",
   "get /events default": "the same, after a restart",
