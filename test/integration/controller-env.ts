@@ -4,7 +4,9 @@
 // the API server saw, not from what the controller reports.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
 import { Controller, type ControllerConfig } from "../../src/controller/wiring/process.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { aPlan as aPlanBuilder } from "../fixtures/builders.ts";
@@ -76,9 +78,17 @@ export async function runController(
   namespace: string,
   overrides: Partial<ControllerConfig> = {},
   kubeconfig = env.cp.kubeconfigPath,
+  /** Each request the controller sends (deploy-rbac.test.ts measures what it calls). */
+  onRequest?: (verb: string, path: string, code: number) => void,
 ): Promise<RunningController> {
   const metrics = new Metrics(false);
-  const kube = new KubeAdapter({ kubeconfig, onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }) });
+  const kube = new KubeAdapter({
+    kubeconfig,
+    onRequest: (verb, resource, code, path) => {
+      metrics.apiRequests.inc({ verb, resource, code: String(code) });
+      onRequest?.(verb, path, code);
+    },
+  });
   const log = process.env["PLAN_RUNNER_TEST_LOG"] === "1" ? jsonLogger() : silentLogger;
   const controller = new Controller({ kube, metrics, log }, testConfig(namespace, overrides));
   await controller.start();
@@ -230,4 +240,32 @@ export async function killAt(child: ChildProcess, ms: number): Promise<void> {
   await sleep(ms);
   child.kill("SIGKILL");
   if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
+}
+
+/**
+ * A kubeconfig that authenticates as a ServiceAccount (a token from the API server), so a
+ * controller run with it has exactly the RBAC bound to that account, as in its pod.
+ */
+export async function serviceAccountKubeconfig(env: Env, namespace: string, name: string): Promise<string> {
+  const token = await env.cp.kubectl(["create", "token", name, "-n", namespace, "--duration=1h"]);
+  if (token.code !== 0) throw new Error(`kubectl create token ${name}: ${token.stderr}`);
+  const admin = parse(readFileSync(env.cp.kubeconfigPath, "utf8")) as {
+    clusters: unknown[];
+    "current-context": string;
+    contexts: Array<{ name: string; context: { cluster: string } }>;
+  };
+  const cluster = admin.contexts.find((c) => c.name === admin["current-context"])?.context.cluster;
+  const path = `${env.cp.dir}/${namespace}.${name}.kubeconfig`;
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: admin.clusters,
+      users: [{ name, user: { token: token.stdout.trim() } }],
+      contexts: [{ name, context: { cluster, user: name } }],
+      "current-context": name,
+    }),
+  );
+  return path;
 }

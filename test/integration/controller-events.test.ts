@@ -7,7 +7,19 @@ import { after, before, describe, it, type TestContext } from "node:test";
 import { resources } from "../../src/controller/kube/ports.ts";
 import type { KubeObject, Pod } from "../../src/controller/rollout/objects.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, aPlan, applyPlan, condition, listPods, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
+import {
+  type Env,
+  aPlan,
+  applyPlan,
+  condition,
+  kubectlApply,
+  listPods,
+  optIn,
+  runController,
+  serviceAccountKubeconfig,
+  startEnv,
+  waitForPlan,
+} from "./controller-env.ts";
 
 interface CoreEvent extends KubeObject {
   involvedObject: { kind?: string; name?: string; namespace?: string };
@@ -175,6 +187,59 @@ describe("controller: Events a person reads with kubectl get events -n <plan nam
         assert.ok(named.length <= 5, `${e.reason} names at most 5 nodes: ${e.message ?? ""}`);
       }
       assert.equal((await eventsIn("default")).length, before, "a rollout without failures puts nothing on the Nodes");
+    } finally {
+      await ctl.stop();
+    }
+  });
+
+  it("a condition change told in a pass whose status write fails (a kill's window) is counted once, however often the pass repeats", async () => {
+    // The status write refused: each pass tells the change from the last written status (none)
+    // again, as the pass after a kill between its Events and its status write does.
+    const ns = await env.cp.createNamespace("ev-repeat");
+    const grant = (kind: "Role" | "ClusterRole", rules: Array<[string, string[], string[]]>): object => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind,
+      metadata: { name: `ev-repeat-${ns}`, ...(kind === "Role" ? { namespace: ns } : {}) },
+      rules: rules.map(([group, res, verbs]) => ({ apiGroups: [group], resources: res, verbs })),
+    });
+    const subject = [{ kind: "ServiceAccount", name: "ctl", namespace: ns }];
+    const bind = (kind: "Role" | "ClusterRole"): object => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: kind === "Role" ? "RoleBinding" : "ClusterRoleBinding",
+      metadata: { name: `ev-repeat-${ns}`, ...(kind === "Role" ? { namespace: ns } : {}) },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name: `ev-repeat-${ns}` },
+      subjects: subject,
+    });
+    for (const o of [
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ctl", namespace: ns } },
+      grant("Role", [
+        ["upgrade.cattle.io", ["plans"], ["list", "watch", "patch"]], // no plans/status
+        ["", ["pods"], ["create", "delete", "watch"]],
+        ["", ["secrets"], ["list", "watch"]],
+        ["", ["events"], ["create", "get", "patch"]],
+      ]),
+      grant("ClusterRole", [
+        ["", ["nodes"], ["list", "watch", "patch"]],
+        ["", ["pods"], ["list"]],
+      ]),
+      bind("Role"),
+      bind("ClusterRole"),
+    ])
+      assert.equal((await kubectlApply(env, o)).code, 0);
+    const kubeconfig = await serviceAccountKubeconfig(env, ns, "ctl");
+    const ctl = await runController(env, ns, {}, kubeconfig);
+    try {
+      await applyPlan(env, aPlan(ns, "repeat", { nodeSelector: { matchLabels: { "test.plan-runner.dev/ev-repeat": "none" } } }));
+      await waitFor(async () => (await ctl.metrics.reconcileErrors.get()).values.reduce((n, v) => n + v.value, 0) >= 4, {
+        timeoutMs: 60_000,
+        what: "four passes whose status write failed",
+      });
+      const events = await eventsIn(ns);
+      const told = ["Validated", "Resolved"].map((reason) => [reason, onPlan(events, "repeat", reason)[0]?.count]);
+      assert.deepEqual(told, [
+        ["Validated", 1],
+        ["Resolved", 1],
+      ]);
     } finally {
       await ctl.stop();
     }

@@ -63,6 +63,62 @@ describe("decide: the Events of a node's life", () => {
     assert.equal(again?.key, first.key, "the same occurrence, so the writer counts it once");
   });
 
+  for (const health of [false, true]) {
+    it(`an uncordon whose Event a kill cut off (${health ? "before the soak, gates.health" : "with the done label"}): later passes tell it again, under the same key`, () => {
+      const spec = { concurrency: 1, cordon: true, ...(health ? { gates: { health: { soak: "5s" } } } : {}) };
+      const w = new SimWorld(aPlan(spec), [aNode("w1")]);
+      let first: EventAction | undefined;
+      w.run(200, () => (first = told(w).find((a) => a.reason === "Uncordoned")) !== undefined);
+      assert.ok(first?.key !== undefined, "the uncordoning pass tells Uncordoned");
+      // The patch went through, its Event did not: every later pass (and the done node while its pod is kept) tells it.
+      const again = w.run(200, (d) => {
+        const u = told(w).find((a) => a.reason === "Uncordoned");
+        assert.equal(u?.key, first?.key, "told again, the same occurrence");
+        return d.status.state === "Complete";
+      });
+      assert.equal(again.status.state, "Complete");
+      w.tick();
+      w.reconcile();
+      assert.equal(told(w).find((a) => a.reason === "Uncordoned")?.key, first.key, "told by a pass after completion too");
+    });
+  }
+
+  it("a node that was not ours to uncordon (cordoned by someone else) is not told as uncordoned", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1, cordon: true }), [aNode("w1", { unschedulable: true })]);
+    const history: EventAction[] = [];
+    w.run(200, (d) => {
+      history.push(...told(w));
+      return d.status.state === "Complete";
+    });
+    w.tick();
+    w.reconcile();
+    history.push(...told(w));
+    assert.deepEqual(
+      history.filter((a) => a.reason === "Uncordoned" || a.reason === "Cordoned"),
+      [],
+    );
+  });
+
+  it("a condition change told in a pass whose status was not written is told again under the same key", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1 }), [aNode("w1")]);
+    const keys = (): string[] =>
+      told(w)
+        .filter((a) => a.node === undefined)
+        .map((a) => `${a.reason} ${a.key ?? "(no key)"}`);
+    w.decide();
+    const first = keys();
+    assert.ok(first.length > 0 && first.every((k) => !k.endsWith("(no key)")), first.join(", "));
+    w.decide();
+    assert.deepEqual(keys(), first, "the same changes, the same keys: counted once");
+    const completeKey = (): string | undefined => told(w).find((a) => a.reason === "Complete")?.key;
+    w.run();
+    const once = completeKey();
+    w.plan = { ...w.plan, spec: { ...w.plan.spec, version: "v2" } };
+    w.run();
+    const twice = completeKey();
+    assert.ok(once !== undefined && twice !== undefined && once !== twice, `a second completion is a new occurrence: ${once} / ${twice}`);
+  });
+
   for (const [code, reason, type, onNode] of [
     [4, "PrepareHeld", "Normal", false],
     [2, "PrepareBlocked", "Warning", true],

@@ -14,8 +14,8 @@ import { type Kube, KubeError, type ListOptions, type PatchType, type Resource, 
 export interface AdapterOptions {
   /** kubeconfig file; undefined means in-cluster, then $KUBECONFIG or ~/.kube/config. */
   readonly kubeconfig?: string | undefined;
-  /** Called once per request, for the api_requests metric and the bench. */
-  readonly onRequest?: (verb: string, resource: string, code: number) => void;
+  /** Called once per request, for the api_requests metric and the bench; `path` without its query (what RBAC is asked about). */
+  readonly onRequest?: (verb: string, resource: string, code: number, path: string) => void;
   readonly userAgent?: string;
   /** Already loaded credentials (the node-side commands load theirs themselves); else from `kubeconfig`. */
   readonly credentials?: Credentials;
@@ -106,7 +106,8 @@ export class KubeAdapter implements Kube, ServerVersionPort {
     signal?: AbortSignal,
   ): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
     const base = await this.requestOptions();
-    const route = this.route(new URL(path, this.server), base);
+    const asked = new URL(path, this.server);
+    const route = this.route(asked, base);
     const url = route.url;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { ...(base.headers as Record<string, string>), Accept: "application/json" };
@@ -130,7 +131,7 @@ export class KubeAdapter implements Kube, ServerVersionPort {
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
             const status = res.statusCode ?? 0;
-            this.options.onRequest?.(verb, resource, status);
+            this.options.onRequest?.(verb, resource, status, asked.pathname);
             resolve({ status, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers });
           });
           res.on("error", reject);
@@ -138,7 +139,7 @@ export class KubeAdapter implements Kube, ServerVersionPort {
       );
       req.on("timeout", () => req.destroy(new Error(`${verb} ${path}: timed out`)));
       req.on("error", (e) => {
-        this.options.onRequest?.(verb, resource, 0);
+        this.options.onRequest?.(verb, resource, 0, asked.pathname);
         reject(new KubeError(0, "Transport", `${verb} ${path}: ${e.message}`, verb, path));
       });
       if (payload !== undefined) req.write(payload);
@@ -253,7 +254,7 @@ export class KubeAdapter implements Kube, ServerVersionPort {
           signal,
         },
         (res) => {
-          this.options.onRequest?.("watch", r.plural, res.statusCode ?? 0);
+          this.options.onRequest?.("watch", r.plural, res.statusCode ?? 0, url.pathname);
           if ((res.statusCode ?? 0) !== 200) {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));

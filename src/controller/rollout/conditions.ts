@@ -200,8 +200,13 @@ const wrongWhenFalse = (type: string): boolean => type === "Validated" || type =
 /** True, these need a person: a Warning Event. */
 const WARNING_WHEN_TRUE = new Set(["Blocked", "Halted", "NoNodes"]);
 
-/** Events only when a condition changes state or reason (not on every progress message), named as SUC names them. */
-export function conditionEvents(previous: readonly Condition[], next: readonly Condition[]): EventAction[] {
+/**
+ * Events only when a condition changes state or reason (not on every progress message), named as
+ * SUC names them. Each change is keyed by the Plan (`plan`: its uid) and the condition it
+ * replaces as last written: a pass repeated after a kill before its status write tells the same
+ * change under the same key, and the event writer counts it once.
+ */
+export function conditionEvents(previous: readonly Condition[], next: readonly Condition[], plan = ""): EventAction[] {
   const out: EventAction[] = [];
   for (const c of next) {
     const before = previous.find((p) => p.type === c.type);
@@ -216,7 +221,8 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
     if (reason === undefined) continue;
     const bad = wrongWhenFalse(c.type) ? c.status === "False" : WARNING_WHEN_TRUE.has(c.type) && c.status === "True";
     const message = c.message !== undefined && c.message !== "" ? c.message : `${c.type} is ${c.status} (${c.reason ?? ""})`;
-    out.push({ kind: "event", type: bad ? "Warning" : "Normal", reason, message });
+    const since = before === undefined ? "-" : `${before.status}/${before.lastUpdateTime ?? before.lastTransitionTime ?? ""}`;
+    out.push({ kind: "event", type: bad ? "Warning" : "Normal", reason, message, key: `${plan}/${c.type}/${c.status}/${c.reason ?? ""}/${since}` });
   }
   return out;
 }

@@ -101,7 +101,8 @@ function conclude(r: Rollout, gates: PlanGates): Decision {
   const conditions = conditionsOf(r, counts, gates);
   const previous = (plan.source.status?.conditions ?? []) as Condition[];
   const next = stamp(previous, conditions, r.now);
-  pass.actions.push(...conditionEvents(previous, next));
+  const uid = plan.source.metadata["uid"];
+  pass.actions.push(...conditionEvents(previous, next, typeof uid === "string" ? uid : ""));
   const status: PlanStatus = {
     ...(plan.source.status ?? {}),
     conditions: next.map((c) => ({ ...c })),

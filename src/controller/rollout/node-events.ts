@@ -6,7 +6,7 @@
 // pass counts it twice. The steps that write tell in the same pass (the step functions call the
 // same builders), so nobody waits a pass for the Event of a write that just went through.
 import type { NodePatch } from "./decision.ts";
-import { annotationCordonedBy, annotationDrainFailed, annotationDrainStarted } from "./keys.ts";
+import { CORDONED_BY_PREFIX, annotationCordonedBy, annotationDrainFailed, annotationDrainStarted } from "./keys.ts";
 import type { NodeLife } from "./node-life.ts";
 import { drainFailures } from "./node-patches.ts";
 import type { Node } from "./objects.ts";
@@ -60,15 +60,52 @@ export function tellNodeFailed(r: UsableRollout, n: string, reason: string, mess
   r.pass.tell({ node: n, onNode: true, type: "Warning", reason, message: `Plan ${r.name}: ${message}`, key: `${key}/${reason}` });
 }
 
-/** The Plan's patch makes the node schedulable again (completion or release). */
-export function tellUncordoned(r: { readonly name: string; readonly pass: UsableRollout["pass"] }, node: Node, patch: NodePatch, why: string): void {
+/**
+ * The uncordon after a successful upgrade pod (before the soak with gates.health, with the done
+ * label without): one per such pod, and a key the world still shows after the patch removed the
+ * marks, so a later pass can tell it again (tellUncordonedSince).
+ */
+export const uncordonKey = (node: string, pod: string): string => `${node}/uncordon/${pod}`;
+
+/**
+ * The Plan's patch makes the node schedulable again (completion or release). `key`: the
+ * success path's (uncordonKey); a release is keyed by the marks the patch removes, which name
+ * this cordon (a later one carries another drain start or count).
+ */
+export function tellUncordoned(
+  r: { readonly name: string; readonly pass: UsableRollout["pass"] },
+  node: Node,
+  patch: NodePatch,
+  why: string,
+  key?: string,
+): void {
   if (patch.spec?.unschedulable !== null) return;
   const n = node.metadata.name;
   const ann = node.metadata.annotations ?? {};
-  // The marks the patch removes name this cordon; a later one carries another drain start or count.
-  const key = `${n}/uncordon/${ann[annotationCordonedBy(r.name)] ?? ""}/${ann[annotationDrainStarted(r.name)] ?? ""}/${ann[annotationDrainFailed(r.name)] ?? ""}`;
-  r.pass.tell({ node: n, type: "Normal", reason: "Uncordoned", message: `Plan ${r.name} uncordoned node ${n}: ${why}`, key });
+  const marks = `${n}/uncordon/${ann[annotationCordonedBy(r.name)] ?? ""}/${ann[annotationDrainStarted(r.name)] ?? ""}/${ann[annotationDrainFailed(r.name)] ?? ""}`;
+  r.pass.tell({ node: n, type: "Normal", reason: "Uncordoned", message: `Plan ${r.name} uncordoned node ${n}: ${why}`, key: key ?? marks });
 }
+
+/**
+ * The success path's uncordon, told again from what it left: a Plan that cordons, its upgrade pod
+ * succeeded, and the node is schedulable with no Plan's mark on it. A kill between the patch and
+ * its Event (issue 9, item 10) would otherwise lose it: nothing else shows the cordon was ours.
+ * A node whose cordon was not ours to lift (someone else's before the Plan, or another Plan's
+ * still on it at completion), lifted by them while the upgrade pod is kept, would be told as
+ * ours: the price of marks that leave with the patch.
+ */
+function tellUncordonedSince(r: UsableRollout, node: Node, succeeded: PodFacts | undefined): void {
+  if (!r.plan.cordon || succeeded === undefined || node.spec?.unschedulable === true) return;
+  const ann = node.metadata.annotations ?? {};
+  if (Object.keys(ann).some((k) => k.startsWith(CORDONED_BY_PREFIX)) || ann[annotationDrainStarted(r.name)] !== undefined) return;
+  const n = node.metadata.name;
+  const why = r.plan.health !== undefined ? "its upgrade pod succeeded; it soaks carrying its pods (gates.health)" : "its upgrade is complete";
+  r.pass.tell({ node: n, type: "Normal", reason: "Uncordoned", message: `Plan ${r.name} uncordoned node ${n}: ${why}`, key: uncordonKey(n, succeeded.name) });
+}
+
+/** The upgrade pod of the latest attempt, if it succeeded. */
+const succeededPod = (applies: readonly PodFacts[]): PodFacts | undefined =>
+  [...applies].sort((a, b) => b.attempt - a.attempt).find((p, i) => i === 0 && p.phase === "Succeeded");
 
 /** The node is labelled done. `uncordoned`: the same patch made it schedulable. */
 export function tellComplete(r: UsableRollout, n: string, uncordoned: boolean): void {
@@ -100,6 +137,7 @@ export function tellLife(r: UsableRollout, node: Node, life: NodeLife): void {
     r.pass.tell({ node: n, type: "Normal", reason: "Drained", message: `Plan ${r.name} drained node ${n}`, key: `${n}/drain/${drainAt}` });
   }
   tellApplies(r, n, applies);
+  if (life.phase === "soak") tellUncordonedSince(r, node, succeededPod(applies));
 }
 
 /** Each upgrade pod: created (or a retry), and how it ended; the latest failure is not told here. */
@@ -113,15 +151,17 @@ function tellApplies(r: UsableRollout, n: string, applies: readonly PodFacts[]):
 }
 
 /**
- * A done node whose upgrade pods are still kept: their story and the completion, told again (a
- * kill right after the completing patch cut the first telling). The cordon and drain marks are
- * gone with that patch: those steps are not told again.
+ * A done node whose upgrade pods are still kept: their story, the uncordon and the completion,
+ * told again (a kill right after the completing patch cut the first telling). The cordon and
+ * drain marks are gone with that patch: those steps are not told again.
  */
 export function tellDone(r: UsableRollout, node: Node): void {
   const n = node.metadata.name;
   const applies = (r.podsByNode.get(n) ?? []).filter((p) => p.hash === r.hash && p.role === "apply");
-  if (!applies.some((p) => p.phase === "Succeeded")) return;
+  const succeeded = succeededPod(applies);
+  if (succeeded === undefined) return;
   tellApplies(r, n, applies);
+  tellUncordonedSince(r, node, succeeded);
   tellComplete(r, n, false);
 }
 

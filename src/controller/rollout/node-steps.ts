@@ -3,7 +3,7 @@
 import type { NodeState } from "./decision.ts";
 import { type GateVerdict, healthGate, nodeReady, notReadyDetail } from "./gates.ts";
 import { annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
-import { podFailure, tellApplyPod, tellAttemptFailed, tellComplete, tellCordoned, tellNodeFailed, tellUncordoned } from "./node-events.ts";
+import { podFailure, tellApplyPod, tellAttemptFailed, tellComplete, tellCordoned, tellNodeFailed, tellUncordoned, uncordonKey } from "./node-events.ts";
 import { type FailureCause, type NodeLife, latest, nextAttempt } from "./node-life.ts";
 import { completePatch, drainFailedPatch, holds, uncordonPatch } from "./node-patches.ts";
 import type { Node } from "./objects.ts";
@@ -83,13 +83,13 @@ const span = (ms: number): string => (ms % 3600_000 === 0 ? `${ms / 3600_000}h` 
  * came back, not only DaemonSets (docs/adr/0003-uncordon-before-the-soak.md). A SUC Plan (no
  * gates.health) keeps SUC's order: uncordoned with the done label, after postCompleteDelay.
  */
-function uncordonForSoak(r: UsableRollout, node: Node): void {
+function uncordonForSoak(r: UsableRollout, node: Node, last: PodFacts): void {
   const soak = r.plan.health?.soakMs;
   if (soak === undefined || !holds(node, r.name)) return;
   const n = node.metadata.name;
   const patch = uncordonPatch(node, r.name, {});
   r.pass.act({ kind: "patchNode", node: n, patch, why: "uncordon" });
-  tellUncordoned(r, node, patch, `its upgrade pod succeeded; it soaks ${span(soak)} carrying its pods (gates.health)`);
+  tellUncordoned(r, node, patch, `its upgrade pod succeeded; it soaks ${span(soak)} carrying its pods (gates.health)`, uncordonKey(n, last.name));
 }
 
 // A node NotReady after its upgrade says since when (issue 9, item 6): the Plan's message and the
@@ -111,7 +111,7 @@ const stepSoak: Step<"soak"> = (r, node, { last }) => {
   const n = node.metadata.name;
   const finished = last.finishedAt ?? now;
   const pods = r.input.podHealth?.get(n);
-  uncordonForSoak(r, node);
+  uncordonForSoak(r, node, last);
   const health = healthGate.check({ node, pods });
   if (!health.open) {
     const timeout = plan.health?.timeoutMs;
@@ -135,7 +135,7 @@ const stepSoak: Step<"soak"> = (r, node, { last }) => {
   }
   const patch = completePatch(node, r.name, r.hash, r.version, plan.postCompleteLabels);
   pass.act({ kind: "patchNode", node: n, patch, why: "complete" });
-  tellUncordoned(r, node, patch, "its upgrade is complete");
+  tellUncordoned(r, node, patch, "its upgrade is complete", uncordonKey(n, last.name));
   tellComplete(r, n, patch.spec?.unschedulable === null);
   // Its slot is free in this very pass: the reconciler writes completions before it starts new
   // nodes, so a crash in between can never leave more than concurrency running.

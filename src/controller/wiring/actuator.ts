@@ -209,6 +209,7 @@ export class Actuator {
         else await this.d.kube.evict(ns, pod.metadata.name, opts);
       } catch (e: unknown) {
         if (e instanceof KubeError && e.notFound) continue;
+        if (how === "delete" && e instanceof KubeError && e.status === 403) throw deleteRefused(e);
         if (!(e instanceof KubeError && e.tooManyRequests)) throw e;
         blocked.push(`${ns}/${pod.metadata.name}`);
       }
@@ -261,6 +262,20 @@ export class Actuator {
 }
 
 /** The call an action makes, as a user would name it in kubectl terms. */
+/**
+ * deploy/rbac.yaml grants no pod deletion outside the controller's namespace: the Refused
+ * condition says which opt-in grants it. The node stays cordoned, its drain resumes at the next
+ * look once the permission exists.
+ */
+const deleteRefused = (e: KubeError): KubeError =>
+  new KubeError(
+    e.status,
+    e.reason,
+    `${e.message} (drain.disableEviction and drain.unblockPDB delete pods: apply deploy/drain-delete/ to allow it)`,
+    e.verb,
+    e.path,
+  );
+
 function describe(a: Action | undefined): string {
   switch (a?.kind) {
     case "createPod":
