@@ -1,5 +1,6 @@
 // Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
-// a Plan-level gate or a held, blocked or halted node holds the Plan.
+// a Plan-level gate or a held, blocked or halted node holds the Plan. A node another Plan holds
+// (node-holds.ts) is passed over, as one busy with an exclusive Plan is: it waits, taking no slot.
 import { admit } from "./admission.ts";
 import { nextOpening } from "../../plan/window-opening.ts";
 import { type GateVerdict, afterGate, alertsGate, exclusiveGate, preflightGate, windowGate } from "./gates.ts";
@@ -8,7 +9,8 @@ import { firstPhase, hostnameOf } from "./node-life.ts";
 import { step } from "./node-steps.ts";
 import type { Node } from "./objects.ts";
 import { orderBy } from "./order.ts";
-import { type Rollout, isUsable } from "./pass.ts";
+import { heldMessage, otherHolder } from "./node-holds.ts";
+import { type Rollout, type UsableRollout, isUsable } from "./pass.ts";
 import { instant } from "./waits.ts";
 
 /** The Plan-level gates' verdicts of this pass: what holds the idle nodes. */
@@ -70,8 +72,10 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
   const busy = new Set([...pass.nodeStates].filter(([, s]) => SLOT_STATES.has(s)).map(([n]) => n));
   const concurrency = Math.max(1, r.plan.concurrency);
   const exclusiveBusy = r.input.exclusiveBusy;
-  // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds).
-  const wanted = Math.max(0, concurrency - busy.size) + exclusiveBusy.size;
+  const heldBy = heldByOthers(r, idle);
+  const free = Math.max(0, concurrency - busy.size);
+  // Only as many candidates as there are free slots (plus the ones another Plan holds).
+  const wanted = free + exclusiveBusy.size + heldBy.size;
   const keyOf = (node: Node) => ({
     name: node.metadata.name,
     labels: node.metadata.labels ?? {},
@@ -80,12 +84,29 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
     ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}),
   });
   const ordered = wanted === 0 ? [] : orderBy(idle, r.plan.order, keyOf, wanted);
-  const blocked = new Set(ordered.map((n) => n.metadata.name).filter((node) => !exclusiveGate.check({ node, exclusiveBusy }).open));
+  const names = ordered.map((n) => n.metadata.name);
+  const blocked = new Set(names.filter((node) => heldBy.has(node) || !exclusiveGate.check({ node, exclusiveBusy }).open));
   const admission = admit({ ordered, inFlight: busy, blocked, concurrency }, (node) => node.metadata.name);
   for (const node of admission.start) {
     pass.nodeStates.set(node.metadata.name, "applying");
     pass.applying.push(hostnameOf(node));
     step(r, node, firstPhase(r, node));
   }
+  // A held node that a free slot would have gone to says who holds it; one behind the free slots would not start anyway.
+  for (const node of names.slice(0, free)) {
+    const by = heldBy.get(node);
+    if (by !== undefined) pass.wait({ node, reason: "HeldByPlan", message: heldMessage(by) });
+  }
   if (admission.blocked.length > 0) pass.wakeAt(r.now + 10_000);
+}
+
+/** Idle nodes another Plan that cordons or drains holds, and which (only when this Plan cordons too). */
+function heldByOthers(r: UsableRollout, idle: readonly Node[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!r.plan.cordon) return out;
+  for (const node of idle) {
+    const by = otherHolder(node, r.name, true, r.input.podHolders);
+    if (by !== undefined) out.set(node.metadata.name, by);
+  }
+  return out;
 }
