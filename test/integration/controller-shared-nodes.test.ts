@@ -17,12 +17,7 @@ before(async () => {
 });
 after(async () => env?.stop());
 
-interface Seen {
-  readonly rv: bigint;
-  readonly what: "pod" | "node";
-  readonly deleted: boolean;
-  readonly obj: Pod | Node;
-}
+type Seen = { readonly rv: bigint; readonly deleted: boolean } & ({ readonly what: "pod"; readonly obj: Pod } | { readonly what: "node"; readonly obj: Node });
 
 /** What the replay found. */
 interface Replay {
@@ -41,13 +36,19 @@ class Timeline {
   private readonly done: Promise<void>[];
 
   constructor(env: Env, namespace: string) {
-    const record = (what: "pod" | "node") => (e: WatchEvent<Pod> | WatchEvent<Node>) => {
-      if (e.type === "ERROR" || e.type === "BOOKMARK") return;
-      this.seen.push({ rv: BigInt(e.object.metadata.resourceVersion ?? "0"), what, deleted: e.type === "DELETED", obj: e.object });
+    const at = (e: { type: string; object: { metadata: { resourceVersion?: string } } }) => ({
+      rv: BigInt(e.object.metadata.resourceVersion ?? "0"),
+      deleted: e.type === "DELETED",
+    });
+    const pods = (e: WatchEvent<Pod>): void => {
+      if (e.type !== "ERROR" && e.type !== "BOOKMARK") this.seen.push({ ...at(e), what: "pod", obj: e.object });
+    };
+    const nodes = (e: WatchEvent<Node>): void => {
+      if (e.type !== "ERROR" && e.type !== "BOOKMARK") this.seen.push({ ...at(e), what: "node", obj: e.object });
     };
     this.done = [
-      env.kube.watch<Pod>(resources.pods, namespace, { allowWatchBookmarks: false }, record("pod"), this.abort.signal).catch(() => {}),
-      env.kube.watch<Node>(resources.nodes, undefined, { allowWatchBookmarks: false }, record("node"), this.abort.signal).catch(() => {}),
+      env.kube.watch<Pod>(resources.pods, namespace, { allowWatchBookmarks: false }, pods, this.abort.signal).catch(() => {}),
+      env.kube.watch<Node>(resources.nodes, undefined, { allowWatchBookmarks: false }, nodes, this.abort.signal).catch(() => {}),
     ];
   }
 
@@ -63,9 +64,9 @@ function replay(events: readonly Seen[]): Replay {
   const cordoned = new Map<string, boolean>();
   const out = { maxUnfinished: 0, shared: [] as string[], uncordonedUnder: [] as string[] };
   for (const e of events) {
-    if (e.what === "node") cordoned.set(e.obj.metadata.name, !e.deleted && (e.obj as Node).spec?.unschedulable === true);
+    if (e.what === "node") cordoned.set(e.obj.metadata.name, !e.deleted && e.obj.spec?.unschedulable === true);
     else {
-      const pod = e.obj as Pod;
+      const pod = e.obj;
       if (pod.metadata.labels?.["plan-runner.dev/role"] !== "apply") continue;
       const ended = e.deleted || pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
       if (ended) running.delete(pod.metadata.name);
@@ -157,7 +158,10 @@ describe("controller: nodes shared by Plans, and nodes that leave a Plan mid-upg
         env,
         aPlan(ns, "leaving", { concurrency: 2, cordon: true, nodeSelector: { matchLabels: { [label]: "yes" } } }, { "sim.plan-runner.dev/run-for": "6s" }),
       );
-      const first = await waitFor(async () => ((await inFlight()).length === 2 ? inFlight() : undefined), { timeoutMs: 60_000, what: "two upgrade pods running" });
+      const first = await waitFor(async () => ((await inFlight()).length === 2 ? inFlight() : undefined), {
+        timeoutMs: 60_000,
+        what: "two upgrade pods running",
+      });
       for (const n of first) await env.kube.patch(resources.nodes, undefined, n, { metadata: { labels: { "plan.upgrade.cattle.io/leaving": "disabled" } } });
       const third = await waitFor(async () => (await inFlight()).find((n) => !first.includes(n)), { timeoutMs: 60_000, what: "a third node's upgrade pod" });
       await env.kube.patch(resources.nodes, undefined, third, { metadata: { labels: { [label]: null } } });

@@ -46,7 +46,7 @@ const stepPrepare: Step<"prepare"> = (r, node, { pod, earlier }) => {
 };
 
 /** Another Plan holds the node: this one waits, its slot kept, until that Plan has released it. */
-const stepHeld: Step<"held"> = (r, node, { by }) => {
+const stepTaken: Step<"taken"> = (r, node, { by }) => {
   r.pass.wait({ node: node.metadata.name, reason: "HeldByPlan", message: heldMessage(by) });
   r.pass.wakeAt(r.now + 10_000);
   return "applying";
@@ -225,8 +225,8 @@ export function step(r: UsableRollout, node: Node, life: NodeLife): NodeState {
       return "pending";
     case "prepare":
       return stepPrepare(r, node, life);
-    case "held":
-      return stepHeld(r, node, life);
+    case "taken":
+      return stepTaken(r, node, life);
     case "cordon":
       return stepCordon(r, node, life);
     case "drain":
