@@ -1,5 +1,6 @@
 // Admission of idle nodes: the free concurrency slots go to idle nodes in rollout order, unless
-// a Plan-level gate or a held, blocked or halted node holds the Plan.
+// a Plan-level gate or a held, blocked or halted node holds the Plan. A node another Plan holds
+// (node-holds.ts) is passed over, as one busy with an exclusive Plan is: it waits, taking no slot.
 import { type Admission, admit } from "./admission.ts";
 import { nextOpening } from "../../plan/window-opening.ts";
 import { type GateVerdict, afterCycleGate, afterGate, alertsGate, exclusiveGate, preflightGate, readyToStartGate, windowGate } from "./gates.ts";
@@ -8,7 +9,8 @@ import { firstPhase, hostnameOf } from "./node-life.ts";
 import { step } from "./node-steps.ts";
 import type { Node } from "./objects.ts";
 import { orderBy } from "./order.ts";
-import { type Rollout, isUsable } from "./pass.ts";
+import { heldMessage, otherHolder } from "./node-holds.ts";
+import { type Rollout, type UsableRollout, isUsable } from "./pass.ts";
 import { instant } from "./waits.ts";
 
 /** The Plan-level gates' verdicts of this pass: what holds the idle nodes. */
@@ -81,8 +83,10 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
   const concurrency = Math.max(1, r.plan.concurrency);
   const exclusiveBusy = r.input.exclusiveBusy;
   const notReady = new Set(idle.filter((n) => !readyToStartGate.check(n).open).map((n) => n.metadata.name));
-  // Only as many candidates as there are free slots (plus the ones another exclusive Plan holds, or NotReady).
-  const wanted = Math.max(0, concurrency - busy.size) + exclusiveBusy.size + notReady.size;
+  const heldBy = heldByOthers(r, idle);
+  const free = Math.max(0, concurrency - busy.size);
+  // Only as many candidates as there are free slots (plus the ones another Plan holds, or NotReady).
+  const wanted = free + exclusiveBusy.size + heldBy.size + notReady.size;
   const keyOf = (node: Node) => ({
     name: node.metadata.name,
     labels: node.metadata.labels ?? {},
@@ -91,16 +95,21 @@ export function admitIdle(r: Rollout, idle: readonly Node[], gates: PlanGates): 
     ...(node.metadata.uid !== undefined ? { uid: node.metadata.uid } : {}),
   });
   const ordered = wanted === 0 ? [] : orderBy(idle, r.plan.order, keyOf, wanted);
-  const exclusive = ordered.map((n) => n.metadata.name).filter((node) => !exclusiveGate.check({ node, exclusiveBusy }).open);
-  const blocked = new Set([...exclusive, ...notReady]);
+  const names = ordered.map((n) => n.metadata.name);
+  const blocked = new Set(names.filter((node) => notReady.has(node) || heldBy.has(node) || !exclusiveGate.check({ node, exclusiveBusy }).open));
   const admission = admit({ ordered, inFlight: busy, blocked, concurrency }, (node) => node.metadata.name);
   for (const node of admission.start) {
     pass.nodeStates.set(node.metadata.name, "applying");
     pass.applying.push(hostnameOf(node));
     step(r, node, firstPhase(r, node));
   }
-  // Another exclusive Plan's pod ending does not wake this one; a node becoming Ready does (the node watch).
-  if (exclusive.length > 0) pass.wakeAt(r.now + 10_000);
+  // A held node that a free slot would have gone to says who holds it; one behind the free slots would not start anyway.
+  for (const node of names.slice(0, free)) {
+    const by = heldBy.get(node);
+    if (by !== undefined) pass.wait({ node, reason: "HeldByPlan", message: heldMessage(by) });
+  }
+  // Another Plan's pod ending does not wake this one; a node becoming Ready does (the node watch).
+  if (admission.blocked.length > 0) pass.wakeAt(r.now + 10_000);
   passOver(r, ordered, admission, notReady);
 }
 
@@ -122,4 +131,15 @@ function passOver(r: Rollout, ordered: readonly Node[], admission: Admission<Nod
   }
   const more = turn.length - MAX_PASSED_OVER;
   if (more > 0) r.pass.wait({ reason: "PassedOverNotReady", message: `and ${more} more node(s) NotReady, passed over until Ready` });
+}
+
+/** Idle nodes another Plan that cordons or drains holds, and which (only when this Plan cordons too). */
+function heldByOthers(r: UsableRollout, idle: readonly Node[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!r.plan.cordon) return out;
+  for (const node of idle) {
+    const by = otherHolder(node, r.name, true, r.input.podHolders);
+    if (by !== undefined) out.set(node.metadata.name, by);
+  }
+  return out;
 }

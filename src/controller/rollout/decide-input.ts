@@ -94,6 +94,26 @@ function exclusiveBusy(s: Snapshot): Set<string> {
   return busy;
 }
 
+/**
+ * Nodes where another Plan that cordons or drains (or one not in the namespace's list) has a pod
+ * that has not ended: it holds the node before its mark is on it (its prepare gate), so this Plan,
+ * if it cordons too, does not take the node (node-holds.ts). The first such Plan by name.
+ */
+function podHolders(s: Snapshot): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!s.plan.cordon) return out;
+  const takes = new Map(s.plans.map((p) => [p.metadata.name, p.spec?.cordon === true || p.spec?.drain !== undefined]));
+  for (const p of s.pods) {
+    const plan = p.metadata.labels?.[LABEL_PLAN];
+    const node = p.spec?.nodeName;
+    const ended = p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
+    if (plan === undefined || plan === s.plan.name || node === undefined || ended || takes.get(plan) === false) continue;
+    const first = out.get(node);
+    if (first === undefined || plan < first) out.set(node, plan);
+  }
+  return out;
+}
+
 /** gates.health: the nodes whose upgrade pod succeeded and that are not done yet; their pods are read through a port. */
 export function soakingNodes(s: Snapshot, resolution: Resolution, config: InputConfig): string[] {
   const hash = hashOf(s, resolution, config.namespace);
@@ -169,6 +189,7 @@ export function buildDecideInput(s: Snapshot, externals: Externals, config: Inpu
     afterPending: afterPending(s),
     afterCycle: afterCycleOf(s),
     exclusiveBusy: exclusiveBusy(s),
+    podHolders: podHolders(s),
     alerts: externals.alerts,
     ...(podsOnNodes !== undefined && s.plan.health !== undefined ? { podHealth: new Map([...podsOnNodes].map(([n, pods]) => [n, podHealth(pods)])) } : {}),
     rolloutNodes: rolloutNodes(s, hash),

@@ -10,7 +10,7 @@ import { eligibility } from "./eligibility.ts";
 import { tellDone, tellLife, tellUncordoned } from "./node-events.ts";
 import { hostnameOf, lifeOf } from "./node-life.ts";
 import { holds, uncordonPatch } from "./node-patches.ts";
-import { step } from "./node-steps.ts";
+import { stayWhilePodsRun, step } from "./node-steps.ts";
 import type { Condition, Node } from "./objects.ts";
 import { type Rollout, isUsable, startRollout } from "./pass.ts";
 import { expirePods } from "./pod-ttl.ts";
@@ -46,6 +46,8 @@ function visitNodes(r: Rollout): Node[] {
   for (const node of r.input.nodes) {
     const n = node.metadata.name;
     const why = candidate(node.metadata.labels ?? {});
+    // Leaving the Plan does not end a pod already running there: the node stays in flight until it has.
+    if ((why !== undefined || !isUsable(r)) && stayWhilePodsRun(r, node, why)) continue;
     if (why === "disabled") {
       // Opted out, still one of the Plan's nodes: 3/4 with one skipped, never 3/3.
       pass.total++;

@@ -56,6 +56,8 @@ export interface DecideInput {
   readonly afterCycle?: readonly string[] | undefined;
   /** Nodes where another exclusive Plan is at work. */
   readonly exclusiveBusy: ReadonlySet<string>;
+  /** When this Plan cordons: per node, another Plan that cordons or drains with a pod there not yet ended (node-holds.ts). */
+  readonly podHolders?: ReadonlyMap<string, string> | undefined;
   /** undefined without gates.prometheus. */
   readonly alerts?: AlertReading | undefined;
   /** With gates.health: per node that waits for its soak. */
@@ -78,7 +80,12 @@ export interface PodRenderer {
 }
 
 export interface NodePatch {
-  readonly metadata: { readonly labels?: Record<string, string | null>; readonly annotations?: Record<string, string | null> };
+  readonly metadata: {
+    readonly labels?: Record<string, string | null>;
+    readonly annotations?: Record<string, string | null>;
+    /** A precondition: the API server refuses the patch (409) if the node changed since it was read. */
+    readonly resourceVersion?: string;
+  };
   readonly spec?: { readonly unschedulable: boolean | null };
 }
 

@@ -15,11 +15,18 @@ export const labelPlanName = (plan: string): string => `plan.upgrade.cattle.io/$
 /** The value of the per-Plan node label that opts a node out. */
 export const DISABLED = "disabled";
 
-/** Set when this Plan cordoned the node: only such nodes are uncordoned by it (SUC #341). */
+/**
+ * Set when this Plan cordoned the node: only such nodes are uncordoned by it (SUC #341), and only
+ * once no other Plan's mark (this or the drain's) is left on it. The value is the hash it cordoned
+ * for, or `shared` when another Plan that cordoned it left it to this one (node-patches.ts).
+ */
 export const annotationCordonedBy = (plan: string): string => `${CORDONED_BY_PREFIX}${plan}`;
 export const CORDONED_BY_PREFIX = "cordoned.plan-runner.dev/";
+/** The cordon mark of a Plan that did not cordon the node itself but was left the cordon by one that did. */
+export const CORDON_SHARED = "shared";
 /** When this Plan's drain of the node started (RFC 3339), for drain.timeout. */
-export const annotationDrainStarted = (plan: string): string => `drain.plan-runner.dev/${plan}`;
+export const annotationDrainStarted = (plan: string): string => `${DRAIN_STARTED_PREFIX}${plan}`;
+export const DRAIN_STARTED_PREFIX = "drain.plan-runner.dev/";
 /** `<hash>/<failures>`: drains of this node for this hash that failed (refused or timed out). */
 export const annotationDrainFailed = (plan: string): string => `drain-failed.plan-runner.dev/${plan}`;
 

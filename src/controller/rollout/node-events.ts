@@ -129,7 +129,7 @@ export function tellLife(r: UsableRollout, node: Node, life: NodeLife): void {
   const ann = node.metadata.annotations ?? {};
   const mine = (r.podsByNode.get(n) ?? []).filter((p) => p.hash === r.hash);
   for (const p of mine.filter((x) => x.role === "prepare")) tellGate(r, n, p);
-  if (life.phase === "idle" || life.phase === "prepare" || life.phase === "cordon") return;
+  if (life.phase === "idle" || life.phase === "prepare" || life.phase === "taken" || life.phase === "cordon") return;
   if (ann[annotationCordonedBy(r.name)] === r.hash) tellCordoned(r, node);
   const applies = mine.filter((p) => p.role === "apply");
   const drainAt = ann[annotationDrainStarted(r.name)];

@@ -2,8 +2,9 @@
 // controller killed at any instant resumes where it was. docs/architecture.md draws it.
 //
 //   idle -> prepare -> cordon -> drain -> apply -> soak -> done
-//                                           \-> failed (retries left: apply again)
+//                  \-> taken (another Plan holds the node)   \-> failed (retries left: apply again)
 import { LABEL_HOSTNAME, annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
+import { otherHolder } from "./node-holds.ts";
 import { cordonPatch, drainFailures } from "./node-patches.ts";
 import type { NodePatch } from "./decision.ts";
 import type { Node } from "./objects.ts";
@@ -15,6 +16,8 @@ export type NodeLife =
   | { readonly phase: "idle" }
   /** The prepare gate: no pod yet, or one that has not passed; `earlier`: the gate's older runs. */
   | { readonly phase: "prepare"; readonly pod: PodFacts | undefined; readonly earlier: readonly PodFacts[] }
+  /** Another Plan that cordons or drains holds the node (node-holds.ts): this one waits, taking nothing. */
+  | { readonly phase: "taken"; readonly by: string }
   | { readonly phase: "cordon"; readonly patch: NodePatch }
   | { readonly phase: "drain"; readonly drainAt: string | undefined }
   /** The upgrade pod: not created yet, running, or an older hash's pod still finishing. */
@@ -76,6 +79,8 @@ function inFlight(r: UsableRollout, node: Node, current: readonly PodFacts[], cl
 
 function afterPrepare(r: UsableRollout, node: Node, claimed: boolean): NodeLife {
   if (r.plan.cordon && !claimed) {
+    const by = otherHolder(node, r.name, true, r.input.podHolders);
+    if (by !== undefined) return { phase: "taken", by };
     const patch = cordonPatch(node, r.name, r.hash, r.plan.drain !== undefined ? new Date(r.now).toISOString() : undefined);
     if (patch !== undefined) return { phase: "cordon", patch };
   }

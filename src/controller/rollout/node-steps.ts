@@ -4,10 +4,12 @@ import type { NodeState } from "./decision.ts";
 import { type GateVerdict, healthGate, nodeReady, notReadyDetail } from "./gates.ts";
 import { annotationCordonedBy, annotationDrainStarted } from "./keys.ts";
 import { podFailure, tellApplyPod, tellAttemptFailed, tellComplete, tellCordoned, tellNodeFailed, tellUncordoned, uncordonKey } from "./node-events.ts";
-import { type FailureCause, type NodeLife, latest, nextAttempt } from "./node-life.ts";
+import { type Ineligibility, INELIGIBILITY_TEXT } from "./eligibility.ts";
+import { heldMessage, unfinishedPods } from "./node-holds.ts";
+import { type FailureCause, type NodeLife, hostnameOf, latest, nextAttempt } from "./node-life.ts";
 import { completePatch, drainFailedPatch, holds, uncordonPatch } from "./node-patches.ts";
 import type { Node } from "./objects.ts";
-import type { UsableRollout } from "./pass.ts";
+import type { Rollout, UsableRollout } from "./pass.ts";
 import type { PodFacts } from "./pod-facts.ts";
 import { instant } from "./waits.ts";
 
@@ -41,6 +43,13 @@ const stepPrepare: Step<"prepare"> = (r, node, { pod, earlier }) => {
   }
   pass.blocked ??= verdict;
   return "blocked";
+};
+
+/** Another Plan holds the node: this one waits, its slot kept, until that Plan has released it. */
+const stepTaken: Step<"taken"> = (r, node, { by }) => {
+  r.pass.wait({ node: node.metadata.name, reason: "HeldByPlan", message: heldMessage(by) });
+  r.pass.wakeAt(r.now + 10_000);
+  return "applying";
 };
 
 const stepCordon: Step<"cordon"> = (r, node, { patch }) => {
@@ -201,6 +210,25 @@ function failNode(r: UsableRollout, node: Node, pod: PodFacts, reason: string, m
   return "failed";
 }
 
+/**
+ * A node leaving the Plan (opted out, deselected, labelled done by hand, the Plan unusable) while
+ * one of the Plan's pods on it has not ended: it stays in flight, its slot and its cordon kept,
+ * and is released once the pod has ended (docs/adr/0004-one-plan-holds-a-node.md). False when
+ * nothing of the Plan's runs there.
+ */
+export function stayWhilePodsRun(r: Rollout, node: Node, why: Ineligibility | undefined): boolean {
+  const [pod] = unfinishedPods(r.podsByNode.get(node.metadata.name));
+  if (pod === undefined) return false;
+  const n = node.metadata.name;
+  const leaving = why === undefined ? "belongs to a Plan that cannot be applied (see its conditions)" : INELIGIBILITY_TEXT[why];
+  r.pass.total++;
+  r.pass.nodeStates.set(n, "applying");
+  r.pass.applying.push(hostnameOf(node));
+  const message = `node ${n} ${leaving}, but pod ${pod.name} has not ended: it keeps its slot and its cordon until the pod ends`;
+  r.pass.wait({ node: n, reason: "PodNotEnded", message });
+  return true;
+}
+
 /** Moves a node in flight (or just admitted) one step on; "idle" waits for admission. */
 export function step(r: UsableRollout, node: Node, life: NodeLife): NodeState {
   switch (life.phase) {
@@ -208,6 +236,8 @@ export function step(r: UsableRollout, node: Node, life: NodeLife): NodeState {
       return "pending";
     case "prepare":
       return stepPrepare(r, node, life);
+    case "taken":
+      return stepTaken(r, node, life);
     case "cordon":
       return stepCordon(r, node, life);
     case "drain":

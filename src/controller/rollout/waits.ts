@@ -1,5 +1,6 @@
 // What a Plan is waiting for, and until when: a soak, postCompleteDelay, a backoff before a retry,
-// a re-run of a held gate, a closed window, `after`, the preflight, a node to become Ready. Each names an instant, never a
+// a re-run of a held gate, a closed window, `after`, the preflight, a node to become Ready, a
+// node another Plan holds, a node leaving the Plan whose pod has not ended. Each names an instant, never a
 // countdown: status carries `until` and the reader computes the time left, so a wait does not
 // rewrite the status (and wake our own watch) every pass.
 
@@ -53,6 +54,11 @@ export function waitSummary(w: Wait): string {
       return `${who}retries at ${at}`;
     case "PrepareHeld":
       return `${who}gate runs again at ${at}`;
+    case "HeldByPlan":
+      // The message starts "held by Plan <name>:" (node-holds.ts); a Plan's name has no colon.
+      return `${who}${w.message.split(":")[0] ?? ""}`;
+    case "PodNotEnded":
+      return `${who}leaves once its pod ends`;
     case "OutsideWindow":
       return at === "" ? "window closed for 8 days" : `window opens ${at}`;
     case "WaitingForPlans":
