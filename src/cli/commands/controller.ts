@@ -23,6 +23,7 @@ Runs the controller: watches Plans in --namespace and all Nodes, creates the upg
   --pod-ttl D              keep finished upgrade pods this long for kubectl logs (default 1h)
   --poll-interval D        re-run a held or blocked prepare gate after (default 5m)
   --channel-poll D         re-ask a channel for the latest version after (default 15m)
+  --channel-timeout D      give up one channel request after (default 10s; asked in the background)
   --default-deadline S     activeDeadlineSeconds when a Plan sets none (default 900)
   --max-deadline S         cap on a Plan's jobActiveDeadlineSecs (default 7200)
   --log-level L            debug, info, warn or error (default info; debug adds each drain pass)
@@ -60,6 +61,7 @@ const OPTIONS = {
   "pod-ttl": { type: "string" },
   "poll-interval": { type: "string" },
   "channel-poll": { type: "string" },
+  "channel-timeout": { type: "string" },
   "default-deadline": { type: "string", default: String(D.defaultDeadlineSecs) },
   "max-deadline": { type: "string", default: String(D.maxDeadlineSecs) },
   "log-level": { type: "string", default: "info" },
@@ -118,7 +120,7 @@ export function parseControllerConfig(
     return n;
   };
   const span = (
-    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll" | "notify-timeout",
+    flag: "relist" | "lease-duration" | "renew-deadline" | "retry-period" | "pod-ttl" | "poll-interval" | "channel-poll" | "channel-timeout" | "notify-timeout",
     fallback: number,
   ): number => {
     const text = values[flag];
@@ -144,6 +146,7 @@ export function parseControllerConfig(
     pollIntervalMs: span("poll-interval", D.pollIntervalMs),
     podTtlMs: span("pod-ttl", D.podTtlMs),
     channelPollMs: span("channel-poll", D.channelPollMs),
+    channelTimeoutMs: span("channel-timeout", D.channelTimeoutMs),
     defaultDeadlineSecs: int("default-deadline", values["default-deadline"], 0),
     maxDeadlineSecs: int("max-deadline", values["max-deadline"], 1),
     protectedPods: new Set(env["POD_NAME"] !== undefined ? [`${namespace}/${env["POD_NAME"]}`] : []),

@@ -109,7 +109,12 @@ export interface Kube {
 export interface ChannelPort {
   latest(
     url: string,
-    opts: { readonly clusterId?: string | undefined; readonly latestVersion?: string | undefined; readonly timeoutMs: number },
+    opts: {
+      readonly clusterId?: string | undefined;
+      readonly latestVersion?: string | undefined;
+      readonly timeoutMs: number;
+      readonly signal?: AbortSignal | undefined;
+    },
   ): Promise<Resolution>;
 }
 

@@ -26,9 +26,17 @@ export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
   // An invalid Plan is only Validated=False: its alerts gate (a bad regex, say) says nothing more.
   const alerts = r.usable ? alertsGate.check(r.input.alerts) : NO_ALERTS;
   if (alerts.reason === "AlertsFiring" && idle.length > 0) r.pass.wait({ reason: alerts.reason, message: alerts.message });
+  const resolving = r.input.resolution.resolving;
+  // No version yet: nothing else can be asked; the wait says what comes first.
+  if (resolving !== undefined && r.version === undefined) r.pass.wait({ reason: RESOLVING, message: resolving });
   if (!r.usable || idle.length === 0) return { alerts, waiting: undefined };
   const cycle = afterCycleGate.check(r.input.afterCycle);
   if (!cycle.open) return { alerts, waiting: undefined, blocked: cycle };
+  // The last known version carries the nodes in flight; a new one starts with what the channel answers.
+  if (resolving !== undefined) {
+    r.pass.wait({ reason: RESOLVING, message: resolving });
+    return { alerts, waiting: { open: false, reason: RESOLVING, message: `${resolving}: no node starts until it answers` } };
+  }
   const window = windowGate.check({ isOpen: r.plan.windowOpen, now: r.now });
   if (!window.open) r.pass.wakeAt(r.now + 60_000); // windows open on the minute
   const after = afterGate.check(r.input.afterPending);
@@ -37,6 +45,8 @@ export function planGates(r: Rollout, idle: readonly Node[]): PlanGates {
     r.pass.wait({ reason: waiting.reason, message: waiting.message, ...(untilOf(waiting) !== undefined ? { until: untilOf(waiting)! } : {}) });
   return { alerts, waiting };
 }
+
+const RESOLVING = "ResolvingChannel";
 
 const NO_ALERTS: GateVerdict = { open: true, reason: "NoAlertsGate", message: "" };
 

@@ -30,9 +30,11 @@ export function validated(r: Rollout): PlanCondition {
 
 export function latestResolved(r: Rollout): PlanCondition {
   const res = r.input.resolution;
+  // Asked, not answered yet: not known to be wrong (no Warning), and status.waits says what is awaited.
+  if (!("version" in res) && res.resolving !== undefined) return { type: "LatestResolved", status: "Unknown", reason: res.reason, message: res.message };
   if (!("version" in res)) return cond("LatestResolved", false, res.reason, res.message);
   if (res.error !== undefined) return cond("LatestResolved", false, res.error.reason, `${res.error.message}; still applying ${res.version}`);
-  return cond("LatestResolved", true, res.source);
+  return cond("LatestResolved", true, res.source, res.message);
 }
 
 // One meaning each (README, "Held, Blocked, Halted"):
@@ -181,7 +183,7 @@ function eventReason(c: PlanCondition): string | undefined {
     case "Validated":
       return on ? "Validated" : "ValidateFailed";
     case "LatestResolved":
-      return on ? "Resolved" : "ResolveFailed";
+      return on ? "Resolved" : c.status === "False" ? "ResolveFailed" : undefined;
     case "Verified":
       return c.status === "True" ? "Verified" : c.status === "False" ? "VerifyFailed" : undefined;
     case "Complete":
@@ -230,7 +232,7 @@ export function conditionEvents(previous: readonly Condition[], next: readonly C
 /** The one word `kubectl get plans` shows. */
 export function planState(r: Rollout, counts: Counts, gates: PlanGates): string {
   if (r.errors.length > 0) return "Invalid";
-  if (!r.usable) return "Error";
+  if (!r.usable) return r.version === undefined && r.input.resolution.resolving !== undefined ? "Waiting" : "Error";
   if (r.pass.halted !== undefined) return "Halted";
   if (r.pass.blocked !== undefined || alertsAre(gates, "AlertsUnknown") !== undefined || gates.blocked !== undefined) return "Blocked";
   if (r.pass.held !== undefined || alertsAre(gates, "AlertsFiring") !== undefined) return "Held";

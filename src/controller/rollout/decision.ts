@@ -20,10 +20,21 @@ export interface DecideConfig {
   readonly ownNode?: string | undefined;
 }
 
-/** A resolved version; `error` is set when the channel failed and the last known version is used. */
+/**
+ * A resolved version; `error` is set when the channel failed and the last known version is used.
+ * `resolving` (what is awaited) is set while a channel has not answered yet: the last known
+ * version, if any, is used for the nodes in flight and no node starts.
+ */
 export type Resolution =
-  | { readonly version: string; readonly source: "Version" | "Channel"; readonly error?: { readonly reason: string; readonly message: string } }
-  | { readonly reason: string; readonly message: string };
+  | {
+      readonly version: string;
+      readonly source: "Version" | "Channel";
+      /** Where it came from, for the LatestResolved condition. */
+      readonly message?: string;
+      readonly error?: { readonly reason: string; readonly message: string };
+      readonly resolving?: string;
+    }
+  | { readonly reason: string; readonly message: string; readonly resolving?: string };
 
 /** Firing alerts that are not ignored, or why the gate could not be read. */
 export type AlertReading = { readonly firing: readonly string[] } | { readonly error: string };

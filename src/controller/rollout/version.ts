@@ -97,3 +97,44 @@ export function imageWithLatestTag(image: string, latestVersion: string): string
   if (!ANCHORED_TAG.test(latestVersion)) return image;
   return familiarString({ ...ref, tag: latestVersion });
 }
+
+/** A label value, as the API server checks it: SUC writes the version into the upgrade pod's labels. */
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const LABEL_VALUE_MAX = 63;
+
+/**
+ * Why a version (spec.version or a channel's answer, already munged) cannot be used, or undefined:
+ * it becomes the image tag and a label value, so it must be both (a channel answering
+ * `v1.2.3 evil\nline` was once taken as the version, the pods got an untagged image and a hashed
+ * label, and the Plan completed: issue 9).
+ */
+export function versionProblem(version: string): string | undefined {
+  if (version === "") return "it is empty";
+  if (!ANCHORED_TAG.test(version)) return "it is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-], at most 128 characters)";
+  if (version.length > LABEL_VALUE_MAX || !LABEL_VALUE.test(version)) {
+    return "it is not a valid label value (at most 63 characters of [-_.A-Za-z0-9], beginning and ending with a letter or digit)";
+  }
+  return undefined;
+}
+
+/**
+ * Text from outside (a channel's answer, its Location) as it may appear in a condition, an Event
+ * or a log line: in double quotes, everything but printable ASCII escaped, so no newline, control
+ * character or bidi override reaches a terminal; cut at `max` characters, saying how long it was.
+ */
+export function quoteUntrusted(text: string, max = 80): string {
+  const chars = [...text];
+  const shown = chars.slice(0, max).map(escapeChar).join("");
+  return chars.length > max ? `"${shown}"... (${chars.length} characters)` : `"${shown}"`;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\" };
+
+function escapeChar(c: string): string {
+  const known = ESCAPES[c];
+  if (known !== undefined) return known;
+  const code = c.codePointAt(0) ?? 0;
+  if (code >= 0x20 && code < 0x7f) return c;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, "0")}`;
+  return code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
+}

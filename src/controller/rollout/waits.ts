@@ -63,6 +63,7 @@ export function waitSummary(w: Wait): string {
       return at === "" ? "window closed for 8 days" : `window opens ${at}`;
     case "WaitingForPlans":
     case "AlertsFiring":
+    case "ResolvingChannel":
       return w.message;
     default:
       return at === "" ? `${who}${w.reason}` : `${who}${w.reason} until ${at}`;

@@ -136,6 +136,9 @@ export class Controller {
       config,
       clusterId: () => this.clusterId,
       ...(webhook !== undefined ? { notify: (plan: string, text: string) => webhook.enqueue(plan, text) } : {}),
+      requeue: (keys) => {
+        if (this.leading) for (const k of keys) this.queue.add(k);
+      },
     });
     this.queue = new WorkQueue(
       async (key) => {
@@ -312,6 +315,7 @@ export class Controller {
     this.term++;
     this.leading = false;
     await this.queue.shutdown();
+    this.reconciler.forget(); // gives up the channel requests under way
     await this.webhook?.stop();
     await this.elector?.stop();
     await Promise.all([this.plans, this.nodes, this.pods, this.secrets].map((i) => i.stop()));

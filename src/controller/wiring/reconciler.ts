@@ -13,9 +13,10 @@ import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
 import type { PodFacts } from "../rollout/pod-facts.ts";
 import { notices, withRecord } from "../rollout/notifications.ts";
 import { withRefusals } from "../rollout/refusal.ts";
-import { fixedResolution, settleResolution } from "../rollout/resolution.ts";
+import { channelResolution, fixedResolution, knownVersion } from "../rollout/resolution.ts";
 import { stableJson } from "../rollout/stable-json.ts";
 import { Actuator } from "./actuator.ts";
+import { ChannelReader } from "./channel-reader.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -48,6 +49,8 @@ export interface ReconcilerDeps {
   readonly clusterId?: () => string | undefined;
   /** The notification webhook's queue (never waits); absent: notifications are off. */
   readonly notify?: (plan: string, text: string) => void;
+  /** Queues Plans again (their work-queue keys): a channel they read has answered. */
+  readonly requeue?: (keys: readonly string[]) => void;
 }
 
 export type ReconcileOutcome = { requeueAfterMs?: number | undefined };
@@ -58,7 +61,7 @@ const cached = <T>(map: Map<string, { at: number; key: string; value: T }>, id: 
 };
 
 export class Reconciler {
-  private readonly channels = new Map<string, { at: number; key: string; value: Resolution }>();
+  private readonly channels: ChannelReader;
   private readonly alertReadings = new Map<string, { at: number; key: string; value: AlertReading }>();
   private readonly podCounts = new Map<string, { at: number; key: string; value: Pod[] | { error: string } }>();
   private readonly versions = new Map<string, { at: number; key: string; value: ServerVersion }>();
@@ -68,11 +71,21 @@ export class Reconciler {
   constructor(private readonly d: ReconcilerDeps) {
     const c = d.config;
     this.actuator = new Actuator({ ...d, namespace: c.namespace, controllerName: c.controllerName, protectedPods: c.protectedPods });
+    const { channel, now, clusterId } = d;
+    this.channels = new ChannelReader({
+      channel,
+      now,
+      clusterId,
+      pollMs: c.channelPollMs,
+      timeoutMs: c.channelTimeoutMs,
+      onAnswer: (keys) => d.requeue?.(keys),
+    });
   }
 
   /** Drops what earlier reads left (channel answers, alerts, pod counts, versions): a new term reads afresh. */
   forget(): void {
-    for (const m of [this.channels, this.alertReadings, this.podCounts, this.versions]) m.clear();
+    for (const m of [this.alertReadings, this.podCounts, this.versions]) m.clear();
+    this.channels.forget();
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -137,7 +150,7 @@ export class Reconciler {
     const { config } = this.d;
     const now = this.d.now();
     const snapshot = this.snapshot(plan);
-    const resolution = await this.resolve(snapshot.plan, now);
+    const resolution = this.resolve(snapshot.plan);
     const soaking = soakingNodes(snapshot, resolution, config);
     const podsOnNodes = soaking.length > 0 ? await this.podsOn(soaking) : undefined;
     const alerts = await this.readAlerts(snapshot.plan, now);
@@ -220,18 +233,14 @@ export class Reconciler {
     }
   }
 
-  private async resolve(plan: CompiledPlan, now: number): Promise<Resolution> {
+  /** Never waits for the channel (channel-reader.ts): its latest answer, or the last known version while it is asked. */
+  private resolve(plan: CompiledPlan): Resolution {
     const fixed = fixedResolution(plan);
     if (fixed !== undefined) return fixed;
     const url = plan.channel ?? "";
-    const id = `${plan.namespace ?? ""}/${plan.name}`;
-    const lastKnown = plan.source.status?.latestVersion;
-    let answer = cached(this.channels, id, url, now, this.d.config.channelPollMs);
-    if (answer === undefined) {
-      answer = await this.d.channel.latest(url, { clusterId: this.d.clusterId?.(), latestVersion: lastKnown, timeoutMs: this.d.config.channelTimeoutMs });
-      this.channels.set(id, { at: now, key: url, value: answer });
-    }
-    return settleResolution(answer, lastKnown);
+    const lastKnown = knownVersion(plan.source.status?.latestVersion);
+    const key = `${plan.namespace ?? this.d.config.namespace}/${plan.name}`;
+    return channelResolution(url, this.channels.read(key, url, lastKnown).answer, lastKnown);
   }
 
   private async readAlerts(plan: CompiledPlan, now: number): Promise<AlertReading | undefined> {
