@@ -74,7 +74,10 @@ async function startController(namespace: string, overrides: Partial<ControllerC
       logs.push(JSON.stringify({ level, msg, ...fields }));
     };
   const log: Logger = { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
-  const controller = new Controller({ kube: new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath }), metrics: new Metrics(false), log }, testConfig(namespace, overrides));
+  const controller = new Controller(
+    { kube: new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath }), metrics: new Metrics(false), log },
+    testConfig(namespace, overrides),
+  );
   await controller.start();
   const r = { logs, stop: () => controller.stop() };
   running.push(r);

@@ -10,7 +10,10 @@ import { REDACTED, redactDeep, redactPod, redactor, secretTexts } from "../../sr
 import { type Exists, missingReferences, releaseAfterRefusal, withRefusals } from "../../src/controller/rollout/refusal.ts";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
-const aSecret = (data: Record<string, string>): Secret => ({ metadata: { name: "creds" }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) });
+const aSecret = (data: Record<string, string>): Secret => ({
+  metadata: { name: "creds" },
+  data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+});
 const spec = (s: Partial<PlanSpec>): PlanSpec => ({ upgrade: { image: "x" }, ...s });
 
 describe("redact: secret values out of failure text", () => {
@@ -64,7 +67,14 @@ describe("refusal: objects the Plan names that are missing", () => {
   const none: Exists = () => false;
   it("names the field and the object of each missing one", () => {
     const got = missingReferences(
-      spec({ serviceAccountName: "upgrader", priorityClassName: "urgent", secrets: [{ name: "a", path: "a" }, { name: "b", path: "b", ignoreUpdates: true }] }),
+      spec({
+        serviceAccountName: "upgrader",
+        priorityClassName: "urgent",
+        secrets: [
+          { name: "a", path: "a" },
+          { name: "b", path: "b", ignoreUpdates: true },
+        ],
+      }),
       "ns",
       none,
     ).map((r) => r.message);
@@ -75,8 +85,14 @@ describe("refusal: objects the Plan names that are missing", () => {
     ]);
   });
   it("present, unnamed, or not readable (undefined: the pod create will tell): nothing", () => {
-    assert.deepEqual(missingReferences(spec({ serviceAccountName: "upgrader" }), "ns", () => true), []);
-    assert.deepEqual(missingReferences(spec({ serviceAccountName: "upgrader", priorityClassName: "p" }), "ns", () => undefined), []);
+    assert.deepEqual(
+      missingReferences(spec({ serviceAccountName: "upgrader" }), "ns", () => true),
+      [],
+    );
+    assert.deepEqual(
+      missingReferences(spec({ serviceAccountName: "upgrader", priorityClassName: "p" }), "ns", () => undefined),
+      [],
+    );
     assert.deepEqual(missingReferences(spec({ serviceAccountName: "" }), "ns", none), []);
   });
   it("the condition says no node is cordoned until it exists; the Plan reads Refused; one Event, none for a pass that repeats it", () => {

@@ -31,7 +31,8 @@ export type Exists = (kind: "ServiceAccount" | "PriorityClass" | "Secret", name:
 export function missingReferences(spec: PlanSpec, namespace: string, exists: Exists): ApiRefusal[] {
   const missing: string[] = [];
   const sa = spec.serviceAccountName;
-  if (sa !== undefined && sa !== "" && exists("ServiceAccount", sa) === false) missing.push(`spec.serviceAccountName: ServiceAccount ${namespace}/${sa} not found`);
+  if (sa !== undefined && sa !== "" && exists("ServiceAccount", sa) === false)
+    missing.push(`spec.serviceAccountName: ServiceAccount ${namespace}/${sa} not found`);
   const pc = spec.priorityClassName;
   if (pc !== undefined && pc !== "" && exists("PriorityClass", pc) === false) missing.push(`spec.priorityClassName: PriorityClass ${pc} not found`);
   (spec.secrets ?? []).forEach((s, i) => {

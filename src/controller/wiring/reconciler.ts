@@ -220,7 +220,10 @@ export class Reconciler {
     // A refused call holds the idle nodes back for refusedRequeueMs: released, the node would be started again at once.
     if (outcome.refusals.length > 0)
       this.refusedHolds.set(plan.metadata.name, { until: now + config.refusedRequeueMs, generation: plan.metadata.generation, refusals: outcome.refusals });
-    const refusals = [...missing, ...(outcome.refusals.length > 0 ? outcome.refusals : (held?.refusals ?? []))].map((r) => ({ ...r, message: redact(r.message) }));
+    const refusals = [...missing, ...(outcome.refusals.length > 0 ? outcome.refusals : (held?.refusals ?? []))].map((r) => ({
+      ...r,
+      message: redact(r.message),
+    }));
     // Status is written even when an action failed: what was decided is still true.
     const refused = withRefusals(decision.status, plan.status, refusals, config.refusedRequeueMs, now);
     if (refused.event !== undefined) await this.actuator.tell(plan, [refused.event]);
