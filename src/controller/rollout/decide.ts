@@ -22,7 +22,7 @@ export function decide(input: DecideInput): Decision {
   const r = startRollout(input);
   const idle = visitNodes(r);
   const gates = planGates(r, idle);
-  if (input.startsRefused !== true) admitIdle(r, idle, gates);
+  admitIdle(r, idle, gates);
   expirePods(r);
   return conclude(r, gates);
 }
