@@ -95,6 +95,23 @@ export async function runController(
   return { controller, metrics, stop: () => controller.stop() };
 }
 
+/** A whole test file's world: the control plane with its simulated nodes, a namespace, and a controller in it. */
+export async function startControllerEnv(
+  nodes: number,
+  controlPlaneNodes: number,
+  namespace: string,
+): Promise<{ env: Env; ns: string; ctl: RunningController }> {
+  const env = await startEnv(nodes, controlPlaneNodes);
+  const ns = await env.cp.createNamespace(namespace);
+  return { env, ns, ctl: await runController(env, ns) };
+}
+
+/** Stops what startControllerEnv started (either may be missing if the start failed). */
+export async function stopControllerEnv(ctl: RunningController | undefined, env: Env | undefined): Promise<void> {
+  await ctl?.stop();
+  await env?.stop();
+}
+
 /** The controller as its own OS process, as it runs in a pod; SIGKILL-able. */
 export function spawnController(env: Env, namespace: string, extra: readonly string[] = []): ChildProcess & { output: () => string } {
   const args = [

@@ -19,9 +19,9 @@ import {
   condition,
   getNode,
   optIn,
-  runController,
-  startEnv,
   waitForPlan,
+  startControllerEnv,
+  stopControllerEnv,
 } from "./controller-env.ts";
 
 let env: Env;
@@ -29,15 +29,8 @@ let ns: string;
 let ctl: RunningController;
 const NOT_READY = "sim.plan-runner.dev/node-ready";
 
-before(async () => {
-  env = await startEnv(4, 1);
-  ns = await env.cp.createNamespace("faults-nodes");
-  ctl = await runController(env, ns);
-});
-after(async () => {
-  await ctl?.stop();
-  await env?.stop();
-});
+before(async () => ({ env, ns, ctl } = await startControllerEnv(4, 1, "faults-nodes")));
+after(() => stopControllerEnv(ctl, env));
 
 const selecting = (label: string) => ({ nodeSelector: { matchLabels: { [label]: "yes" } } });
 const readyOf = async (name: string): Promise<string | undefined> => (await getNode(env, name)).status?.conditions?.find((c) => c.type === "Ready")?.status;

@@ -17,9 +17,9 @@ import {
   getNode,
   listPods,
   optIn,
-  runController,
-  startEnv,
   waitForPlan,
+  startControllerEnv,
+  stopControllerEnv,
 } from "./controller-env.ts";
 
 let env: Env;
@@ -27,15 +27,8 @@ let ns: string;
 let ctl: RunningController;
 const NOT_READY = "sim.plan-runner.dev/node-ready";
 
-before(async () => {
-  env = await startEnv(4, 1);
-  ns = await env.cp.createNamespace("preflight");
-  ctl = await runController(env, ns);
-});
-after(async () => {
-  await ctl?.stop();
-  await env?.stop();
-});
+before(async () => ({ env, ns, ctl } = await startControllerEnv(4, 1, "preflight")));
+after(() => stopControllerEnv(ctl, env));
 
 const readyOf = async (name: string): Promise<string | undefined> => (await getNode(env, name)).status?.conditions?.find((c) => c.type === "Ready")?.status;
 const podsOf = async (plan: string) => (await listPods(env, ns)).filter((p) => p.metadata.labels?.["upgrade.cattle.io/plan"] === plan);

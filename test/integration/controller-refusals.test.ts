@@ -5,20 +5,13 @@ import { after, before, describe, it } from "node:test";
 import { resources } from "../../src/controller/kube/ports.ts";
 import type { KubeObject } from "../../src/controller/rollout/objects.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, type RunningController, aPlan, applyPlan, condition, optIn, runController, startEnv, waitForPlan } from "./controller-env.ts";
+import { type Env, type RunningController, aPlan, applyPlan, condition, optIn, waitForPlan, startControllerEnv, stopControllerEnv } from "./controller-env.ts";
 
 let env: Env;
 let ns: string;
 let ctl: RunningController;
-before(async () => {
-  env = await startEnv(3, 1);
-  ns = await env.cp.createNamespace("refusals");
-  ctl = await runController(env, ns);
-});
-after(async () => {
-  await ctl?.stop();
-  await env?.stop();
-});
+before(async () => ({ env, ns, ctl } = await startControllerEnv(3, 1, "refusals")));
+after(() => stopControllerEnv(ctl, env));
 
 describe("controller: refusals reach the Plan", () => {
   it("a missing PriorityClass: Refused names the pod create and the API's reason, one Event; another Plan completes meanwhile", async () => {
