@@ -22,7 +22,7 @@ export function decide(input: DecideInput): Decision {
   const r = startRollout(input);
   const idle = visitNodes(r);
   const gates = planGates(r, idle);
-  admitIdle(r, idle, gates);
+  if (input.startsRefused !== true) admitIdle(r, idle, gates);
   expirePods(r);
   return conclude(r, gates);
 }

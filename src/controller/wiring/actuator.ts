@@ -4,7 +4,7 @@
 import type { Action, DrainAction, EventAction, NodePatch } from "../rollout/decision.ts";
 import { type Removal, planDrainPass } from "../rollout/drain-plan.ts";
 import type { Node, Pod, PodDisruptionBudget } from "../rollout/objects.ts";
-import type { ApiRefusal } from "../rollout/refusal.ts";
+import { type ApiRefusal, releaseAfterRefusal } from "../rollout/refusal.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { KubeError, resources } from "../kube/ports.ts";
 import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
@@ -101,8 +101,11 @@ export class Actuator {
           }
         } catch (e: unknown) {
           // The other lanes still run; this lane stops at the failed action.
-          if (e instanceof KubeError && e.terminal) refusals.push(refusalOf(e, describe(current)));
-          else retryable ??= e instanceof Error ? e : new Error(String(e));
+          if (!(e instanceof KubeError && e.terminal)) retryable ??= e instanceof Error ? e : new Error(String(e));
+          else {
+            refusals.push(refusalOf(e, describe(current)));
+            retryable ??= await this.releaseRefused(plan, current, told);
+          }
         }
       }
     };
@@ -128,6 +131,26 @@ export class Actuator {
       case "drain":
         return this.drain(plan, a, now, told);
     }
+  }
+
+  /**
+   * A node's pod was refused after this Plan cordoned it (Pod Security, a webhook, an object
+   * deleted since the check): the node is released at once, never left cordoned for a pod that
+   * cannot come. Returns the release's own failure, which the work queue retries.
+   */
+  private async releaseRefused(plan: PlanObject, a: Action | undefined, told: EventAction[]): Promise<Error | undefined> {
+    if (a?.kind !== "createPod" && a?.kind !== "drain") return undefined;
+    const node = this.d.nodes.get(a.node);
+    const release = node === undefined ? undefined : releaseAfterRefusal(node, plan.metadata.name);
+    if (release === undefined) return undefined;
+    try {
+      await this.patchNode(a.node, release.patch);
+    } catch (e: unknown) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+    told.push(release.event);
+    this.d.log.info("node released: its pod was refused", { plan: plan.metadata.name, node: a.node });
+    return undefined;
   }
 
   async createPod(pod: Pod): Promise<void> {
