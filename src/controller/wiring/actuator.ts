@@ -55,8 +55,14 @@ export class Actuator {
     const freeing = new Set(
       actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")),
     );
-    const first = actions.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
-    const rest = actions.filter((a) => !first.includes(a));
+    // What a node's life already shows (its cordon, drain, pods) is told before the writes: the
+    // completing patch removes the marks a later pass would tell it from, so a kill between that
+    // patch and its Events would lose them. Counted once by key, they are rarely written twice.
+    const story = storyOf(actions);
+    await this.tell(plan, story);
+    const pending = actions.filter((a) => !story.includes(a as EventAction));
+    const first = pending.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
+    const rest = pending.filter((a) => !first.includes(a));
     const told: EventAction[] = [];
     const o1 = await this.inLanes(plan, first, now, told);
     const o2 = await this.inLanes(plan, rest, now, told);
@@ -282,6 +288,19 @@ export class Actuator {
       });
     }
   }
+}
+
+/** Per node with a write among its actions: the Events decide() put before that node's first write. */
+function storyOf(actions: readonly Action[]): EventAction[] {
+  const writing = new Set(actions.filter((a) => a.kind !== "event" && "node" in a && a.node !== undefined).map((a) => ("node" in a ? a.node : "")));
+  const wrote = new Set<string>();
+  const out: EventAction[] = [];
+  for (const a of actions) {
+    if (!("node" in a) || a.node === undefined || !writing.has(a.node)) continue;
+    if (a.kind !== "event") wrote.add(a.node);
+    else if (!wrote.has(a.node)) out.push(a);
+  }
+  return out;
 }
 
 /** The call an action makes, as a user would name it in kubectl terms. */
