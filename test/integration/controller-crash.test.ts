@@ -43,10 +43,25 @@ class Witness {
   private readonly watches: Promise<void>[];
   private seenNodes = 0;
 
-  constructor(env: Env, namespace: string, private readonly nodes: ReadonlySet<string>) {
-    const watch = <T extends KubeObject>(what: string, r: (typeof resources)[keyof typeof resources], ns: string | undefined, on: (type: string, o: T) => void) =>
+  constructor(
+    env: Env,
+    namespace: string,
+    private readonly nodes: ReadonlySet<string>,
+  ) {
+    const watch = <T extends KubeObject>(
+      what: string,
+      r: (typeof resources)[keyof typeof resources],
+      ns: string | undefined,
+      on: (type: string, o: T) => void,
+    ) =>
       env.kube
-        .watch<T>(r, ns, { allowWatchBookmarks: false, timeoutSeconds: 3600 }, (e) => e.type !== "ERROR" && e.type !== "BOOKMARK" && on(e.type, e.object), this.abort.signal)
+        .watch<T>(
+          r,
+          ns,
+          { allowWatchBookmarks: false, timeoutSeconds: 3600 },
+          (e) => e.type !== "ERROR" && e.type !== "BOOKMARK" && on(e.type, e.object),
+          this.abort.signal,
+        )
         .catch(() => {})
         .finally(() => {
           if (!this.abort.signal.aborted) this.ended.push(what);
