@@ -75,6 +75,12 @@ export function hostArgv(mode: HostMode, root: string | undefined, argv: readonl
   }
 }
 
+/** A command killed at its timeout, as the step's failure says it. */
+export function timedOut(step: string, argv: readonly string[], stderr: string, timeoutMs: number): StepFailure {
+  const within = timeoutMs < 1000 ? `${timeoutMs}ms` : `${Math.round(timeoutMs / 1000)}s`;
+  return new StepFailure({ step, kind: "timeout", argv, stderr, detail: `${displayArgv(argv)} did not finish within ${within} and was killed${tail(stderr)}` });
+}
+
 /** The exit code of a command that ran; a StepFailure saying why for one that timed out, was killed or never started. */
 function exitOf(
   step: string,
@@ -84,15 +90,7 @@ function exitOf(
   timeoutMs: number,
   config: HostRunnerConfig,
 ): number {
-  if (result.timedOut) {
-    throw new StepFailure({
-      step,
-      kind: "timeout",
-      argv,
-      stderr,
-      detail: `${displayArgv(argv)} did not finish within ${timeoutMs < 1000 ? `${timeoutMs}ms` : `${Math.round(timeoutMs / 1000)}s`} and was killed${tail(stderr)}`,
-    });
-  }
+  if (result.timedOut) throw timedOut(step, argv, stderr, timeoutMs);
   if (result.signal !== undefined) {
     throw new StepFailure({
       step,

@@ -35,6 +35,8 @@ export interface KubeadmUpgradeOptions {
   readonly config?: string;
   /** How long one kubeadm command may run. */
   readonly kubeadmTimeoutMs?: number;
+  /** How long one apt-get or dpkg command may run. */
+  readonly aptTimeoutMs?: number;
 }
 
 export const DEFAULT_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list";
@@ -45,7 +47,9 @@ const PACKAGES = ["kubeadm", "kubelet", "kubectl"] as const;
 // CoreDNS has a custom Corefile and its own version track (seed runbook): kubeadm must not touch it.
 const LEAVE_COREDNS = ["--ignore-preflight-errors=CoreDNSMigration,CoreDNSUnsupportedPlugins", "--skip-phases=addon/coredns"];
 
-const APT_TIMEOUT_MS = 10 * 60_000;
+// As the OS upgrade's: a slow mirror or a slow disk makes apt slow, not wrong, and a killed dpkg
+// leaves packages half configured (the kubeadm e2e's TCG control plane needed over 10 minutes).
+export const APT_TIMEOUT_MS = 30 * 60_000;
 export const KUBEADM_TIMEOUT_MS = 20 * 60_000;
 
 export type KubeadmOutcome = "already-at-target" | "upgraded";
@@ -88,6 +92,7 @@ async function installHeld(
   states: Map<string, PackageState>,
   target: string,
   debVersions: Map<string, string>,
+  aptTimeoutMs: number,
 ): Promise<boolean> {
   const { runner } = deps;
   const missing = names.filter((n) => !isAt(states.get(n), target));
@@ -98,7 +103,7 @@ async function installHeld(
     const pins = missing.map((n) => `${n}=${debVersions.get(n) ?? ""}`);
     await runner.run(`install-${stepSuffix}`, ["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold", ...pins], {
       env: APT_ENV,
-      timeoutMs: APT_TIMEOUT_MS,
+      timeoutMs: aptTimeoutMs,
     });
   }
   const toHold = [...new Set([...missing, ...unheld])];
@@ -203,6 +208,7 @@ export async function kubeadmUpgrade(deps: ProcedureDeps, opts: KubeadmUpgradeOp
   const { runner, log } = deps;
   const target = opts.release.text;
   const v = `v${target}`;
+  const aptTimeoutMs = opts.aptTimeoutMs ?? APT_TIMEOUT_MS;
   log(`kubeadm-upgrade: ${opts.role} ${opts.node} -> ${v}`);
 
   const states = await packageStates(runner, "inspect", PACKAGES);
@@ -223,7 +229,7 @@ export async function kubeadmUpgrade(deps: ProcedureDeps, opts: KubeadmUpgradeOp
   const minor = `${opts.release.major}.${opts.release.minor}`;
   if (!allAt) {
     await ensureAptSource(deps, opts.aptSource, minor);
-    await runner.run("apt-update", ["apt-get", "update", "-q"], { env: APT_ENV, timeoutMs: APT_TIMEOUT_MS });
+    await runner.run("apt-update", ["apt-get", "update", "-q"], { env: APT_ENV, timeoutMs: aptTimeoutMs });
   }
   const missing = PACKAGES.filter((p) => !isAt(states.get(p), target));
   let debVersions = new Map<string, string>();
@@ -234,12 +240,12 @@ export async function kubeadmUpgrade(deps: ProcedureDeps, opts: KubeadmUpgradeOp
     if (absent.length > 0)
       throw checkFailed("resolve-version", `${absent.join(", ")} ${target} not offered by the configured repositories (apt-cache madison)`);
     // A crash inside dpkg leaves packages half-configured and apt refusing to install anything.
-    await runner.run("dpkg-configure", ["dpkg", "--configure", "-a"], { env: APT_ENV, timeoutMs: APT_TIMEOUT_MS });
+    await runner.run("dpkg-configure", ["dpkg", "--configure", "-a"], { env: APT_ENV, timeoutMs: aptTimeoutMs });
   }
 
-  await installHeld(deps, "kubeadm", ["kubeadm"], states, target, debVersions);
+  await installHeld(deps, "kubeadm", ["kubeadm"], states, target, debVersions, aptTimeoutMs);
   await upgradeKubeadmManaged(deps, opts, isAt(states.get("kubelet"), target));
-  await installHeld(deps, "kubelet", ["kubelet", "kubectl"], states, target, debVersions);
+  await installHeld(deps, "kubelet", ["kubelet", "kubectl"], states, target, debVersions, aptTimeoutMs);
   await restartAndVerify(deps, opts);
   log(`kubeadm-upgrade: ${opts.node} upgraded to ${v}`);
   return "upgraded";

@@ -708,7 +708,7 @@ export interface PlanStatus {
    */
   applying?: string[];
   /**
-   * One word for kubectl get: Applying, Complete, Held (waiting, nothing to do), Blocked (a person must act), Halted (stopped after failures), Waiting, Invalid, Error, Unverified.
+   * One word for kubectl get: Applying, Complete, Held (waiting, nothing to do), Blocked (a person must act), Halted (stopped after failures), Waiting, Refused (the API server refuses, or would refuse, its pods: see the Refused condition), Invalid, Error, Unverified.
    */
   state?: string;
   /**

@@ -144,6 +144,14 @@ describe("deploy/", () => {
       metadata: { name: "creds", namespace: ns },
       stringData: { k: "v" },
     } as never);
+    // What the Plan's pods run as and at: the controller looks both up before it cordons a node.
+    await env.kube.create(resources.serviceAccounts, ns, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "upgrader", namespace: ns } } as never);
+    await env.kube.create(resources.priorityClasses, undefined, {
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: { name: "rbac-upgrade" },
+      value: 1000,
+    } as never);
     const calls = new Map<Access, number>();
     const record = (verb: string, path: string, code: number): void => {
       const a = accessOf(verb, path);
@@ -158,6 +166,8 @@ describe("deploy/", () => {
         aPlan(ns, "rbac", {
           drain: { timeout: "20s", force: true },
           secrets: [{ name: "creds", path: "/creds" }],
+          serviceAccountName: "upgrader",
+          priorityClassName: "rbac-upgrade",
           nodeSelector: { matchLabels: { "test.plan-runner.dev/rbac": "yes" } },
         }),
       );

@@ -271,6 +271,28 @@ describe("kubeadm-upgrade: a failure at any step stops there, names the step, an
   }
 });
 
+describe("kubeadm-upgrade: slow apt", () => {
+  // The kubeadm e2e's TCG control plane took over 10 minutes to fetch and unpack kubelet and kubectl.
+  test("an install that takes 25 minutes completes by default; --apt-timeout 300 kills it and says so", async () => {
+    const slow = (): FakeHost => {
+      const host = aNode({ controlPlane: true, clusterAt: "1.35.1" });
+      host.durations.set("install-kubelet", 25 * 60_000);
+      return host;
+    };
+    const host = slow();
+    assert.equal((await upgrade(host, "control-plane", "1.35.1")).outcome, "upgraded");
+    assertAt(host, "1.35.1");
+
+    const runner = slow().runner();
+    await assert.rejects(kubeadmUpgrade(fakeDeps(runner), { ...options("control-plane", "1.35.1"), aptTimeoutMs: 300_000 }), (e: unknown) => {
+      assert.ok(e instanceof StepFailure);
+      assert.equal(e.step, "install-kubelet");
+      assert.match(e.message, /apt-get install .*kubelet=1\.35\.1-1\.1 .*did not finish within 300s and was killed/);
+      return true;
+    });
+  });
+});
+
 describe("kubeadm-upgrade: refusals", () => {
   test("kubeadm upgrade plan that does not offer the release stops before apply", async () => {
     const host = aNode();

@@ -44,6 +44,7 @@ describe("node commands: bad input is exit 3 with a message naming it", () => {
       says: /--config must be an absolute path on the host, not "upgrade.yaml"/,
     },
     { command: "kubeadm-upgrade", args: [...ok, "--kubeadm-timeout", "20m"], says: /--kubeadm-timeout must be a whole number of seconds, not "20m"/ },
+    { command: "kubeadm-upgrade", args: [...ok, "--apt-timeout", "30m"], says: /--apt-timeout must be a whole number of seconds, not "30m"/ },
     {
       command: "kubeadm-upgrade",
       args: ["--role", "worker", "--release", "1.35.1"],

@@ -81,4 +81,29 @@ describe("informer (scripted API)", () => {
     assert.deepEqual(seen, ["ADDED a"]);
     kube.done();
   });
+  it("a relist answered from before our own write keeps what we wrote: no stale object, no lost pod, no event for either", async () => {
+    const ref: { inf?: Informer<Pod> } = {};
+    const kube = new ScriptedKube([
+      expect("list", resources.pods, list("5", pod("a", "5"))),
+      expect("watch", resources.pods, [{ type: "ERROR", object: { code: 410, reason: "Expired", message: "too old resource version" } }]),
+      // While the relist is in flight we update a and create b: the list was read before both.
+      expect("list", resources.pods, () => {
+        ref.inf?.upsert(pod("a", "8"));
+        ref.inf?.upsert(pod("b", "9"));
+        return list("7", pod("a", "5"));
+      }),
+      watchThenHold(resources.pods, [], fromVersion("7")),
+    ]);
+    const made = informer(kube);
+    const inf = (ref.inf = made.inf);
+    inf.start();
+    await kube.played();
+    await inf.stop();
+    assert.deepEqual(
+      inf.list().map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`),
+      ["a@8", "b@9"],
+    );
+    assert.deepEqual(made.seen, ["ADDED a"]);
+    kube.done();
+  });
 });

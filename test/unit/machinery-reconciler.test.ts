@@ -90,10 +90,17 @@ describe("reconciler (scripted API): errors say what happens next", () => {
     kube.then(expect("create", resources.pods, forbidden), expect("patch", resources.plans, echoStatus(plan)));
     await reconciler.reconcile(`${NS}/up`);
     const announced = kube.events.filter((e) => e["reason"] === "ApiRefused").length;
-    kube.then(expect("create", resources.pods, forbidden));
+    // The refusal holds idle nodes back until refusedRequeueMs passes or the Plan is edited: edit it.
+    const edit = (generation: number): void => {
+      const have = plans.get(`${NS}/up`) ?? plan;
+      plans.upsert({ ...have, metadata: { ...have.metadata, generation } });
+    };
+    edit(2);
+    kube.then(expect("create", resources.pods, forbidden), expect("patch", resources.plans, echoStatus(plan)));
     await reconciler.reconcile(`${NS}/up`);
     kube.done();
     assert.equal(kube.events.filter((e) => e["reason"] === "ApiRefused").length, announced, "no second Event for the same refusal");
+    edit(3);
     kube.then(
       expect("create", resources.pods, (c: Call) => ({ ...(c.body as Pod), metadata: { ...(c.body as Pod).metadata, uid: "u1", resourceVersion: "2" } })),
       expect("patch", resources.plans, echoStatus(plan)),

@@ -1,6 +1,6 @@
 import type { Command } from "../io.ts";
 import { BadInput, HOST_OPTIONS, HOST_OPTIONS_HELP, hostRunnerFrom, parseOptions, runNodeCommand, seconds, sleep } from "../../executors/command-support.ts";
-import { DEFAULT_APT_SOURCE, KUBEADM_TIMEOUT_MS, ROLES, kubeadmUpgrade, type Role } from "../../executors/kubeadm-upgrade.ts";
+import { APT_TIMEOUT_MS, DEFAULT_APT_SOURCE, KUBEADM_TIMEOUT_MS, ROLES, kubeadmUpgrade, type Role } from "../../executors/kubeadm-upgrade.ts";
 import { parseRelease } from "../../executors/versions.ts";
 
 const HELP = `usage: plan-runner kubeadm-upgrade --role control-plane|worker --release X.Y.Z [options]
@@ -26,6 +26,7 @@ options:
   --config FILE          a kubeadm UpgradeConfiguration on the host, passed to kubeadm upgrade plan/apply/node
                          (its timeouts, apply.patches and node.patches; kubeadm refuses --patches beside it)
   --kubeadm-timeout SECS how long one kubeadm command may run (default ${KUBEADM_TIMEOUT_MS / 1000})
+  --apt-timeout SECS     how long one apt-get or dpkg command may run (default ${APT_TIMEOUT_MS / 1000})
 ${HOST_OPTIONS_HELP}`;
 
 const OPTIONS = {
@@ -38,6 +39,7 @@ const OPTIONS = {
   patches: { type: "string" },
   config: { type: "string" },
   "kubeadm-timeout": { type: "string" },
+  "apt-timeout": { type: "string" },
 } as const;
 
 export const run: Command = (argv, io) =>
@@ -63,6 +65,7 @@ export const run: Command = (argv, io) =>
       throw new BadInput("--patches cannot be combined with --config (kubeadm refuses both): set apply.patches and node.patches in the UpgradeConfiguration");
     }
     const kubeadmTimeoutMs = seconds("kubeadm-timeout", values["kubeadm-timeout"], KUBEADM_TIMEOUT_MS / 1000);
+    const aptTimeoutMs = seconds("apt-timeout", values["apt-timeout"], APT_TIMEOUT_MS / 1000);
     const runner = hostRunnerFrom(values, io.env, io.out);
     const outcome = await kubeadmUpgrade(
       { runner, log: io.out, sleep, now: Date.now },
@@ -74,6 +77,7 @@ export const run: Command = (argv, io) =>
         verifyTimeoutMs,
         pollIntervalMs: 5_000,
         kubeadmTimeoutMs,
+        aptTimeoutMs,
         ...(patches === undefined ? {} : { patches }),
         ...(config === undefined ? {} : { config }),
       },

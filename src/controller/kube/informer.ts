@@ -137,18 +137,22 @@ export class Informer<T extends KubeObject> {
       cont = page.metadata.continue === "" ? undefined : page.metadata.continue;
       rv = page.metadata.resourceVersion ?? "";
     } while (cont !== undefined);
+    // The list was read at version rv; what we wrote through upsert() while it was in flight is
+    // newer and stays: a stale Plan status would repeat a notice, a lost pod would free a slot.
     const seen = new Set<string>();
+    const listed = { metadata: { resourceVersion: rv } } as KubeObject;
     for (const raw of items) {
       const item = trim(raw);
       const k = keyOf(item);
       seen.add(k);
       const before = this.store.get(k);
+      if (before !== undefined && newer(before, item)) continue;
       this.store.set(k, item);
       if (before === undefined) this.emit(item, "ADDED");
       else if (before.metadata.resourceVersion !== item.metadata.resourceVersion) this.emit(item, "MODIFIED");
     }
     for (const [k, obj] of this.store) {
-      if (!seen.has(k)) {
+      if (!seen.has(k) && !newer(obj, listed)) {
         this.store.delete(k);
         this.emit(obj, "DELETED");
       }

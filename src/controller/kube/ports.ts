@@ -19,6 +19,8 @@ export const resources = {
   leases: { group: "coordination.k8s.io", version: "v1", plural: "leases", namespaced: true },
   pdbs: { group: "policy", version: "v1", plural: "poddisruptionbudgets", namespaced: true },
   namespaces: { group: "", version: "v1", plural: "namespaces", namespaced: false },
+  serviceAccounts: { group: "", version: "v1", plural: "serviceaccounts", namespaced: true },
+  priorityClasses: { group: "scheduling.k8s.io", version: "v1", plural: "priorityclasses", namespaced: false },
 } as const satisfies Record<string, Resource>;
 
 export interface ListOptions {

@@ -34,6 +34,8 @@ export interface Externals {
   readonly clusterPods?: readonly Pod[] | { readonly error: string };
   /** With gates.postflight.apiServer: the API server's /version. */
   readonly serverVersion?: ServerVersion;
+  /** Objects the Plan names are missing, or a pod of it was refused moments ago (refusal.ts). */
+  readonly startsRefused?: boolean;
 }
 
 export interface InputConfig extends DecideConfig {
@@ -195,6 +197,7 @@ export function buildDecideInput(s: Snapshot, externals: Externals, config: Inpu
     rolloutNodes: rolloutNodes(s, hash),
     ...(externals.clusterPods !== undefined ? { clusterPods: podReadiness(externals.clusterPods) } : {}),
     ...(externals.serverVersion !== undefined ? { serverVersion: externals.serverVersion } : {}),
+    ...(externals.startsRefused === true ? { startsRefused: true } : {}),
     render: renderer(s, hash, externals.resolution, config),
     now,
     config,

@@ -22,7 +22,7 @@ export function decide(input: DecideInput): Decision {
   const r = startRollout(input);
   const idle = visitNodes(r);
   const gates = planGates(r, idle);
-  admitIdle(r, idle, gates);
+  if (input.startsRefused !== true) admitIdle(r, idle, gates);
   expirePods(r);
   return conclude(r, gates);
 }
@@ -74,8 +74,10 @@ function visitNodes(r: Rollout): Node[] {
       continue;
     }
     const life = lifeOf(r, node);
-    const state = step(r, node, life);
+    // Told before the step's writes: a completing patch takes away the marks that show the cordon
+    // and the drain, and the actuator writes these Events before it (actuator.ts, apply).
     tellLife(r, node, life);
+    const state = step(r, node, life);
     pass.nodeStates.set(n, state);
     if (life.phase === "idle") idle.push(node);
     // The node holds a concurrency slot from here on, until it completes or fails for good.

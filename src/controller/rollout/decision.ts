@@ -79,6 +79,11 @@ export interface DecideInput {
   readonly clusterPods?: PodReadiness | undefined;
   /** With gates.postflight.apiServer. */
   readonly serverVersion?: ServerVersion | undefined;
+  /**
+   * The API server would refuse, or just refused, this Plan's pods (refusal.ts): no idle node is
+   * started, so none is cordoned for a pod that cannot come. Nodes in flight go on.
+   */
+  readonly startsRefused?: boolean | undefined;
   /** Renders this Plan's pods for a node (names are deterministic, so re-creating is harmless). */
   readonly render: PodRenderer;
   readonly now: number;

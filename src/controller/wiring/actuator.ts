@@ -4,7 +4,7 @@
 import type { Action, DrainAction, EventAction, NodePatch } from "../rollout/decision.ts";
 import { type Removal, planDrainPass } from "../rollout/drain-plan.ts";
 import type { Node, Pod, PodDisruptionBudget } from "../rollout/objects.ts";
-import type { ApiRefusal } from "../rollout/refusal.ts";
+import { type ApiRefusal, releaseAfterRefusal } from "../rollout/refusal.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { KubeError, resources } from "../kube/ports.ts";
 import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
@@ -55,8 +55,14 @@ export class Actuator {
     const freeing = new Set(
       actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")),
     );
-    const first = actions.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
-    const rest = actions.filter((a) => !first.includes(a));
+    // What a node's life already shows (its cordon, drain, pods) is told before the writes: the
+    // completing patch removes the marks a later pass would tell it from, so a kill between that
+    // patch and its Events would lose them. Counted once by key, they are rarely written twice.
+    const story = storyOf(actions);
+    await this.tell(plan, story);
+    const pending = actions.filter((a) => !story.includes(a as EventAction));
+    const first = pending.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
+    const rest = pending.filter((a) => !first.includes(a));
     const told: EventAction[] = [];
     const o1 = await this.inLanes(plan, first, now, told);
     const o2 = await this.inLanes(plan, rest, now, told);
@@ -101,8 +107,11 @@ export class Actuator {
           }
         } catch (e: unknown) {
           // The other lanes still run; this lane stops at the failed action.
-          if (e instanceof KubeError && e.terminal) refusals.push(refusalOf(e, describe(current)));
-          else retryable ??= e instanceof Error ? e : new Error(String(e));
+          if (!(e instanceof KubeError && e.terminal)) retryable ??= e instanceof Error ? e : new Error(String(e));
+          else {
+            refusals.push(refusalOf(e, describe(current)));
+            retryable ??= await this.releaseRefused(plan, current, told);
+          }
         }
       }
     };
@@ -128,6 +137,26 @@ export class Actuator {
       case "drain":
         return this.drain(plan, a, now, told);
     }
+  }
+
+  /**
+   * A node's pod was refused after this Plan cordoned it (Pod Security, a webhook, an object
+   * deleted since the check): the node is released at once, never left cordoned for a pod that
+   * cannot come. Returns the release's own failure, which the work queue retries.
+   */
+  private async releaseRefused(plan: PlanObject, a: Action | undefined, told: EventAction[]): Promise<Error | undefined> {
+    if (a?.kind !== "createPod" && a?.kind !== "drain") return undefined;
+    const node = this.d.nodes.get(a.node);
+    const release = node === undefined ? undefined : releaseAfterRefusal(node, plan.metadata.name);
+    if (release === undefined) return undefined;
+    try {
+      await this.patchNode(a.node, release.patch);
+    } catch (e: unknown) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+    told.push(release.event);
+    this.d.log.info("node released: its pod was refused", { plan: plan.metadata.name, node: a.node });
+    return undefined;
   }
 
   async createPod(pod: Pod): Promise<void> {
@@ -259,6 +288,19 @@ export class Actuator {
       });
     }
   }
+}
+
+/** Per node with a write among its actions: the Events decide() put before that node's first write. */
+function storyOf(actions: readonly Action[]): EventAction[] {
+  const writing = new Set(actions.filter((a) => a.kind !== "event" && "node" in a && a.node !== undefined).map((a) => ("node" in a ? a.node : "")));
+  const wrote = new Set<string>();
+  const out: EventAction[] = [];
+  for (const a of actions) {
+    if (!("node" in a) || a.node === undefined || !writing.has(a.node)) continue;
+    if (a.kind !== "event") wrote.add(a.node);
+    else if (!wrote.has(a.node)) out.push(a);
+  }
+  return out;
 }
 
 /** The call an action makes, as a user would name it in kubectl terms. */

@@ -3,16 +3,17 @@
 import type { Plan } from "../../generated/plan.ts";
 import { type CompiledPlan, checkPlan } from "../../plan/compile.ts";
 import type { Informer } from "../kube/informer.ts";
-import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVersionPort, resources } from "../kube/ports.ts";
+import { type AlertsPort, type ChannelPort, type Kube, KubeError, type Resource, type ServerVersionPort, resources } from "../kube/ports.ts";
 import { decide } from "../rollout/decide.ts";
 import { type InputConfig, type Snapshot, buildDecideInput, soakingNodes } from "../rollout/decide-input.ts";
 import type { AlertReading, Decision, Resolution, ServerVersion } from "../rollout/decision.ts";
-import { FINALIZER_RELEASE_NODES } from "../rollout/keys.ts";
+import { FINALIZER_RELEASE_NODES, LABEL_PLAN } from "../rollout/keys.ts";
 import { holds, uncordonPatch } from "../rollout/node-patches.ts";
 import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
 import type { PodFacts } from "../rollout/pod-facts.ts";
 import { notices, withRecord } from "../rollout/notifications.ts";
-import { withRefusals } from "../rollout/refusal.ts";
+import { type Redact, redactPod, redactor, secretTexts } from "../rollout/redact.ts";
+import { type ApiRefusal, type Exists, missingReferences, withRefusals } from "../rollout/refusal.ts";
 import { channelResolution, fixedResolution, knownVersion } from "../rollout/resolution.ts";
 import { stableJson } from "../rollout/stable-json.ts";
 import { Actuator } from "./actuator.ts";
@@ -66,6 +67,12 @@ export class Reconciler {
   private readonly podCounts = new Map<string, { at: number; key: string; value: Pod[] | { error: string } }>();
   private readonly versions = new Map<string, { at: number; key: string; value: ServerVersion }>();
   private readonly countedFailures = new Set<string>();
+  /** Whether a ServiceAccount or PriorityClass a Plan names exists (undefined: could not tell). */
+  private readonly references = new Map<string, { at: number; key: string; value: { found: boolean | undefined } }>();
+  /** Per Plan: how many passes in a row found an object it names missing (the look-again doubles). */
+  private readonly missingStreak = new Map<string, number>();
+  /** Per Plan: a call refused moments ago; no node starts until `until` or the Plan changes. */
+  private readonly refusedHolds = new Map<string, { until: number; generation: number | undefined; refusals: readonly ApiRefusal[] }>();
   private readonly actuator: Actuator;
 
   constructor(private readonly d: ReconcilerDeps) {
@@ -84,7 +91,7 @@ export class Reconciler {
 
   /** Drops what earlier reads left (channel answers, alerts, pod counts, versions): a new term reads afresh. */
   forget(): void {
-    for (const m of [this.alertReadings, this.podCounts, this.versions]) m.clear();
+    for (const m of [this.alertReadings, this.podCounts, this.versions, this.references]) m.clear();
     this.channels.forget();
   }
 
@@ -141,27 +148,97 @@ export class Reconciler {
     }
   }
 
-  private snapshot(plan: PlanObject): Snapshot {
+  /** The caches, with this Plan's pods' statuses redacted: a termination message echoing a secret goes no further. */
+  private snapshot(plan: PlanObject, redact: Redact): Snapshot {
     const { problems, compiled } = checkPlan(plan, this.d.config);
-    return { plan: compiled, problems, plans: this.d.plans.list(), nodes: this.d.nodes.list(), pods: this.d.pods.list(), secrets: this.d.secrets.list() };
+    const pods = this.d.pods.list().map((p) => (p.metadata.labels?.[LABEL_PLAN] === plan.metadata.name ? redactPod(p, redact) : p));
+    return { plan: compiled, problems, plans: this.d.plans.list(), nodes: this.d.nodes.list(), pods, secrets: this.d.secrets.list() };
+  }
+
+  /** The values of the secrets the Plan mounts, and their base64: never written anywhere (redact.ts). */
+  private redactorFor(plan: PlanObject): Redact {
+    const names = new Set((plan.spec.secrets ?? []).map((s) => s.name));
+    return redactor(secretTexts(this.d.secrets.list().filter((s) => names.has(s.metadata.name))));
+  }
+
+  /**
+   * The ServiceAccount, PriorityClass and Secrets the Plan's pods name, looked up before any node
+   * is cordoned for them: a missing one is a refusal foreseen (refusal.ts). Secrets come from the
+   * cache; the others from one GET each, kept for alertsCacheMs.
+   */
+  private async missingReferences(plan: PlanObject, now: number): Promise<ApiRefusal[]> {
+    const ns = plan.metadata.namespace ?? this.d.config.namespace;
+    const found = new Map<string, boolean | undefined>();
+    const sa = plan.spec.serviceAccountName;
+    const pc = plan.spec.priorityClassName;
+    if (sa !== undefined && sa !== "") found.set(`ServiceAccount/${sa}`, await this.exists(resources.serviceAccounts, ns, sa, now));
+    if (pc !== undefined && pc !== "") found.set(`PriorityClass/${pc}`, await this.exists(resources.priorityClasses, undefined, pc, now));
+    const secrets = new Set(this.d.secrets.list().map((s) => s.metadata.name));
+    const exists: Exists = (kind, name) => (kind === "Secret" ? secrets.has(name) : found.get(`${kind}/${name}`));
+    return missingReferences(plan.spec, ns, exists);
+  }
+
+  private async exists(r: Resource, namespace: string | undefined, name: string, now: number): Promise<boolean | undefined> {
+    const id = `${r.plural}/${namespace ?? ""}/${name}`;
+    const hit = cached(this.references, id, "", now, this.d.config.alertsCacheMs);
+    if (hit !== undefined) return hit.found;
+    let value: boolean | undefined;
+    try {
+      await this.d.kube.get(r, namespace, name);
+      value = true;
+    } catch (e: unknown) {
+      // Anything but NotFound (no RBAC to read it, the API server busy) leaves it to the pod create to tell.
+      value = e instanceof KubeError && e.notFound ? false : undefined;
+      if (value === undefined) this.d.log.debug("cannot look up an object the Plan names", { object: id, error: e instanceof Error ? e.message : String(e) });
+    }
+    this.references.set(id, { at: now, key: "", value: { found: value } });
+    return value;
+  }
+
+  /** A refusal of this Plan's calls that still holds its idle nodes back; dropped when it ends or the Plan is edited. */
+  private heldRefusal(plan: PlanObject, now: number): { until: number; refusals: readonly ApiRefusal[] } | undefined {
+    const hold = this.refusedHolds.get(plan.metadata.name);
+    if (hold === undefined) return undefined;
+    if (now < hold.until && hold.generation === plan.metadata.generation) return hold;
+    this.refusedHolds.delete(plan.metadata.name);
+    return undefined;
+  }
+
+  /** Objects missing: looked for again after 5s, doubling each pass they are still missing, at most refusedRequeueMs. */
+  private missingBackoff(plan: string, missing: boolean): number {
+    const streak = missing ? (this.missingStreak.get(plan) ?? 0) + 1 : 0;
+    if (streak === 0) this.missingStreak.delete(plan);
+    else this.missingStreak.set(plan, streak);
+    return Math.min(this.d.config.refusedRequeueMs, 5000 * 2 ** Math.min(20, Math.max(0, streak - 1)));
   }
 
   private async reconcilePlan(plan: PlanObject): Promise<ReconcileOutcome> {
     const { config } = this.d;
     const now = this.d.now();
-    const snapshot = this.snapshot(plan);
+    const redact = this.redactorFor(plan);
+    const snapshot = this.snapshot(plan, redact);
     const resolution = this.resolve(snapshot.plan);
     const soaking = soakingNodes(snapshot, resolution, config);
     const podsOnNodes = soaking.length > 0 ? await this.podsOn(soaking) : undefined;
     const alerts = await this.readAlerts(snapshot.plan, now);
     const checks = { ...(await this.readClusterPods(snapshot.plan, now)), ...(await this.readServerVersion(snapshot.plan, now)) };
-    const input = buildDecideInput(snapshot, { resolution, alerts, ...checks, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) }, config, now);
+    const missing = await this.missingReferences(plan, now);
+    const held = this.heldRefusal(plan, now);
+    const externals = { resolution, alerts, ...checks, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) };
+    const input = buildDecideInput(snapshot, { ...externals, startsRefused: missing.length > 0 || held !== undefined }, config, now);
     const decision = decide(input);
     this.logWaits(plan, decision);
     const outcome = await this.actuator.apply(plan, decision.actions, now);
     this.observe(plan.metadata.name, input.pods, decision, now);
+    // A refused call holds the idle nodes back for refusedRequeueMs: released, the node would be started again at once.
+    if (outcome.refusals.length > 0)
+      this.refusedHolds.set(plan.metadata.name, { until: now + config.refusedRequeueMs, generation: plan.metadata.generation, refusals: outcome.refusals });
+    const refusals = [...missing, ...(outcome.refusals.length > 0 ? outcome.refusals : (held?.refusals ?? []))].map((r) => ({
+      ...r,
+      message: redact(r.message),
+    }));
     // Status is written even when an action failed: what was decided is still true.
-    const refused = withRefusals(decision.status, plan.status, outcome.refusals, config.refusedRequeueMs, now);
+    const refused = withRefusals(decision.status, plan.status, refusals, config.refusedRequeueMs, now);
     if (refused.event !== undefined) await this.actuator.tell(plan, [refused.event]);
     for (const r of outcome.refusals) this.d.metrics.reconcileErrors.inc({ kind: `api_terminal_${r.status}` });
     // What to announce is recorded in the same status write, so no restart or new leader says it twice.
@@ -173,7 +250,11 @@ export class Reconciler {
     if (outcome.retryable !== undefined) throw outcome.retryable; // the work queue backs off
     // Nothing but refusals: look again only after a long pause (or when something changes).
     if (outcome.refusals.length > 0 && !outcome.progressed) return { requeueAfterMs: config.refusedRequeueMs };
-    return { requeueAfterMs: this.nextLook(snapshot.plan, resolution, decision, outcome.wakeMs) };
+    const next = this.nextLook(snapshot.plan, resolution, decision, outcome.wakeMs) ?? Number.POSITIVE_INFINITY;
+    const backoff = this.missingBackoff(plan.metadata.name, missing.length > 0);
+    // No event tells that a ServiceAccount or PriorityClass appeared: look for it again (a Secret's change wakes the Plan anyway).
+    const wake = Math.min(next, missing.length > 0 ? backoff : Number.POSITIVE_INFINITY, held !== undefined ? held.until - now : Number.POSITIVE_INFINITY);
+    return { requeueAfterMs: Number.isFinite(wake) ? Math.max(0, wake) : undefined };
   }
 
   /** One line when what the Plan waits for changes (a soak begins, a backoff, a closed window), not every pass. */
