@@ -115,6 +115,17 @@ describe("ChannelReader: the reconcile never waits for a channel", () => {
     assert.equal(calls.length, 2);
   });
 
+  test("asked again with the version it gave in the header, the channel's last answer is kept meanwhile", async () => {
+    const { reader, calls } = setup();
+    reader.read("ns/a", "http://c/stable", undefined);
+    const answer: Resolution = { version: "v1", source: "Channel", message: "v1 from channel http://c/stable (redirected to elsewhere.example)" };
+    calls[0]!.answer(answer);
+    await settled();
+    assert.deepEqual(reader.read("ns/a", "http://c/stable", "v1"), { answer, asking: true });
+    assert.equal(calls.length, 2, "asked again, with the header");
+    assert.deepEqual(reader.read("ns/b", "http://c/other", "v1"), { answer: undefined, asking: true }, "another URL's answer is not taken");
+  });
+
   test("forget gives up the requests under way; their late answers are dropped", async () => {
     const { reader, calls, requeued } = setup();
     reader.read("ns/a", "http://c/hang", undefined);

@@ -58,7 +58,19 @@ export class ChannelReader {
     entry.readers.add(planKey);
     const fresh = entry.answer !== undefined && now - entry.answeredAt < this.d.pollMs;
     if (!fresh && entry.asking === undefined) this.ask(id, entry, url, latestVersion);
-    return { answer: entry.answer, asking: entry.asking !== undefined };
+    return { answer: entry.answer ?? this.lastAnswer(url), asking: entry.asking !== undefined };
+  }
+
+  /**
+   * The channel's latest answer to any version header: a Plan that just wrote the version it was
+   * given asks again with it in the header, and meanwhile keeps the answer it has (and its message).
+   */
+  private lastAnswer(url: string): Resolution | undefined {
+    let best: Entry | undefined;
+    for (const [id, e] of this.entries) {
+      if (e.answer !== undefined && id.startsWith(`${url}\n`) && (best === undefined || e.answeredAt > best.answeredAt)) best = e;
+    }
+    return best?.answer;
   }
 
   /** Drops every answer and gives up every request under way: a new term reads afresh. */
