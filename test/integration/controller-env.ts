@@ -12,7 +12,7 @@ import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
 import { aPlan as aPlanBuilder } from "../fixtures/builders.ts";
 import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
-import { silentLogger, jsonLogger } from "../../src/controller/wiring/log.ts";
+import { type Logger, silentLogger, jsonLogger } from "../../src/controller/wiring/log.ts";
 import { Metrics } from "../../src/controller/wiring/metrics.ts";
 import { KubeError, resources } from "../../src/controller/kube/ports.ts";
 import type { PlanObject } from "../../src/controller/wiring/reconciler.ts";
@@ -285,4 +285,15 @@ export async function serviceAccountKubeconfig(env: Env, namespace: string, name
     }),
   );
   return path;
+}
+
+/** A logger that keeps every line as JSON, so a test can say what the controller logged, or never did. */
+export function keptLogger(): { log: Logger; logs: string[] } {
+  const logs: string[] = [];
+  const keep =
+    (level: string) =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      logs.push(JSON.stringify({ level, msg, ...fields }));
+    };
+  return { log: { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") }, logs };
 }

@@ -9,11 +9,10 @@ import { after, before, describe, it } from "node:test";
 import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
 import { resources } from "../../src/controller/kube/ports.ts";
 import type { Secret } from "../../src/controller/rollout/objects.ts";
-import type { Logger } from "../../src/controller/wiring/log.ts";
 import { Metrics } from "../../src/controller/wiring/metrics.ts";
 import { Controller } from "../../src/controller/wiring/process.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, aPlan, applyPlan, condition, listPods, optIn, startEnv, testConfig, waitForPlan } from "./controller-env.ts";
+import { type Env, aPlan, applyPlan, condition, listPods, optIn, startEnv, testConfig, waitForPlan, keptLogger } from "./controller-env.ts";
 
 /** What the receiver got, per path; how it answers, per path ("ok", "hang", or a status code). */
 class Receiver {
@@ -75,13 +74,7 @@ interface Running {
 
 /** The controller in-process, with notifications on and every log line kept. */
 async function startController(ns: string): Promise<Running> {
-  const logs: string[] = [];
-  const keep =
-    (level: string) =>
-    (msg: string, fields?: Record<string, unknown>): void => {
-      logs.push(JSON.stringify({ level, msg, ...fields }));
-    };
-  const log: Logger = { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
+  const { log, logs } = keptLogger();
   const metrics = new Metrics(false);
   const kube = new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath });
   const config = testConfig(ns, { notifySecret: "notify", notifyTimeoutMs: 2000, notifyRetries: 2, notifyBackoffMs: 50 });

@@ -8,11 +8,10 @@ import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
 import { resources } from "../../src/controller/kube/ports.ts";
 import { annotationCordonedBy, annotationDrainStarted } from "../../src/controller/rollout/keys.ts";
 import type { KubeObject, Node, Secret } from "../../src/controller/rollout/objects.ts";
-import type { Logger } from "../../src/controller/wiring/log.ts";
 import { Metrics } from "../../src/controller/wiring/metrics.ts";
 import { Controller, type ControllerConfig } from "../../src/controller/wiring/process.ts";
 import { waitFor } from "../env/wait.ts";
-import { type Env, aPlan, applyPlan, condition, getNode, listPods, optIn, startEnv, testConfig, waitForPlan } from "./controller-env.ts";
+import { type Env, aPlan, applyPlan, condition, getNode, listPods, optIn, startEnv, testConfig, waitForPlan, keptLogger } from "./controller-env.ts";
 
 interface Running {
   readonly logs: string[];
@@ -67,13 +66,7 @@ const running: Running[] = [];
 
 /** The controller in-process with every log line kept, so a test can say what it never logs. */
 async function startController(namespace: string, overrides: Partial<ControllerConfig> = {}): Promise<Running> {
-  const logs: string[] = [];
-  const keep =
-    (level: string) =>
-    (msg: string, fields?: Record<string, unknown>): void => {
-      logs.push(JSON.stringify({ level, msg, ...fields }));
-    };
-  const log: Logger = { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
+  const { log, logs } = keptLogger();
   const controller = new Controller(
     { kube: new KubeAdapter({ kubeconfig: env.cp.kubeconfigPath }), metrics: new Metrics(false), log },
     testConfig(namespace, overrides),
