@@ -60,7 +60,8 @@ export class Actuator {
     // patch and its Events would lose them. Counted once by key, they are rarely written twice.
     const story = storyOf(actions);
     await this.tell(plan, story);
-    const pending = actions.filter((a) => !story.includes(a as EventAction));
+    const toldFirst = new Set<Action>(story);
+    const pending = actions.filter((a) => !toldFirst.has(a));
     const first = pending.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
     const rest = pending.filter((a) => !first.includes(a));
     const told: EventAction[] = [];
@@ -303,7 +304,6 @@ function storyOf(actions: readonly Action[]): EventAction[] {
   return out;
 }
 
-/** The call an action makes, as a user would name it in kubectl terms. */
 /**
  * deploy/rbac.yaml grants no pod deletion outside the controller's namespace: the Refused
  * condition says which opt-in grants it. The node stays cordoned, its drain resumes at the next
@@ -318,6 +318,7 @@ const deleteRefused = (e: KubeError): KubeError =>
     e.path,
   );
 
+/** The call an action makes, as a user would name it in kubectl terms. */
 function describe(a: Action | undefined): string {
   switch (a?.kind) {
     case "createPod":
