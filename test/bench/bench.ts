@@ -6,6 +6,8 @@ export interface BenchTable {
   readonly rows: ReadonlyArray<ReadonlyArray<string | number>>;
   /** Lines printed under the table: targets, verdicts, caveats. */
   readonly notes?: readonly string[];
+  /** What run.ts writes as JSON for the next run to compare with (the rows, when absent). */
+  readonly json?: unknown;
 }
 
 export interface Bench {

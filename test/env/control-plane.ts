@@ -32,6 +32,13 @@ export interface ControlPlaneOptions {
   binDir?: string;
   /** Deadline for everything up to "all nodes Ready". Default 120s (a cold API server on 2 busy cores). */
   startTimeoutMs?: number;
+  /**
+   * How long the simulated kubelets' node leases last (kwok renews each at a quarter of it).
+   * Default 40 s, the kubelet's. At 1,000 nodes the renewals are the API server's busiest
+   * request (100 a second); the bench lengthens them, and the node lifecycle controller's grace
+   * period with them, so the controller is measured and not the heartbeats.
+   */
+  nodeLeaseSeconds?: number;
   /** Keep the run dir (logs!) after stop(). Default: env PLAN_RUNNER_KEEP_CLUSTER=1. */
   keepDir?: boolean;
   /** Progress lines; default silent. */
@@ -133,6 +140,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<ControlPlane> {
   const t0 = Date.now();
   const log = options.log ?? (() => undefined);
+  const leaseSeconds = options.nodeLeaseSeconds ?? 40;
   const deadline = t0 + (options.startTimeoutMs ?? 120_000);
   const left = (): number => Math.max(1, deadline - Date.now());
   const keepDir = options.keepDir ?? process.env["PLAN_RUNNER_KEEP_CLUSTER"] === "1";
@@ -278,6 +286,8 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
       // bootstrap role; the kube-controller-manager user alone may not patch ClusterRoles etc.
       "--use-service-account-credentials=true",
       "--cluster-name=plan-runner",
+      // A node whose lease was renewed within this is alive: longer than a renewal interval.
+      `--node-monitor-grace-period=${Math.max(50, Math.ceil(leaseSeconds * 1.25))}s`,
       // The default 20 QPS makes untainting 1,000 new nodes take over a minute.
       "--kube-api-qps=500",
       "--kube-api-burst=1000",
@@ -328,7 +338,7 @@ async function startOnce(options: ControlPlaneOptions, binDir: string): Promise<
     const defaultLogsFile = join(dir, "logs", "default-container.log");
     writeFileSync(defaultLogsFile, criLogLines(["simulated container (kwok): no log lines were set for it"]));
     const kwokConfigPath = join(dir, "kwok.yaml");
-    writeFileSync(kwokConfigPath, kwokConfig({ kubeletPort, defaultLogsFile }));
+    writeFileSync(kwokConfigPath, kwokConfig({ kubeletPort, defaultLogsFile, nodeLeaseSeconds: leaseSeconds }));
     log(`kwok (kubelet API on :${kubeletPort}) for ${specs.length} node(s)`);
     launch("kwok", [`--kubeconfig=${kubeconfigFor("kwok", users.kwok)}`, `--config=${kwokConfigPath}`]);
 

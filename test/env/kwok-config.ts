@@ -11,6 +11,8 @@ export interface KwokConfigInput {
   kubeletPort: number;
   /** CRI-format log file served for every container that has no Logs object of its own. */
   defaultLogsFile: string;
+  /** The node leases' duration (control-plane.ts, nodeLeaseSeconds). Default 40. */
+  nodeLeaseSeconds?: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export function kwokConfig(input: KwokConfigInput): string {
       nodePort: input.kubeletPort,
       cidr: "10.252.0.0/16",
       // The kubelet's default lease: the node lifecycle controller sees a live node through it.
-      nodeLeaseDurationSeconds: 40,
+      nodeLeaseDurationSeconds: input.nodeLeaseSeconds ?? 40,
       enableCRDs: ["Logs"],
       // Logs (and exec, port-forward) are "debugging handlers"; pprof stays off on 0.0.0.0.
       enableDebuggingHandlers: true,
