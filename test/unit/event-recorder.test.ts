@@ -8,6 +8,7 @@ import { EventRecorder, KEPT_KEYS, aggregateMessage } from "../../src/controller
 import { type Kube, KubeError, type Resource } from "../../src/controller/kube/ports.ts";
 import type { EventAction } from "../../src/controller/rollout/decision.ts";
 import type { KubeObject, List } from "../../src/controller/rollout/objects.ts";
+import { waitFor } from "../env/wait.ts";
 import { mergePatch } from "./sim-world.ts";
 
 type Stored = KubeObject & { count?: number; message?: string; involvedObject?: { kind?: string; name?: string } };
@@ -57,6 +58,9 @@ class EventStore implements Partial<Kube> {
 
 const recorder = (store: EventStore): EventRecorder =>
   new EventRecorder({ kube: store as unknown as Kube, component: "plan-runner/test", now: () => 0, nodeUid: (n) => `uid-${n}`, warn: () => {} });
+/** Gathers what is told `later` for a minute unless a test flushes it. */
+const batching = (store: EventStore, batchMs = 60_000): EventRecorder =>
+  new EventRecorder({ kube: store as unknown as Kube, component: "plan-runner/test", now: () => 0, nodeUid: (n) => `uid-${n}`, warn: () => {}, batchMs });
 const plan = { name: "workers", namespace: "system-upgrade", uid: "p1" };
 const cordoned = (node: string): EventAction => ({
   kind: "event",
@@ -151,6 +155,40 @@ describe("event recorder", () => {
       ["AttemptFailed"],
       "what was newly counted, once (for the log line)",
     );
+  });
+
+  it("told `later` on many passes: one write per Event object when the batch is due, each occurrence counted once", async () => {
+    const store = new EventStore();
+    const r = batching(store);
+    for (let pass = 0; pass < 20; pass++) r.later(plan, [cordoned("a"), cordoned(`n${pass}`)]);
+    assert.equal(store.writes, 0, "nothing written before the batch is due");
+    await r.flush();
+    assert.equal(store.writes, 1);
+    assert.equal(store.of("system-upgrade", "workers.cordoned")?.count, 21);
+    r.later(plan, [cordoned("a"), cordoned("n3")]);
+    await r.flush();
+    assert.equal(store.writes, 1, "a batch of occurrences counted already writes nothing");
+  });
+
+  it("a write made at once carries what waits in the batch for the same object; a dropped batch is never written", async () => {
+    const store = new EventStore();
+    const r = batching(store);
+    r.later(plan, [cordoned("a")]);
+    await r.record(plan, [cordoned("b")]);
+    assert.equal(store.writes, 1);
+    assert.equal(store.of("system-upgrade", "workers.cordoned")?.count, 2);
+    r.later(plan, [cordoned("c")]);
+    r.drop();
+    await r.flush();
+    assert.equal(store.of("system-upgrade", "workers.cordoned")?.count, 2, "what a term told and did not write is not written by it");
+  });
+
+  it("the batch is written by itself once due", async () => {
+    const store = new EventStore();
+    const r = batching(store, 20);
+    r.later(plan, [cordoned("a")]);
+    const e = await waitFor(() => store.of("system-upgrade", "workers.cordoned"), { timeoutMs: 5000, what: "the batch to be written" });
+    assert.equal(e.count, 1);
   });
 
   it("names a node once in a message, however many of its steps share the write", () => {

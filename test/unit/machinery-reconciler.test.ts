@@ -17,7 +17,7 @@ import { type Call, ScriptedKube, apiError, expect } from "./scripted-kube.ts";
 
 const NS = "sys";
 
-function world(kube: ScriptedKube, plan: PlanObject, nodes: Node[]) {
+function world(kube: ScriptedKube, plan: PlanObject, nodes: Node[], now = () => Date.parse("2026-06-01T00:00:00Z")) {
   const informer = <T extends Pod | Node | Secret | PlanObject>(resource: (typeof resources)[keyof typeof resources]) =>
     new Informer<T>(kube, { resource, namespace: NS, relistMs: 60_000 });
   const plans = informer<PlanObject>(resources.plans);
@@ -37,10 +37,10 @@ function world(kube: ScriptedKube, plan: PlanObject, nodes: Node[]) {
     secrets: informer<Secret>(resources.secrets),
     metrics,
     log: silentLogger,
-    now: () => Date.parse("2026-06-01T00:00:00Z"),
+    now,
     config: { ...ControllerDefaults, namespace: NS, controllerName: "plan-runner", protectedPods: new Set() },
   });
-  return { reconciler, plans, metrics };
+  return { reconciler, plans, metrics, nodes: nodeCache };
 }
 
 const statusOf = (call: Call) => (call.body as { status: NonNullable<PlanObject["status"]> }).status;
@@ -137,6 +137,29 @@ describe("reconciler (scripted API): errors say what happens next", () => {
     await assert.rejects(reconciler.reconcile(`${NS}/up`), (e: unknown) => (e as KubeError).status === 500);
     assert.ok(written, "status written before the error");
     kube.done();
+  });
+
+  it("a status changed only in its progress waits writeBatchMs after the last write; a pass then writes it", async () => {
+    const plan = aPlan({ concurrency: 1 }) as PlanObject;
+    const created = (c: Call) => ({ ...(c.body as Pod), metadata: { ...(c.body as Pod).metadata, uid: "u1", resourceVersion: "2" } });
+    const kube = new ScriptedKube([expect("create", resources.pods, created), expect("patch", resources.plans, echoStatus(plan))]);
+    let now = Date.parse("2026-06-01T00:00:00Z");
+    const { reconciler, plans, nodes } = world(kube, plan, [aNode("w1"), aNode("w2")], () => now);
+    await reconciler.reconcile(`${NS}/up`);
+    kube.done();
+    assert.equal(plans.get(`${NS}/up`)?.status?.progress, "0/2");
+    // A node joins: only the counts change. Within the batch nothing is written, and the pass says when to look again.
+    nodes.upsert(aNode("w3"));
+    now += 200;
+    const waiting = await reconciler.reconcile(`${NS}/up`);
+    kube.done();
+    assert.ok((waiting.requeueAfterMs ?? Infinity) <= ControllerDefaults.writeBatchMs - 200, String(waiting.requeueAfterMs));
+    assert.equal(plans.get(`${NS}/up`)?.status?.progress, "0/2");
+    now += ControllerDefaults.writeBatchMs;
+    kube.then(expect("patch", resources.plans, echoStatus(plan)));
+    await reconciler.reconcile(`${NS}/up`);
+    kube.done();
+    assert.equal(plans.get(`${NS}/up`)?.status?.progress, "0/3");
   });
 
   it("a new Plan gets its finalizer before any node is touched; a conflict on it backs off with nothing written", async () => {

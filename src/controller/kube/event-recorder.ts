@@ -4,7 +4,9 @@
 // deterministic, its count says how often the step happened, its message names the latest
 // nodes, at most five. An occurrence with a key is counted once: the keys counted are kept on the
 // Event itself, so a step told again on the next pass, or by a controller that restarted, is not
-// counted twice. 1,000 nodes make a dozen objects, not thousands.
+// counted twice. 1,000 nodes make a dozen objects, not thousands. Occurrences told `later` are
+// gathered for batchMs and written together: one write per object for many passes, off the path
+// between a freed slot and the next node's start (docs/architecture.md, "Events").
 import { createHash } from "node:crypto";
 import type { EventAction } from "../rollout/decision.ts";
 import type { KubeObject } from "../rollout/objects.ts";
@@ -33,6 +35,10 @@ export interface EventRecorderDeps {
   readonly now: () => number;
   readonly nodeUid: (node: string) => string | undefined;
   readonly warn: (msg: string, fields: Record<string, unknown>) => void;
+  /** How long occurrences told `later` wait to be written together; 0 writes them at once. */
+  readonly batchMs?: number;
+  /** After each write: the occurrences it newly counted on a Plan (what a log line should say once). */
+  readonly counted?: (plan: PlanRef, told: readonly EventAction[]) => void;
 }
 
 interface CoreEvent extends KubeObject {
@@ -58,7 +64,17 @@ export interface EventWrite {
   readonly told: readonly EventAction[];
 }
 
-export const digest = (key: string): string => createHash("sha256").update(key).digest("hex").slice(0, 8);
+/** Digests already computed: every pass tells the same keys again (1,000 nodes in flight, a few each). */
+const digests = new Map<string, string>();
+
+export function digest(key: string): string {
+  const have = digests.get(key);
+  if (have !== undefined) return have;
+  const d = createHash("sha256").update(key).digest("hex").slice(0, 8);
+  if (digests.size >= REMEMBERED_KEYS) digests.clear();
+  digests.set(key, d);
+  return d;
+}
 
 /** Event names are DNS subdomains of at most 253 characters; a long one keeps a digest of the whole. */
 function eventName(...parts: string[]): string {
@@ -106,27 +122,106 @@ export function aggregateMessage(told: readonly EventAction[]): string {
   return `${first.message.slice(0, MAX_MESSAGE - more.length - 1)} ${more}`;
 }
 
+/** Occurrences told `later` for one Event object, not written yet, and their keys' digests. */
+interface Pending {
+  readonly plan: PlanRef;
+  readonly write: EventWrite & { told: EventAction[] };
+  readonly keys: Set<string>;
+}
+
 export class EventRecorder {
   private readonly known = new Map<string, Known>();
   /** Writes to one Event object one after another: lanes and Plans may tell the same one at once. */
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly pending = new Map<string, Pending>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: EventRecorderDeps) {}
 
   /**
-   * Best effort: an Event that cannot be written is logged, never fails the reconcile. Returns
-   * the occurrences newly counted on the Plan (what a log line should say once).
+   * Writes now, together with what was told `later` for the same objects. Best effort: an Event
+   * that cannot be written is logged, never fails the reconcile. Returns the occurrences newly
+   * counted on the Plan.
    */
   async record(plan: PlanRef, told: readonly EventAction[]): Promise<EventAction[]> {
     if (told.length === 0) return [];
-    const writes = groupEvents(plan, told, this.d.nodeUid);
-    const counted = await Promise.all(writes.map((w) => this.serial(w)));
-    return writes.flatMap((w, i) => (w.namespace === plan.namespace && w.involvedObject["kind"] === "Plan" ? (counted[i] ?? []) : []));
+    const writes = groupEvents(plan, told, this.d.nodeUid).map((w) => this.withPending(w));
+    const counted = await Promise.all(writes.map((w) => this.serial(plan, w)));
+    return writes.flatMap((w, i) => (isOnPlan(plan, w) ? (counted[i] ?? []) : []));
   }
 
-  private serial(w: EventWrite): Promise<EventAction[]> {
+  /**
+   * Written within batchMs, with whatever else is told meanwhile: for the steps the world will
+   * still show if this process dies first (a pass tells them again), or whose loss is the price
+   * of a kill at that instant. An occurrence counted or waiting already is dropped here.
+   */
+  later(plan: PlanRef, told: readonly EventAction[]): void {
+    if (told.length === 0) return;
+    if ((this.d.batchMs ?? 0) <= 0) {
+      void this.record(plan, told);
+      return;
+    }
+    // Most of a pass's Events were counted on an earlier one (every pass tells again what the
+    // world shows): dropped before grouping, from the Plan's own object's keys.
+    const counted = (a: EventAction): boolean =>
+      a.key !== undefined && a.onNode !== true && this.known.get(`${plan.namespace}/${eventName(plan.name, a.reason)}`)?.keys.has(digest(a.key)) === true;
+    const fresh = told.filter((a) => !counted(a));
+    if (fresh.length === 0) return;
+    for (const w of groupEvents(plan, fresh, this.d.nodeUid)) {
+      const id = `${w.namespace}/${w.name}`;
+      const have = this.pending.get(id);
+      const waiting = this.fresh(id, w.told).filter((a) => a.key === undefined || have?.keys.has(digest(a.key)) !== true);
+      if (waiting.length === 0) continue;
+      const keys = new Set(waiting.flatMap((a) => (a.key !== undefined ? [digest(a.key)] : [])));
+      if (have === undefined) this.pending.set(id, { plan, write: { ...w, told: waiting }, keys });
+      else {
+        have.write.told.push(...waiting);
+        for (const k of keys) have.keys.add(k);
+      }
+    }
+    if (this.pending.size > 0 && this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), this.d.batchMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes everything told `later` now (before a status write that tells the same change, at shutdown). */
+  async flush(plan?: string): Promise<void> {
+    const due = [...this.pending].filter(([, p]) => plan === undefined || p.plan.name === plan);
+    for (const [id] of due) this.pending.delete(id);
+    if (this.pending.size === 0) this.stopTimer();
+    await Promise.all(due.map(([, p]) => this.serial(p.plan, p.write)));
+  }
+
+  /** Forgets what was told `later` and not written: a term that ended writes nothing more. */
+  drop(): void {
+    this.pending.clear();
+    this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The write with the occurrences waiting for the same object in front: one write for both. */
+  private withPending(w: EventWrite): EventWrite {
     const id = `${w.namespace}/${w.name}`;
-    const run = (this.tails.get(id) ?? Promise.resolve()).then(() => this.write(w));
+    const have = this.pending.get(id);
+    if (have === undefined) return w;
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.stopTimer();
+    return { ...w, told: [...have.write.told, ...w.told] };
+  }
+
+  private serial(plan: PlanRef, w: EventWrite): Promise<EventAction[]> {
+    const id = `${w.namespace}/${w.name}`;
+    const run = (this.tails.get(id) ?? Promise.resolve())
+      .then(() => this.write(w))
+      .then((counted) => {
+        if (counted.length > 0 && isOnPlan(plan, w)) this.d.counted?.(plan, counted);
+        return counted;
+      });
     const tail = run.catch((e: unknown): EventAction[] => {
       this.d.warn("could not record an event", { event: id, reason: w.reason, error: e instanceof Error ? e.message : String(e) });
       return [];
@@ -246,5 +341,7 @@ export class EventRecorder {
     return keys;
   }
 }
+
+const isOnPlan = (plan: PlanRef, w: EventWrite): boolean => w.namespace === plan.namespace && w.involvedObject["kind"] === "Plan";
 
 const keptKeys = (keys: ReadonlySet<string>): string => [...keys].slice(-KEPT_KEYS).join(" ");

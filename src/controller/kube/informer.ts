@@ -21,6 +21,9 @@ function trim<T extends KubeObject>(o: T): T {
   return { ...o, metadata };
 }
 
+type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
+type Handler<T> = (obj: T, type: ChangeType, before?: T) => void;
+
 const keyOf = (o: KubeObject): string => (o.metadata.namespace !== undefined ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
 
 /**
@@ -30,7 +33,7 @@ const keyOf = (o: KubeObject): string => (o.metadata.namespace !== undefined ? `
  */
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
-  private readonly handlers: Array<(obj: T, type: "ADDED" | "MODIFIED" | "DELETED") => void> = [];
+  private readonly handlers: Array<Handler<T>> = [];
   private resourceVersion = "";
   private synced = false;
   private syncWaiters: Array<() => void> = [];
@@ -48,7 +51,8 @@ export class Informer<T extends KubeObject> {
     private readonly opts: InformerOptions,
   ) {}
 
-  onChange(handler: (obj: T, type: "ADDED" | "MODIFIED" | "DELETED") => void): void {
+  /** `before`: the object as cached until this change (MODIFIED), so a handler can tell what changed. */
+  onChange(handler: Handler<T>): void {
     this.handlers.push(handler);
   }
 
@@ -149,7 +153,7 @@ export class Informer<T extends KubeObject> {
       if (before !== undefined && newer(before, item)) continue;
       this.store.set(k, item);
       if (before === undefined) this.emit(item, "ADDED");
-      else if (before.metadata.resourceVersion !== item.metadata.resourceVersion) this.emit(item, "MODIFIED");
+      else if (before.metadata.resourceVersion !== item.metadata.resourceVersion) this.emit(item, "MODIFIED", before);
     }
     for (const [k, obj] of this.store) {
       if (!seen.has(k) && !newer(obj, listed)) {
@@ -164,8 +168,8 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private emit(obj: T, type: "ADDED" | "MODIFIED" | "DELETED"): void {
-    for (const h of this.handlers) h(obj, type);
+  private emit(obj: T, type: ChangeType, before?: T): void {
+    for (const h of this.handlers) h(obj, type, before);
   }
 
   private async run(): Promise<void> {
@@ -228,14 +232,14 @@ export class Informer<T extends KubeObject> {
     if (e.type === "BOOKMARK") return true;
     const obj = trim(e.object);
     const k = keyOf(obj);
+    const have = this.store.get(k);
     if (e.type === "DELETED") {
       this.store.delete(k);
     } else {
-      const have = this.store.get(k);
       if (have !== undefined && newer(have, obj)) return true;
       this.store.set(k, obj);
     }
-    this.emit(obj, e.type);
+    this.emit(obj, e.type, have);
     return true;
   }
 }

@@ -13,6 +13,9 @@ import type { Node } from "./objects.ts";
 import type { UsableRollout } from "./pass.ts";
 import type { PodFacts } from "./pod-facts.ts";
 
+/** The steps told from this Plan's marks on the node, which its completing or releasing patch removes. */
+export const TOLD_FROM_MARKS: ReadonlySet<string> = new Set(["Cordoned", "Drained"]);
+
 const attemptOf = (r: UsableRollout, attempt: number): string => `attempt ${attempt}/${r.plan.retries + 1}`;
 
 /** The cordon: keyed by the hash and how many drains failed before, so a cordon after a failed drain is a new one. */

@@ -29,8 +29,22 @@ const ms = (iso: string | undefined): number | undefined => {
   return Number.isNaN(t) ? undefined : t;
 };
 
+/**
+ * Facts read once per pod object: a cache holds each version of a pod as a new object (the
+ * informer replaces, never edits), and every pass reads every pod of the Plan again.
+ */
+const read = new WeakMap<Pod, PodFacts | null>();
+
 /** What an upgrade pod tells about its node's progress; undefined for pods that are not ours. */
 export function podFacts(pod: Pod): PodFacts | undefined {
+  const have = read.get(pod);
+  if (have !== undefined) return have ?? undefined;
+  const facts = readFacts(pod);
+  read.set(pod, facts ?? null);
+  return facts;
+}
+
+function readFacts(pod: Pod): PodFacts | undefined {
   const labels = pod.metadata.labels ?? {};
   const plan = labels[LABEL_PLAN];
   const hash = labels[LABEL_HASH];

@@ -36,11 +36,14 @@ export function secretTexts(secrets: readonly Secret[]): string[] {
   return [...out].filter((t) => t.length >= MIN_REDACTED_LENGTH);
 }
 
+/** The redactor of a Plan that mounts no secret (or none long enough to redact): text as it is. */
+export const NOTHING_SECRET: Redact = (text) => text;
+
 /** Replaces every one of `texts` (longest first, so a value inside another is not left half-shown). */
 export function redactor(texts: readonly string[]): Redact {
   // A value inside the marker itself ("dact") would be replaced again on every pass that reads it back.
   const ordered = [...new Set(texts)].filter((t) => t.length >= MIN_REDACTED_LENGTH && !REDACTED.includes(t)).sort((a, b) => b.length - a.length);
-  if (ordered.length === 0) return (text) => text;
+  if (ordered.length === 0) return NOTHING_SECRET;
   return (text) => {
     let out = text;
     for (const t of ordered) if (out.includes(t)) out = out.split(t).join(REDACTED);
@@ -60,6 +63,6 @@ export function redactDeep<T>(value: T, redact: Redact): T {
 
 /** A pod with its status (termination messages, reasons, the kubelet's message) redacted; the rest as it is. */
 export function redactPod(pod: Pod, redact: Redact): Pod {
-  if (pod.status === undefined) return pod;
+  if (pod.status === undefined || redact === NOTHING_SECRET) return pod;
   return { ...pod, status: redactDeep(pod.status, redact) };
 }

@@ -5,7 +5,8 @@ import type { Action, DrainAction, EventAction, NodePatch } from "../rollout/dec
 import { type Removal, planDrainPass } from "../rollout/drain-plan.ts";
 import type { Node, Pod, PodDisruptionBudget } from "../rollout/objects.ts";
 import { type ApiRefusal, releaseAfterRefusal } from "../rollout/refusal.ts";
-import { EventRecorder } from "../kube/event-recorder.ts";
+import { EventRecorder, type PlanRef } from "../kube/event-recorder.ts";
+import { TOLD_FROM_MARKS } from "../rollout/node-events.ts";
 import { KubeError, resources } from "../kube/ports.ts";
 import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
 
@@ -17,6 +18,8 @@ export interface ActuatorDeps extends Pick<ReconcilerDeps, "kube" | "nodes" | "p
   readonly controllerName: string;
   /** Namespaced names of the controller's own pods: never evicted by a drain. */
   readonly protectedPods: ReadonlySet<string>;
+  /** Events that can wait are written together after this long (kube/event-recorder.ts). */
+  readonly eventBatchMs: number;
 }
 
 /** What carrying out the actions came to. */
@@ -44,31 +47,49 @@ export class Actuator {
       now: d.now,
       nodeUid: (n) => d.nodes.get(n)?.metadata.uid,
       warn: (msg, fields) => d.log.warn(msg, fields),
+      batchMs: d.eventBatchMs,
+      counted: (plan, told) => {
+        for (const a of told)
+          d.log.info("event", { plan: plan.name, ...(a.node !== undefined ? { node: a.node } : {}), type: a.type, reason: a.reason, message: a.message });
+      },
     });
   }
 
   /**
-   * Completions and releases first, then new starts: decide() hands a completed node's slot to
-   * the next node in the same pass, and this order keeps that safe across a crash.
+   * Completions and releases that uncordon first, then new starts: decide() hands a completed
+   * node's slot to the next node in the same pass, and this order keeps that safe across a crash.
    */
   async apply(plan: PlanObject, actions: readonly Action[], now: number): Promise<Outcome> {
     const freeing = new Set(
       actions.filter((a) => a.kind === "patchNode" && (a.why === "complete" || a.why === "release")).map((a) => ("node" in a ? a.node : "")),
     );
-    // What a node's life already shows (its cordon, drain, pods) is told before the writes: the
-    // completing patch removes the marks a later pass would tell it from, so a kill between that
-    // patch and its Events would lose them. Counted once by key, they are rarely written twice.
+    // What a node's life already shows is told before its writes. The steps told from this
+    // Plan's marks (its cordon, its drain) are written first when the pass frees the node: the
+    // completing patch removes the marks, and a kill right after it would lose them. The rest
+    // the world still shows afterwards (the pods, the done label): they wait for the batch.
+    // Counted once by key, they are rarely written twice.
     const story = storyOf(actions);
-    await this.tell(plan, story);
+    const marks = story.filter((a) => a.node !== undefined && freeing.has(a.node) && TOLD_FROM_MARKS.has(a.reason));
+    await this.events.record(this.ref(plan), marks);
+    this.tell(
+      plan,
+      story.filter((a) => !marks.includes(a)),
+    );
     const toldFirst = new Set<Action>(story);
     const pending = actions.filter((a) => !toldFirst.has(a));
-    const first = pending.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
-    const rest = pending.filter((a) => !first.includes(a));
+    // A freed node that the patch uncordons holds its place in the cluster until the patch lands:
+    // the next node's cordon or pod waits for it. One that was never cordoned holds nothing but
+    // the label to come (its pod has finished): its patch and the next node's start go together.
+    const freed = pending.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
+    const first = freed.filter((a) => !(a.kind === "patchNode" && a.patch.spec === undefined) && a.kind !== "event");
+    const firstNodes = new Set(first.map((a) => ("node" in a ? a.node : "")));
+    const ahead = freed.filter((a) => "node" in a && a.node !== undefined && firstNodes.has(a.node));
+    const rest = pending.filter((a) => !ahead.includes(a));
     const told: EventAction[] = [];
-    const o1 = await this.inLanes(plan, first, now, told);
+    const o1 = await this.inLanes(plan, ahead, now, told);
     const o2 = await this.inLanes(plan, rest, now, told);
-    // After the writes they tell of, all at once: one write per Event object, however many nodes.
-    await this.tell(plan, told);
+    // After the writes they tell of, in the batch: one write per Event object, however many nodes and passes.
+    this.tell(plan, told);
     const waits = [o1.wakeMs, o2.wakeMs].filter((w) => w !== undefined);
     return {
       wakeMs: waits.length > 0 ? Math.min(...waits) : undefined,
@@ -275,19 +296,24 @@ export class Actuator {
     return names.length > 0 ? ` (PodDisruptionBudget ${names.join(", ")} allows no disruption)` : "";
   }
 
-  /** Records Events on the Plan (and the Node for some); never fails the reconcile. */
-  async tell(plan: PlanObject, told: readonly EventAction[]): Promise<void> {
-    const planUid = plan.metadata["uid"];
-    const ref = { name: plan.metadata.name, namespace: this.d.namespace, uid: typeof planUid === "string" ? planUid : undefined };
-    for (const a of await this.events.record(ref, told)) {
-      this.d.log.info("event", {
-        plan: plan.metadata.name,
-        ...(a.node !== undefined ? { node: a.node } : {}),
-        type: a.type,
-        reason: a.reason,
-        message: a.message,
-      });
-    }
+  /** Records Events on the Plan (and the Node for some) in the next batch; never fails the reconcile. */
+  tell(plan: PlanObject, told: readonly EventAction[]): void {
+    this.events.later(this.ref(plan), told);
+  }
+
+  /** Writes the Plan's Events still in the batch: before a status write that tells the same change. */
+  flushEvents(plan?: string): Promise<void> {
+    return this.events.flush(plan);
+  }
+
+  /** A term ended: what it told and did not write yet is not written by it. */
+  forget(): void {
+    this.events.drop();
+  }
+
+  private ref(plan: PlanObject): PlanRef {
+    const uid = plan.metadata["uid"];
+    return { name: plan.metadata.name, namespace: this.d.namespace, uid: typeof uid === "string" ? uid : undefined };
   }
 }
 

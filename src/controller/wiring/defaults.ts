@@ -23,6 +23,11 @@ export const ControllerDefaults = Object.freeze({
   channelPollMs: 15 * 60_000,
   channelTimeoutMs: 10_000,
   alertsCacheMs: 15_000,
+  /**
+   * Writes that can wait are gathered this long and made together: the Events of many passes,
+   * a status that changed only in its progress (counts, applying, message, waits).
+   */
+  writeBatchMs: 1_000,
   /** A call the API server refused for good is looked at again after this (or on a change). */
   refusedRequeueMs: 10 * 60_000,
   /** activeDeadlineSeconds of a pod when the Plan sets no jobActiveDeadlineSecs, and its cap. */

@@ -8,16 +8,20 @@ import { FencedKube, NotLeaderError } from "../kube/fence.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/keys.ts";
+import { changesFacts } from "../rollout/node-facts.ts";
 import { httpAlerts } from "../kube/alerts.ts";
 import { httpChannel } from "../kube/channel.ts";
 import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVersionPort, resources } from "../kube/ports.ts";
 import { KubeAdapter } from "../kube/adapter.ts";
+import type { RateLimit } from "../kube/rate-limit.ts";
 import { type PlanObject, Reconciler, type ReconcilerConfig } from "./reconciler.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
 import { Webhook } from "../kube/webhook.ts";
 
 export interface ControllerConfig extends ReconcilerConfig {
   readonly workers: number;
+  /** The client-side limit on API requests (--kube-api-qps, --kube-api-burst). */
+  readonly apiRateLimit: RateLimit;
   readonly relistMs: number;
   readonly leaderElection: boolean;
   readonly leaseName: string;
@@ -220,7 +224,13 @@ export class Controller {
       const plan = pod.metadata.labels?.[LABEL_PLAN];
       if (plan !== undefined) add(plan);
     });
-    this.nodes.onChange(() => this.enqueueAll());
+    // Any change a Plan could read wakes every Plan (a label may select a node for another one);
+    // a heartbeat does not. An echo of our own write (the resourceVersion cached already) does.
+    this.nodes.onChange((node, type, before) => {
+      const heartbeat =
+        type === "MODIFIED" && before !== undefined && before.metadata.resourceVersion !== node.metadata.resourceVersion && !changesFacts(before, node);
+      if (!heartbeat) this.enqueueAll();
+    });
     this.secrets.onChange((s) => {
       for (const p of this.plans.list()) if (p.spec?.secrets?.some((x) => x.name === s.metadata.name) === true) add(p.metadata.name);
     });
@@ -245,6 +255,7 @@ export class Controller {
           this.term++;
           this.leading = false;
           this.d.metrics.leader.set(0);
+          this.reconciler.forget(); // what waits in the batch is not this replica's to write any more
           this.d.log.error("lost leadership; standing by for the lease", { why });
         },
       );
@@ -315,6 +326,7 @@ export class Controller {
     this.term++;
     this.leading = false;
     await this.queue.shutdown();
+    await this.reconciler.flush(); // the Events in the batch, while the lease is still ours
     this.reconciler.forget(); // gives up the channel requests under way
     await this.webhook?.stop();
     await this.elector?.stop();

@@ -1,6 +1,7 @@
 // Reconcile = read the caches -> pure input assembly -> pure decide -> carry out the actions ->
 // write status. It gets a key, never an event, so running it twice is harmless.
-import type { Plan } from "../../generated/plan.ts";
+import type { Plan, PlanStatus } from "../../generated/plan.ts";
+import { conditionEvents } from "../rollout/conditions.ts";
 import { type CompiledPlan, checkPlan } from "../../plan/compile.ts";
 import type { Informer } from "../kube/informer.ts";
 import { type AlertsPort, type ChannelPort, type Kube, KubeError, type Resource, type ServerVersionPort, resources } from "../kube/ports.ts";
@@ -9,7 +10,7 @@ import { type InputConfig, type Snapshot, buildDecideInput, soakingNodes } from 
 import type { AlertReading, Decision, Resolution, ServerVersion } from "../rollout/decision.ts";
 import { FINALIZER_RELEASE_NODES, LABEL_PLAN } from "../rollout/keys.ts";
 import { holds, uncordonPatch } from "../rollout/node-patches.ts";
-import type { KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
+import type { Condition, KubeObject, Node, Pod, Secret } from "../rollout/objects.ts";
 import type { PodFacts } from "../rollout/pod-facts.ts";
 import { notices, withRecord } from "../rollout/notifications.ts";
 import { type Redact, redactPod, redactor, secretTexts } from "../rollout/redact.ts";
@@ -29,6 +30,8 @@ export interface ReconcilerConfig extends InputConfig {
   readonly alertsCacheMs: number;
   /** After a call the API server refused for good, look again only after this (or a change). */
   readonly refusedRequeueMs: number;
+  /** Events and a status changed only in its progress are written at most this often (defaults.ts). */
+  readonly writeBatchMs: number;
   /** Namespaced names of the controller's own pods: never evicted by a drain. */
   readonly protectedPods: ReadonlySet<string>;
 }
@@ -74,10 +77,20 @@ export class Reconciler {
   /** Per Plan: a call refused moments ago; no node starts until `until` or the Plan changes. */
   private readonly refusedHolds = new Map<string, { until: number; generation: number | undefined; refusals: readonly ApiRefusal[] }>();
   private readonly actuator: Actuator;
+  /** Per Plan: when this process last wrote its status (a progress-only change waits for writeBatchMs after it). */
+  private readonly statusWrittenAt = new Map<string, number>();
+  /** Per Plan: what it waited for at the last pass, to log a wait once when it begins. */
+  private readonly loggedWaits = new Map<string, ReadonlySet<string>>();
 
   constructor(private readonly d: ReconcilerDeps) {
     const c = d.config;
-    this.actuator = new Actuator({ ...d, namespace: c.namespace, controllerName: c.controllerName, protectedPods: c.protectedPods });
+    this.actuator = new Actuator({
+      ...d,
+      namespace: c.namespace,
+      controllerName: c.controllerName,
+      protectedPods: c.protectedPods,
+      eventBatchMs: c.writeBatchMs,
+    });
     const { channel, now, clusterId } = d;
     this.channels = new ChannelReader({
       channel,
@@ -93,6 +106,13 @@ export class Reconciler {
   forget(): void {
     for (const m of [this.alertReadings, this.podCounts, this.versions, this.references]) m.clear();
     this.channels.forget();
+    this.actuator.forget();
+    this.statusWrittenAt.clear();
+  }
+
+  /** Writes what waits in the batch (the Events): at shutdown, before the lease is given up. */
+  flush(): Promise<void> {
+    return this.actuator.flushEvents();
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -239,12 +259,12 @@ export class Reconciler {
     }));
     // Status is written even when an action failed: what was decided is still true.
     const refused = withRefusals(decision.status, plan.status, refusals, config.refusedRequeueMs, now);
-    if (refused.event !== undefined) await this.actuator.tell(plan, [refused.event]);
+    if (refused.event !== undefined) this.actuator.tell(plan, [refused.event]);
     for (const r of outcome.refusals) this.d.metrics.reconcileErrors.inc({ kind: `api_terminal_${r.status}` });
     // What to announce is recorded in the same status write, so no restart or new leader says it twice.
     const announce =
       this.d.notify !== undefined ? notices(`${plan.metadata.namespace ?? config.namespace}/${plan.metadata.name}`, plan.status, refused.status) : undefined;
-    const written = await this.writeStatus(plan, withRecord(refused.status, announce?.record));
+    const { written, dueMs } = await this.writeStatus(plan, withRecord(refused.status, announce?.record), now);
     if (written) for (const n of announce?.notices ?? []) this.d.notify?.(plan.metadata.name, n.text);
     this.recordPlan(plan.metadata.name, decision, now);
     if (outcome.retryable !== undefined) throw outcome.retryable; // the work queue backs off
@@ -253,20 +273,26 @@ export class Reconciler {
     const next = this.nextLook(snapshot.plan, resolution, decision, outcome.wakeMs) ?? Number.POSITIVE_INFINITY;
     const backoff = this.missingBackoff(plan.metadata.name, missing.length > 0);
     // No event tells that a ServiceAccount or PriorityClass appeared: look for it again (a Secret's change wakes the Plan anyway).
-    const wake = Math.min(next, missing.length > 0 ? backoff : Number.POSITIVE_INFINITY, held !== undefined ? held.until - now : Number.POSITIVE_INFINITY);
+    const wake = Math.min(
+      next,
+      dueMs ?? Number.POSITIVE_INFINITY,
+      missing.length > 0 ? backoff : Number.POSITIVE_INFINITY,
+      held !== undefined ? held.until - now : Number.POSITIVE_INFINITY,
+    );
     return { requeueAfterMs: Number.isFinite(wake) ? Math.max(0, wake) : undefined };
   }
 
   /** One line when what the Plan waits for changes (a soak begins, a backoff, a closed window), not every pass. */
   private logWaits(plan: PlanObject, decision: Decision): void {
-    const before = plan.status?.waits ?? [];
-    const after = decision.status.waits ?? [];
     const key = (w: { node?: string; reason?: string; until?: string }): string => `${w.node ?? ""}|${w.reason ?? ""}|${w.until ?? ""}`;
-    const had = new Set(before.map(key));
+    const name = plan.metadata.name;
+    const had = this.loggedWaits.get(name) ?? new Set((plan.status?.waits ?? []).map(key));
+    const after = decision.status.waits ?? [];
+    this.loggedWaits.set(name, new Set(after.map(key)));
     for (const w of after) {
       if (had.has(key(w))) continue;
       this.d.log.info("waiting", {
-        plan: plan.metadata.name,
+        plan: name,
         ...(w.node !== undefined ? { node: w.node } : {}),
         reason: w.reason,
         until: w.until,
@@ -364,16 +390,45 @@ export class Reconciler {
     return { serverVersion: value };
   }
 
-  /** Writes status only when it changed, so our own write does not wake us in a loop; false when the Plan is gone. */
-  private async writeStatus(plan: PlanObject, status: Decision["status"]): Promise<boolean> {
-    if (stableJson(plan.status ?? {}) === stableJson(status)) return true;
+  /**
+   * Writes status only when it changed, so our own write does not wake us in a loop. A change in
+   * the progress alone (PROGRESS_FIELDS) waits until writeBatchMs after this process's last write
+   * of it: `dueMs` is when a pass should write it. Anything else goes at once, after the Events
+   * waiting in the batch (a condition's Event is written before the status that shows the change).
+   * `written` is false when the Plan is gone or the write waits.
+   */
+  private async writeStatus(plan: PlanObject, status: Decision["status"], now: number): Promise<{ written: boolean; dueMs?: number }> {
+    const name = plan.metadata.name;
+    const have = plan.status ?? {};
+    if (stableJson(have) === stableJson(status)) return { written: true };
+    const last = this.statusWrittenAt.get(name);
+    if (last !== undefined && now - last < this.d.config.writeBatchMs && onlyProgress(have, status))
+      return { written: false, dueMs: last + this.d.config.writeBatchMs - now };
+    await this.actuator.flushEvents(name);
     try {
-      const updated = await this.d.kube.patch<PlanObject>(resources.plans, this.d.config.namespace, plan.metadata.name, { status }, { subresource: "status" });
+      const updated = await this.d.kube.patch<PlanObject>(resources.plans, this.d.config.namespace, name, { status }, { subresource: "status" });
       this.d.plans.upsert(updated);
-      return true;
+      this.statusWrittenAt.set(name, now);
+      return { written: true };
     } catch (e: unknown) {
-      if (e instanceof KubeError && e.notFound) return false;
+      if (e instanceof KubeError && e.notFound) return { written: false };
       throw e;
     }
   }
+}
+
+/** What a status shows of a rollout's progress, and nothing else reads back: written in batches. */
+const PROGRESS_FIELDS: ReadonlySet<string> = new Set(["applying", "counts", "progress", "message", "waiting", "waits"]);
+
+/**
+ * Whether `after` differs from `before` only in the progress: the fields above, and conditions
+ * whose message alone moved with it ("3/10 nodes upgraded") where no Event tells the change.
+ */
+function onlyProgress(before: PlanStatus, after: PlanStatus): boolean {
+  const rest = (s: PlanStatus): string => stableJson(Object.fromEntries(Object.entries(s).filter(([k]) => !PROGRESS_FIELDS.has(k) && k !== "conditions")));
+  if (rest(before) !== rest(after)) return false;
+  const was = (before.conditions ?? []) as Condition[];
+  const is = (after.conditions ?? []) as Condition[];
+  const shape = (cs: readonly Condition[]): string => stableJson(cs.map((c) => [c.type, c.status, c.reason, c.lastTransitionTime]));
+  return shape(was) === shape(is) && conditionEvents(was, is).length === 0;
 }
