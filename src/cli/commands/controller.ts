@@ -19,6 +19,8 @@ Runs the controller: watches Plans in --namespace and all Nodes, creates the upg
   --leader-elect BOOL      leader election on a Lease (default true)
   --lease-duration D       (default 15s)   --renew-deadline D (default 10s)   --retry-period D (default 2s)
   --workers N              Plans reconciled at once (default 4)
+  --kube-api-qps N         API requests per second, sustained (default 100)
+  --kube-api-burst N       API requests at once after a quiet spell (default 200)
   --relist D               full relist period of the caches (default 5m)
   --pod-ttl D              keep finished upgrade pods this long for kubectl logs (default 1h)
   --poll-interval D        re-run a held or blocked prepare gate after (default 5m)
@@ -57,6 +59,8 @@ const OPTIONS = {
   "renew-deadline": { type: "string" },
   "retry-period": { type: "string" },
   workers: { type: "string", default: String(D.workers) },
+  "kube-api-qps": { type: "string", default: String(D.apiRateLimit.qps) },
+  "kube-api-burst": { type: "string", default: String(D.apiRateLimit.burst) },
   relist: { type: "string" },
   "pod-ttl": { type: "string" },
   "poll-interval": { type: "string" },
@@ -135,6 +139,7 @@ export function parseControllerConfig(
     namespace,
     controllerName: values.name,
     workers: int("workers", values.workers, 1),
+    apiRateLimit: { qps: int("kube-api-qps", values["kube-api-qps"], 1), burst: int("kube-api-burst", values["kube-api-burst"], 1) },
     relistMs: span("relist", D.relistMs),
     leaderElection: values["leader-elect"] !== "false",
     leaseName: `${values.name}-leader`,
@@ -177,8 +182,12 @@ export const run: Command = async (argv, io) => {
   try {
     kube = new KubeAdapter({
       kubeconfig,
-      rateLimit: D.apiRateLimit,
-      onRequest: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+      rateLimit: config.apiRateLimit,
+      onThrottle: (ms) => metrics.apiThrottled.inc(ms / 1000),
+      onRequest: (verb, resource, code, _path, seconds) => {
+        metrics.apiRequests.inc({ verb, resource, code: String(code) });
+        if (seconds !== undefined) metrics.apiDuration.observe({ verb }, seconds);
+      },
     });
   } catch (e: unknown) {
     io.err(`plan-runner controller: cannot load cluster credentials: ${e instanceof Error ? e.message : String(e)}`);

@@ -15,7 +15,10 @@ export interface AdapterOptions {
   /** kubeconfig file; undefined means in-cluster, then $KUBECONFIG or ~/.kube/config. */
   readonly kubeconfig?: string | undefined;
   /** Called once per request, for the api_requests metric and the bench; `path` without its query (what RBAC is asked about). */
-  readonly onRequest?: (verb: string, resource: string, code: number, path: string) => void;
+  /** After each request: `seconds` from sending it to its answer read (undefined for a watch: it lasts). */
+  readonly onRequest?: (verb: string, resource: string, code: number, path: string, seconds?: number) => void;
+  /** A request waited this long (ms) for the client-side rate limit. */
+  readonly onThrottle?: (ms: number) => void;
   readonly userAgent?: string;
   /** Already loaded credentials (the node-side commands load theirs themselves); else from `kubeconfig`. */
   readonly credentials?: Credentials;
@@ -116,6 +119,8 @@ export class KubeAdapter implements Kube, ServerVersionPort {
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
     const doRequest = url.protocol === "https:" ? request : httpRequest;
+    const sentAt = performance.now();
+    const took = (): number => (performance.now() - sentAt) / 1000;
     return new Promise((resolve, reject) => {
       const req = doRequest(
         url,
@@ -131,7 +136,7 @@ export class KubeAdapter implements Kube, ServerVersionPort {
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
             const status = res.statusCode ?? 0;
-            this.options.onRequest?.(verb, resource, status, asked.pathname);
+            this.options.onRequest?.(verb, resource, status, asked.pathname, took());
             resolve({ status, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers });
           });
           res.on("error", reject);
@@ -139,7 +144,7 @@ export class KubeAdapter implements Kube, ServerVersionPort {
       );
       req.on("timeout", () => req.destroy(new Error(`${verb} ${path}: timed out`)));
       req.on("error", (e) => {
-        this.options.onRequest?.(verb, resource, 0, asked.pathname);
+        this.options.onRequest?.(verb, resource, 0, asked.pathname, took());
         reject(new KubeError(0, "Transport", `${verb} ${path}: ${e.message}`, verb, path));
       });
       if (payload !== undefined) req.write(payload);
@@ -155,7 +160,8 @@ export class KubeAdapter implements Kube, ServerVersionPort {
   private async call<T>(verb: string, method: string, path: string, resource: string, body?: unknown, contentType?: string): Promise<T> {
     let answer: Awaited<ReturnType<KubeAdapter["send"]>>;
     for (let attempt = 0; ; attempt++) {
-      await this.bucket.take();
+      const waited = await this.bucket.take();
+      if (waited > 0) this.options.onThrottle?.(waited);
       answer = await this.send(verb, method, path, resource, body, contentType);
       const wait =
         answer.status === 429 && verb !== "evict" && attempt < MAX_THROTTLED_RETRIES

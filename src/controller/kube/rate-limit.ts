@@ -6,7 +6,11 @@ export interface RateLimit {
   readonly burst: number;
 }
 
-/** Generous for one controller (client-go's 5/10 would make a 1,000-node wave crawl), still a ceiling. */
+/**
+ * Generous for one controller (client-go's 5/10 would make a 1,000-node wave crawl), still a
+ * ceiling: --kube-api-qps and --kube-api-burst move it, plan_runner_api_throttled_seconds_total
+ * says when it is what a rollout waits for.
+ */
 export const DEFAULT_RATE_LIMIT: RateLimit = { qps: 100, burst: 200 };
 
 export class TokenBucket {
@@ -22,10 +26,11 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Resolves when a request may go; callers queue in order. */
-  take(): Promise<void> {
-    const turn = this.tail.then(() => this.wait());
-    this.tail = turn;
+  /** Resolves when a request may go, with how long it waited for its token (ms); callers queue in order. */
+  take(): Promise<number> {
+    const asked = this.now();
+    const turn = this.tail.then(() => this.wait()).then(() => this.now() - asked);
+    this.tail = turn.then(() => undefined);
     return turn;
   }
 

@@ -84,6 +84,18 @@ export class Metrics {
     labelNames: ["verb", "resource", "code"] as const,
     registers: [this.registry],
   });
+  readonly apiDuration = new Histogram({
+    name: "plan_runner_api_request_duration_seconds",
+    help: "Kubernetes API request latency (sent to answered, after any client-side throttling) by verb",
+    labelNames: ["verb"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly apiThrottled = new Counter({
+    name: "plan_runner_api_throttled_seconds_total",
+    help: "Time API requests waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)",
+    registers: [this.registry],
+  });
   readonly notificationsSent = new Counter({
     name: "plan_runner_notifications_sent_total",
     help: "Webhook notifications the receiver accepted (2xx)",
