@@ -80,6 +80,8 @@ export interface RolloutResult {
   readonly errors: number;
   /** The controller's event loop delay (prom-client's, since its start), ms. */
   readonly loopLagMs: Record<string, number>;
+  /** V8's heap (total, used) and external memory at the end, MiB. */
+  readonly heapMiB: Record<string, number>;
   /** The API server's busiest request kinds during the rollout (everyone's: kwok's, the bench's, ours), per second. */
   readonly serverBusiest: readonly string[];
   /** Mean API latency of the controller's creates and patches, ms. */
@@ -90,6 +92,23 @@ export interface RolloutResult {
 function peakRss(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m === null ? 0 : Number(m[1]) / 1024;
+}
+
+/** BENCH_HEAP_SNAPSHOT=1 (with BENCH_NODE_ARGS=--heapsnapshot-signal=SIGUSR2): a heap snapshot of the controller at the end, in its working directory. */
+async function heapSnapshot(child: ReturnType<typeof spawn>): Promise<void> {
+  const before = new Set(spawnSync("ls", ["."], { encoding: "utf8" }).stdout.split("\n"));
+  child.kill("SIGUSR2");
+  await waitFor(
+    () =>
+      spawnSync("ls", ["."], { encoding: "utf8" })
+        .stdout.split("\n")
+        .some((f) => f.endsWith(".heapsnapshot") && !before.has(f)),
+    {
+      timeoutMs: 120_000,
+      what: "the heap snapshot",
+    },
+  );
+  await new Promise((r) => setTimeout(r, 5000)); // written by then: the bench's own pause, not a test's
 }
 
 /** dist/ as the image has it, built again when a source is newer. */
@@ -114,6 +133,8 @@ async function counters(port: number): Promise<Map<string, number>> {
   for (const m of text.matchAll(/^plan_runner_api_requests_total\{verb="([^"]+)",resource="([^"]+)",code="([^"]+)"\} (\d+)/gm))
     add(`${m[1]} ${m[2]}`, Number(m[4]));
   for (const m of text.matchAll(/^plan_runner_reconcile_duration_seconds_(sum|count)\{[^}]*\} ([\d.e+-]+)/gm)) add(`passes ${m[1]}`, Number(m[2]));
+  for (const m of text.matchAll(/^plan_runner_nodejs_(heap_size_total|heap_size_used|external_memory)_bytes ([\d.e+-]+)/gm))
+    add(`memory ${m[1]}`, Number(m[2]));
   for (const m of text.matchAll(/^plan_runner_nodejs_eventloop_lag_(mean|p99|max)_seconds ([\d.e+-]+)/gm)) add(`loop ${m[1]}`, Number(m[2]));
   for (const m of text.matchAll(/^plan_runner_reconcile_errors_total\{[^}]*\} (\d+)/gm)) add("errors", Number(m[1]));
   for (const m of text.matchAll(/^plan_runner_api_throttled_seconds_total ([\d.e+-]+)/gm)) add("throttled", Number(m[1]));
@@ -300,6 +321,7 @@ export async function runScenario(s: Scenario, entry: string): Promise<RolloutRe
       .slice(0, 6)
       .map(([k, v]) => `${k} ${(v / wall).toFixed(0)}/s`);
     const rss = peakRss(child.pid ?? 0);
+    if (process.env["BENCH_HEAP_SNAPSHOT"] === "1") await heapSnapshot(child);
     abort.abort();
     await watching;
     const all = [...times.values()];
@@ -342,6 +364,7 @@ export async function runScenario(s: Scenario, entry: string): Promise<RolloutRe
       passMeanMs: (delta("passes sum") / Math.max(1, delta("passes count"))) * 1000,
       throttledS: delta("throttled"),
       errors: delta("errors"),
+      heapMiB: Object.fromEntries(["heap_size_total", "heap_size_used", "external_memory"].map((k) => [k, (after.get(`memory ${k}`) ?? 0) / 2 ** 20])),
       loopLagMs: { mean: (after.get("loop mean") ?? 0) * 1000, p99: (after.get("loop p99") ?? 0) * 1000, max: (after.get("loop max") ?? 0) * 1000 },
       serverBusiest,
       latencyMs: Object.fromEntries(["create", "patch"].map((v) => [v, (delta(`latency sum ${v}`) / Math.max(1, delta(`latency count ${v}`))) * 1000])),
@@ -385,9 +408,11 @@ export function rolloutTable(results: readonly RolloutResult[], runFor: string):
       ...results.map((r) =>
         r.error !== undefined
           ? `${r.scenario}: ${r.error}`
-          : `${r.scenario}: control plane up in ${r.controlPlaneStartupS.toFixed(0)} s, ${r.podsTimed} pods timed (mean ${f(r.meanPodS, 2)} s), gap mean ${f(r.gapMeanMs, 0)} ms, last pod to Complete ${f(r.tailS, 2)} s, pod finished to node labelled ${f(r.completionLagMs, 0)} ms (median), Plans created in ${f(r.planCreateS, 2)} s, ${r.passes} passes of ${f(r.passMeanMs, 0)} ms on average (${r.errors} failed), event loop delay ${Object.entries(
-              r.loopLagMs,
+          : `${r.scenario}: control plane up in ${r.controlPlaneStartupS.toFixed(0)} s, ${r.podsTimed} pods timed (mean ${f(r.meanPodS, 2)} s), gap mean ${f(r.gapMeanMs, 0)} ms, last pod to Complete ${f(r.tailS, 2)} s, pod finished to node labelled ${f(r.completionLagMs, 0)} ms (median), Plans created in ${f(r.planCreateS, 2)} s, ${r.passes} passes of ${f(r.passMeanMs, 0)} ms on average (${r.errors} failed), at the end heap ${Object.entries(
+              r.heapMiB,
             )
+              .map(([k, v]) => `${k} ${f(v, 0)}`)
+              .join(", ")} MiB, event loop delay ${Object.entries(r.loopLagMs)
               .map(([k, v]) => `${k} ${f(v, 0)} ms`)
               .join(", ")}, requests throttled ${f(r.throttledS, 1)} s in all, mean latency ${Object.entries(r.latencyMs)
               .map(([k, v]) => `${k} ${f(v, 0)} ms`)
@@ -467,6 +492,7 @@ const failed = (s: Scenario): RolloutResult => ({
   throttledS: Number.NaN,
   errors: 0,
   loopLagMs: {},
+  heapMiB: {},
   serverBusiest: [],
   latencyMs: {},
 });
