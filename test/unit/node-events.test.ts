@@ -83,6 +83,18 @@ describe("decide: the Events of a node's life", () => {
     });
   }
 
+  it("a done node's steps: told again by a term's first pass (retellDone), not by the passes after it", () => {
+    const w = new SimWorld(aPlan({ concurrency: 1 }), [aNode("w1"), aNode("w2")]);
+    w.run(200, (d) => d.status.state === "Complete");
+    const reasons = (d: ReturnType<SimWorld["decide"]>): string[] =>
+      d.actions.filter((a): a is EventAction => a.kind === "event" && a.node === "w1").map((a) => a.reason);
+    assert.deepEqual(reasons(w.decide()), ["ApplyPodCreated", "Upgraded", "NodeComplete"], "a new term tells what the world shows of a done node");
+    const later = new SimWorld(w.plan, [...w.nodes.values()], { input: { retellDone: false } });
+    for (const [k, p] of w.pods) later.pods.set(k, p);
+    later.now = w.now;
+    assert.deepEqual(reasons(later.decide()), [], "a later pass of the same term does not");
+  });
+
   it("a node that was not ours to uncordon (cordoned by someone else) is not told as uncordoned", () => {
     const w = new SimWorld(aPlan({ concurrency: 1, cordon: true }), [aNode("w1", { unschedulable: true })]);
     const history: EventAction[] = [];

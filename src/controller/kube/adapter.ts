@@ -60,7 +60,7 @@ export class KubeAdapter implements Kube, ServerVersionPort {
     // One agent for the process's life: watches hold its sockets.
     const agentOptions: AgentOptions = {
       keepAlive: true,
-      maxSockets: 32,
+      maxSockets: 96,
       ...(this.creds.ca !== undefined ? { ca: this.creds.ca } : {}),
       ...(this.creds.cert !== undefined ? { cert: this.creds.cert } : {}),
       ...(this.creds.key !== undefined ? { key: this.creds.key } : {}),

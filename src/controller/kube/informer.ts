@@ -48,8 +48,16 @@ export class Informer<T extends KubeObject> {
 
   constructor(
     private readonly kube: Kube,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions & {
+      /** What of each object the cache keeps (rollout/slim.ts); default: all but managedFields. */
+      readonly slim?: (o: T) => T;
+    },
   ) {}
+
+  private keep(o: T): T {
+    const t = trim(o);
+    return this.opts.slim === undefined ? t : this.opts.slim(t);
+  }
 
   /** `before`: the object as cached until this change (MODIFIED), so a handler can tell what changed. */
   onChange(handler: Handler<T>): void {
@@ -78,7 +86,7 @@ export class Informer<T extends KubeObject> {
    * An older resourceVersion arriving later from the watch is ignored.
    */
   upsert(obj: T): void {
-    obj = trim(obj);
+    obj = this.keep(obj);
     const k = keyOf(obj);
     const have = this.store.get(k);
     if (have !== undefined && newer(have, obj)) return;
@@ -146,7 +154,7 @@ export class Informer<T extends KubeObject> {
     const seen = new Set<string>();
     const listed = { metadata: { resourceVersion: rv } } as KubeObject;
     for (const raw of items) {
-      const item = trim(raw);
+      const item = this.keep(raw);
       const k = keyOf(item);
       seen.add(k);
       const before = this.store.get(k);
@@ -230,7 +238,7 @@ export class Informer<T extends KubeObject> {
     if (e.type === "ERROR") return false;
     if (e.object.metadata.resourceVersion !== undefined) this.resourceVersion = e.object.metadata.resourceVersion;
     if (e.type === "BOOKMARK") return true;
-    const obj = trim(e.object);
+    const obj = this.keep(e.object);
     const k = keyOf(obj);
     const have = this.store.get(k);
     if (e.type === "DELETED") {

@@ -26,24 +26,26 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Resolves when a request may go, with how long it waited for its token (ms); callers queue in order. */
+  /** Resolves when a request may go, with how long the bucket held it (ms, 0 with a token to spare); callers queue in order. */
   take(): Promise<number> {
-    const asked = this.now();
-    const turn = this.tail.then(() => this.wait()).then(() => this.now() - asked);
+    const turn = this.tail.then(() => this.wait());
     this.tail = turn.then(() => undefined);
     return turn;
   }
 
-  private async wait(): Promise<void> {
+  private async wait(): Promise<number> {
     const t = this.now();
     this.tokens = Math.min(this.limit.burst, this.tokens + ((t - this.last) / 1000) * this.limit.qps);
     this.last = t;
+    let held = 0;
     if (this.tokens < 1) {
       await new Promise((r) => setTimeout(r, ((1 - this.tokens) / this.limit.qps) * 1000));
       this.tokens = 1;
       this.last = this.now();
+      held = this.last - t;
     }
     this.tokens -= 1;
+    return held;
   }
 }
 

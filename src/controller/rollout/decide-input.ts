@@ -36,6 +36,8 @@ export interface Externals {
   readonly serverVersion?: ServerVersion;
   /** Objects the Plan names are missing, or a pod of it was refused moments ago (refusal.ts). */
   readonly startsRefused?: boolean;
+  /** The done nodes' steps told again (decision.ts, retellDone). */
+  readonly retellDone?: boolean;
 }
 
 export interface InputConfig extends DecideConfig {
@@ -198,6 +200,7 @@ export function buildDecideInput(s: Snapshot, externals: Externals, config: Inpu
     ...(externals.clusterPods !== undefined ? { clusterPods: podReadiness(externals.clusterPods) } : {}),
     ...(externals.serverVersion !== undefined ? { serverVersion: externals.serverVersion } : {}),
     ...(externals.startsRefused === true ? { startsRefused: true } : {}),
+    ...(externals.retellDone === false ? { retellDone: false } : {}),
     render: renderer(s, hash, externals.resolution, config),
     now,
     config,

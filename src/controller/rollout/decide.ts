@@ -65,7 +65,7 @@ function visitNodes(r: Rollout): Node[] {
       pass.complete++;
       pass.nodeStates.set(n, "complete");
       release(r, node, "its upgrade is complete");
-      if (isUsable(r)) tellDone(r, node);
+      if (isUsable(r) && r.input.retellDone !== false) tellDone(r, node);
       continue;
     }
     if (!isUsable(r)) {

@@ -84,6 +84,13 @@ export interface DecideInput {
    * started, so none is cordoned for a pod that cannot come. Nodes in flight go on.
    */
   readonly startsRefused?: boolean | undefined;
+  /**
+   * false: the done nodes' steps are not told again. Every pass of a term after the first: this
+   * process told them when it completed each node, and only a process that died before its batch
+   * was written leaves them untold (node-events.ts, tellDone), which the next term's first pass
+   * tells. Default true.
+   */
+  readonly retellDone?: boolean | undefined;
   /** Renders this Plan's pods for a node (names are deterministic, so re-creating is harmless). */
   readonly render: PodRenderer;
   readonly now: number;

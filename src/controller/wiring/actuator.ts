@@ -11,7 +11,7 @@ import { KubeError, resources } from "../kube/ports.ts";
 import type { PlanObject, ReconcilerDeps } from "./reconciler.ts";
 
 /** Requests in flight at once while applying one reconcile's actions. */
-const ACTION_PARALLELISM = 16;
+const ACTION_PARALLELISM = 64;
 
 export interface ActuatorDeps extends Pick<ReconcilerDeps, "kube" | "nodes" | "pods" | "metrics" | "log" | "now"> {
   readonly namespace: string;

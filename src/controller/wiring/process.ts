@@ -9,6 +9,7 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { LABEL_CONTROLLER, LABEL_PLAN } from "../rollout/keys.ts";
 import { changesFacts } from "../rollout/node-facts.ts";
+import { slimNode, slimPod } from "../rollout/slim.ts";
 import { httpAlerts } from "../kube/alerts.ts";
 import { httpChannel } from "../kube/channel.ts";
 import { type AlertsPort, type ChannelPort, type Kube, KubeError, type ServerVersionPort, resources } from "../kube/ports.ts";
@@ -114,13 +115,14 @@ export class Controller {
     const kube = elector === undefined ? d.kube : new FencedKube(d.kube, () => elector.mayAct());
     const informerLog = (msg: string, fields?: Record<string, unknown>): void => log.warn(msg, fields);
     this.plans = new Informer(kube, { resource: resources.plans, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
-    this.nodes = new Informer(kube, { resource: resources.nodes, relistMs: config.relistMs, log: informerLog });
+    this.nodes = new Informer<Node>(kube, { resource: resources.nodes, relistMs: config.relistMs, log: informerLog, slim: slimNode });
     this.pods = new Informer(kube, {
       resource: resources.pods,
       namespace: config.namespace,
       labelSelector: `${LABEL_CONTROLLER}=${config.controllerName}`,
       relistMs: config.relistMs,
       log: informerLog,
+      slim: slimPod,
     });
     this.secrets = new Informer(kube, { resource: resources.secrets, namespace: config.namespace, relistMs: config.relistMs, log: informerLog });
     this.webhook = config.notifySecret === undefined ? undefined : this.notifier(config.notifySecret);

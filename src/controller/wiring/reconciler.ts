@@ -79,6 +79,8 @@ export class Reconciler {
   private readonly actuator: Actuator;
   /** Per Plan: when this process last wrote its status (a progress-only change waits for writeBatchMs after it). */
   private readonly statusWrittenAt = new Map<string, number>();
+  /** Plans whose done nodes this term has told again once (decision.ts, retellDone). */
+  private readonly retoldDone = new Set<string>();
   /** Per Plan: what it waited for at the last pass, to log a wait once when it begins. */
   private readonly loggedWaits = new Map<string, ReadonlySet<string>>();
 
@@ -108,6 +110,7 @@ export class Reconciler {
     this.channels.forget();
     this.actuator.forget();
     this.statusWrittenAt.clear();
+    this.retoldDone.clear();
   }
 
   /** Writes what waits in the batch (the Events): at shutdown, before the lease is given up. */
@@ -245,8 +248,10 @@ export class Reconciler {
     const missing = await this.missingReferences(plan, now);
     const held = this.heldRefusal(plan, now);
     const externals = { resolution, alerts, ...checks, ...(podsOnNodes !== undefined ? { podsOnNodes } : {}) };
-    const input = buildDecideInput(snapshot, { ...externals, startsRefused: missing.length > 0 || held !== undefined }, config, now);
+    const retellDone = !this.retoldDone.has(plan.metadata.name);
+    const input = buildDecideInput(snapshot, { ...externals, startsRefused: missing.length > 0 || held !== undefined, retellDone }, config, now);
     const decision = decide(input);
+    this.retoldDone.add(plan.metadata.name);
     this.logWaits(plan, decision);
     const outcome = await this.actuator.apply(plan, decision.actions, now);
     this.observe(plan.metadata.name, input.pods, decision, now);
