@@ -159,11 +159,18 @@ export async function applyPlan(env: Env, plan: PlanObject): Promise<PlanObject>
     return await env.kube.create(resources.plans, plan.metadata.namespace, plan);
   } catch (e: unknown) {
     if (!(e instanceof KubeError && e.alreadyExists)) throw e;
+  }
+  // A replace of what was read: the controller may write the status in between (409), then read again, as kubectl apply would not need to.
+  for (let attempt = 1; ; attempt++) {
     const have = await env.kube.get<PlanObject>(resources.plans, plan.metadata.namespace, plan.metadata.name);
-    return env.kube.replace(resources.plans, plan.metadata.namespace, {
-      ...plan,
-      metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion },
-    } as PlanObject);
+    try {
+      return await env.kube.replace(resources.plans, plan.metadata.namespace, {
+        ...plan,
+        metadata: { ...plan.metadata, resourceVersion: have.metadata.resourceVersion },
+      } as PlanObject);
+    } catch (e: unknown) {
+      if (!(e instanceof KubeError && e.conflict) || attempt >= 10) throw e;
+    }
   }
 }
 
