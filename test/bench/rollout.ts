@@ -8,8 +8,10 @@
 // (that many Plans at once, each over its own NODES nodes, CONCURRENCY each), +cordon.
 // BENCH_RUN_FOR: how long each simulated upgrade runs (default 1s). BENCH_LOG: the controller's log.
 // BENCH_ARGS: more flags for the controller (say --kube-api-qps 400), split on spaces;
-// BENCH_NODE_ARGS: for node itself (say --cpu-prof --cpu-prof-dir=/tmp/prof).
+// BENCH_NODE_ARGS: for node itself (say --cpu-prof --cpu-prof-dir=/tmp/prof), after the
+// NODE_OPTIONS deploy/deployment.yaml gives the controller.
 import { spawn, spawnSync } from "node:child_process";
+import { parseAllDocuments } from "yaml";
 import { existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { KubeAdapter } from "../../src/controller/kube/adapter.ts";
 import type { Node, Pod } from "../../src/controller/rollout/objects.ts";
@@ -111,6 +113,18 @@ async function heapSnapshot(child: ReturnType<typeof spawn>): Promise<void> {
   await new Promise((r) => setTimeout(r, 5000)); // written by then: the bench's own pause, not a test's
 }
 
+/** NODE_OPTIONS as deploy/deployment.yaml sets them for the controller: the bench runs it the same way. */
+function deployedNodeOptions(): string[] {
+  const docs = parseAllDocuments(readFileSync("deploy/deployment.yaml", "utf8")).map((d) => d.toJS() as unknown);
+  for (const doc of docs) {
+    const containers = (doc as { spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } }).spec?.template
+      ?.spec?.containers;
+    const value = containers?.flatMap((c) => c.env ?? []).find((e) => e.name === "NODE_OPTIONS")?.value;
+    if (value !== undefined) return value.split(" ");
+  }
+  return [];
+}
+
 /** dist/ as the image has it, built again when a source is newer. */
 function compiledEntry(): string {
   const entry = "dist/cli/run.js";
@@ -135,6 +149,7 @@ async function counters(port: number): Promise<Map<string, number>> {
   for (const m of text.matchAll(/^plan_runner_reconcile_duration_seconds_(sum|count)\{[^}]*\} ([\d.e+-]+)/gm)) add(`passes ${m[1]}`, Number(m[2]));
   for (const m of text.matchAll(/^plan_runner_nodejs_(heap_size_total|heap_size_used|external_memory)_bytes ([\d.e+-]+)/gm))
     add(`memory ${m[1]}`, Number(m[2]));
+  for (const m of text.matchAll(/^plan_runner_nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} ([\d.e+-]+)/gm)) add(`memory space ${m[1]}`, Number(m[2]));
   for (const m of text.matchAll(/^plan_runner_nodejs_eventloop_lag_(mean|p99|max)_seconds ([\d.e+-]+)/gm)) add(`loop ${m[1]}`, Number(m[2]));
   for (const m of text.matchAll(/^plan_runner_reconcile_errors_total\{[^}]*\} (\d+)/gm)) add("errors", Number(m[1]));
   for (const m of text.matchAll(/^plan_runner_api_throttled_seconds_total ([\d.e+-]+)/gm)) add("throttled", Number(m[1]));
@@ -221,7 +236,7 @@ export async function runScenario(s: Scenario, entry: string): Promise<RolloutRe
     ...extra,
   ];
   const log = process.env["BENCH_LOG"];
-  const nodeArgs = (process.env["BENCH_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+  const nodeArgs = [...deployedNodeOptions(), ...(process.env["BENCH_NODE_ARGS"] ?? "").split(" ")].filter((a) => a !== "");
   const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", log !== undefined ? openSync(log, "w") : "ignore"] });
   const abort = new AbortController();
   try {
@@ -364,7 +379,9 @@ export async function runScenario(s: Scenario, entry: string): Promise<RolloutRe
       passMeanMs: (delta("passes sum") / Math.max(1, delta("passes count"))) * 1000,
       throttledS: delta("throttled"),
       errors: delta("errors"),
-      heapMiB: Object.fromEntries(["heap_size_total", "heap_size_used", "external_memory"].map((k) => [k, (after.get(`memory ${k}`) ?? 0) / 2 ** 20])),
+      heapMiB: Object.fromEntries(
+        [...after.keys()].filter((k) => k.startsWith("memory ")).map((k) => [k.slice("memory ".length).replace("space ", ""), (after.get(k) ?? 0) / 2 ** 20]),
+      ),
       loopLagMs: { mean: (after.get("loop mean") ?? 0) * 1000, p99: (after.get("loop p99") ?? 0) * 1000, max: (after.get("loop max") ?? 0) * 1000 },
       serverBusiest,
       latencyMs: Object.fromEntries(["create", "patch"].map((v) => [v, (delta(`latency sum ${v}`) / Math.max(1, delta(`latency count ${v}`))) * 1000])),
@@ -403,6 +420,7 @@ export function rolloutTable(results: readonly RolloutResult[], runFor: string):
     ),
     notes: [
       "targets: ratio <= 1.1 at 1,000/50 and <= 1.25 at 5,000; gap p50 < 50 ms, p99 < 500 ms; first pod < 0.5 s; writes/node <= 2.5 (<= 4.5 with cordon); RSS <= 100 MiB at 1,000, <= 200 at 5,000",
+      `the controller: node ${[...deployedNodeOptions(), process.env["BENCH_NODE_ARGS"] ?? ""].join(" ").trim()} dist/cli/run.js controller ${process.env["BENCH_ARGS"] ?? ""}`.trim(),
       `simulated node leases last ${NODE_LEASE_SECONDS} s (kwok renews each every ${NODE_LEASE_SECONDS / 4} s; the kubelet's 40 s would be 1 renewal a second per 10 nodes)`,
       "ideal: waves x the median pod lifetime (creation to Succeeded, as the bench's watch saw it); gap: a freed slot's idle time (slots.ts)",
       ...results.map((r) =>
