@@ -110,7 +110,17 @@ async function heapSnapshot(child: ReturnType<typeof spawn>): Promise<void> {
       what: "the heap snapshot",
     },
   );
-  await new Promise((r) => setTimeout(r, 5000)); // written by then: the bench's own pause, not a test's
+  // Written once its size holds between two looks a second apart.
+  let size = -1;
+  await waitFor(
+    () => {
+      const now = Number(spawnSync("sh", ["-c", "cat *.heapsnapshot | wc -c"], { encoding: "utf8" }).stdout.trim());
+      const still = now === size;
+      size = now;
+      return still;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000, what: "the heap snapshot to be written" },
+  );
 }
 
 /** NODE_OPTIONS as deploy/deployment.yaml sets them for the controller: the bench runs it the same way. */
