@@ -9,7 +9,7 @@
 // BENCH_RUN_FOR: how long each simulated upgrade runs (default 1s). BENCH_LOG: the controller's log.
 // BENCH_ARGS: more flags for the controller (say --kube-api-qps 400), split on spaces;
 // BENCH_NODE_ARGS: for node itself (say --cpu-prof --cpu-prof-dir=/tmp/prof), after the
-// NODE_OPTIONS deploy/deployment.yaml gives the controller.
+// flags deploy/deployment.yaml's command gives it.
 import { spawn, spawnSync } from "node:child_process";
 import { parseAllDocuments } from "yaml";
 import { existsSync, openSync, readFileSync, statSync } from "node:fs";
@@ -123,14 +123,13 @@ async function heapSnapshot(child: ReturnType<typeof spawn>): Promise<void> {
   );
 }
 
-/** NODE_OPTIONS as deploy/deployment.yaml sets them for the controller: the bench runs it the same way. */
+/** node's own flags in the controller's command in deploy/deployment.yaml: the bench runs it the same way. */
 function deployedNodeOptions(): string[] {
   const docs = parseAllDocuments(readFileSync("deploy/deployment.yaml", "utf8")).map((d) => d.toJS() as unknown);
   for (const doc of docs) {
-    const containers = (doc as { spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } }).spec?.template
-      ?.spec?.containers;
-    const value = containers?.flatMap((c) => c.env ?? []).find((e) => e.name === "NODE_OPTIONS")?.value;
-    if (value !== undefined) return value.split(" ");
+    const containers = (doc as { spec?: { template?: { spec?: { containers?: Array<{ command?: string[] }> } } } }).spec?.template?.spec?.containers;
+    const command = containers?.find((c) => c.command?.[0] === "node")?.command;
+    if (command !== undefined) return command.slice(1).filter((a) => a.startsWith("--"));
   }
   return [];
 }
