@@ -69,11 +69,11 @@ export class Actuator {
     // the world still shows afterwards (the pods, the done label): they wait for the batch.
     // Counted once by key, they are rarely written twice.
     const story = storyOf(actions);
-    const marks = story.filter((a) => a.node !== undefined && freeing.has(a.node) && TOLD_FROM_MARKS.has(a.reason));
-    await this.events.record(this.ref(plan), marks);
+    const marks = new Set(story.filter((a) => a.node !== undefined && freeing.has(a.node) && TOLD_FROM_MARKS.has(a.reason)));
+    await this.events.record(this.ref(plan), [...marks]);
     this.tell(
       plan,
-      story.filter((a) => !marks.includes(a)),
+      story.filter((a) => !marks.has(a)),
     );
     const toldFirst = new Set<Action>(story);
     const pending = actions.filter((a) => !toldFirst.has(a));
@@ -83,10 +83,10 @@ export class Actuator {
     const freed = pending.filter((a) => "node" in a && a.node !== undefined && freeing.has(a.node));
     const first = freed.filter((a) => !(a.kind === "patchNode" && a.patch.spec === undefined) && a.kind !== "event");
     const firstNodes = new Set(first.map((a) => ("node" in a ? a.node : "")));
-    const ahead = freed.filter((a) => "node" in a && a.node !== undefined && firstNodes.has(a.node));
-    const rest = pending.filter((a) => !ahead.includes(a));
+    const ahead = new Set(freed.filter((a) => "node" in a && a.node !== undefined && firstNodes.has(a.node)));
+    const rest = pending.filter((a) => !ahead.has(a));
     const told: EventAction[] = [];
-    const o1 = await this.inLanes(plan, ahead, now, told);
+    const o1 = await this.inLanes(plan, [...ahead], now, told);
     const o2 = await this.inLanes(plan, rest, now, told);
     // After the writes they tell of, in the batch: one write per Event object, however many nodes and passes.
     this.tell(plan, told);
