@@ -127,6 +127,7 @@ export class Reconciler {
         await this.releaseAll(name, plan !== undefined);
         if (plan !== undefined) await this.setFinalizer(plan, false);
         this.d.metrics.forgetPlan(name);
+        for (const m of [this.statusWrittenAt, this.retoldDone, this.loggedWaits]) m.delete(name);
         return {};
       }
       return await this.reconcilePlan(await this.setFinalizer(plan, true));
