@@ -111,21 +111,30 @@ say "killing the leading controller $leader_pod mid-rollout"
 kr -n "$NSU" delete pod "$leader_pod" --grace-period=0 --force >&2 2>&1 || die "could not delete $leader_pod"
 echo "$(date +%s) killed controller $leader_pod (leader) while the k8s-control-plane upgrade pod ran" >>"$run/gate.txt"
 
-wait_until 2700 "k8s-control-plane Complete" plan_is k8s-control-plane Complete
+# Under TCG: snapshot, apt of 220 MB at 0.3-1 MB/s, kubeadm upgrade apply, the kubelet, and
+# maybe a retry (the run of 2026-12-03 needed one after 45 min: the verify step gave up on an API
+# server that was restarting). The Plan's pods may run 2 h each.
+wait_until 5400 "k8s-control-plane Complete" plan_is k8s-control-plane Complete
 cp_complete_at=$(date +%s)
 say "k8s-control-plane: $(plan_summary k8s-control-plane)"
 k -n "$NSU" logs -l upgrade.cattle.io/plan=k8s-control-plane,plan-runner.dev/role=apply --tail=-1 >"$run/cp-upgrade.log" 2>&1 || true
 
 phase "check: etcd snapshot before the control plane was touched"
-snap=$(sshq "$CP_IP" 'ls -1t /var/lib/plan-runner/etcd-snapshots/*.db | head -n1')
-[[ -n "$snap" ]] || die "no etcd snapshot on cp1"
-snap_t=$(sshq "$CP_IP" stat -c %Y "$snap")
+# The first snapshot this rollout took: a retried upgrade pod takes another before it resumes
+# (the run of 2026-12-03 retried after the static pods were rewritten), and that later one is not
+# what protected the first touch.
+first_snap=$(sshq "$CP_IP" "stat -c '%Y %n' /var/lib/plan-runner/etcd-snapshots/*.db | awk '\$1 > $pre_upgrade' | sort -n | head -n1")
+[[ -n "$first_snap" ]] || die "no etcd snapshot on cp1 taken since the Plans were applied"
+snap_t=${first_snap%% *}
+snap=${first_snap#* }
+say "etcd snapshots on cp1: $(sshq "$CP_IP" 'ls -1 /var/lib/plan-runner/etcd-snapshots/' | tr '\n' ' ')"
 snap_bytes=$(sshq "$CP_IP" stat -c %s "$snap")
 inns scp -q -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$extras/etcdutl" "root@$CP_IP:/usr/local/bin/etcdutl"
 sshq "$CP_IP" etcdutl snapshot status "$snap" -w table >"$run/snapshot-status.txt" 2>&1 || { cat "$run/snapshot-status.txt" >&2; die "etcdutl snapshot status $snap failed"; }
-# kubeadm upgrade apply rewrites the static pod manifests (etcd first); the oldest rewrite since
-# the Plans were applied is the first touch of the control plane.
-first_touch=$(sshq "$CP_IP" "stat -c %Y /etc/kubernetes/manifests/*.yaml | awk '\$1 > $pre_upgrade' | sort -n | head -n1")
+# kubeadm upgrade apply backs up etcd's data and the old manifests (kubeadm-backup-* under
+# /etc/kubernetes/tmp) before it rewrites them: the oldest of those and of the manifests since the
+# Plans were applied is the first touch of the control plane, however often the pod was retried.
+first_touch=$(sshq "$CP_IP" "stat -c %Y /etc/kubernetes/manifests/*.yaml /etc/kubernetes/tmp/kubeadm-backup-* 2>/dev/null | awk '\$1 > $pre_upgrade' | sort -n | head -n1")
 [[ -n "$first_touch" ]] || die "no static pod manifest on cp1 was rewritten by the upgrade"
 [[ "$snap_t" -lt "$first_touch" ]] || die "snapshot $snap ($snap_t) is not older than the first manifest rewrite ($first_touch)"
 snap_line=$(grep -n 'etcd snapshot .*bytes' "$run/cp-upgrade.log" | head -n1 | cut -d: -f1)
