@@ -67,7 +67,7 @@ inns scp -q -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev
 for p in k8s-control-plane k8s-workers; do
   sed -E -e '/^  channel: /d' -e "s/^  # version: v[0-9.]+$/  version: $E2E_TO/" \
     -e "s/^      soak: 10m$/      soak: $E2E_WORKER_SOAK/" -e "s/^      quietPeriod: 24h$/      quietPeriod: $E2E_QUIET/" \
-    -e 's#(kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION")$#\1 --config /etc/kubernetes/plan-runner-upgrade.yaml --kubeadm-timeout 6000#' \
+    -e 's#(kubeadm-upgrade --role control-plane --release "\$SYSTEM_UPGRADE_PLAN_LATEST_VERSION")$#\1 --config /etc/kubernetes/plan-runner-upgrade.yaml --kubeadm-timeout 6000 --verify-timeout 1800#' \
     -e 's/^  jobActiveDeadlineSecs: 3600$/  jobActiveDeadlineSecs: 7200/' \
     "plans/$p.yaml" >"$run/$p.yaml"
   grep -q "^  version: $E2E_TO\$" "$run/$p.yaml" || die "could not set spec.version in plans/$p.yaml"
