@@ -17,6 +17,7 @@ import {
   getNode,
   listPods,
   optIn,
+  runController,
   waitForPlan,
   startControllerEnv,
   stopControllerEnv,
@@ -120,5 +121,34 @@ describe("controller: the postflight (gates.postflight)", () => {
       { timeoutMs: 30_000, what: "a VerifyFailed Warning Event naming old-kubelet" },
     );
     assert.ok(event);
+  });
+});
+
+describe("controller: the postflight with leader election, as deployed", () => {
+  // The kubeadm VM test found the deployed controller (leader election on) saying "this controller
+  // has no way to ask the API server its version": every postflight Plan stayed Unverified.
+  it("a Plan whose nodes and API server run the target is Verified and Complete", async () => {
+    const elected = await env.cp.createNamespace("postflight-elected");
+    const leader = await runController(env, elected, { leaderElection: true });
+    try {
+      const label = "test.plan-runner.dev/postflight-elected";
+      await optIn(env, ["worker-2"], label);
+      await applyPlan(
+        env,
+        aPlan(elected, "verified", { concurrency: 1, version: env.cp.version, nodeSelector: { matchLabels: { [label]: "yes" } }, gates: { postflight: {} } }),
+      );
+      const p = await waitForPlan(
+        env,
+        elected,
+        "verified",
+        "Verified True or False",
+        (x) => ["True", "False"].includes(condition(x, "Verified")?.status ?? ""),
+        90_000,
+      );
+      assert.equal(condition(p, "Verified")?.status, "True", `Verified: ${condition(p, "Verified")?.reason}: ${condition(p, "Verified")?.message}`);
+      assert.equal(p.status?.state, "Complete");
+    } finally {
+      await leader.stop();
+    }
   });
 });

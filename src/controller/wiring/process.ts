@@ -131,7 +131,8 @@ export class Controller {
       kube,
       channel: d.channel ?? httpChannel,
       alerts: d.alerts ?? httpAlerts,
-      serverVersion: d.serverVersion ?? (kube instanceof KubeAdapter ? kube : undefined),
+      // The adapter under the fence: GET /version is a read, and the fence does not carry it.
+      serverVersion: d.serverVersion ?? (d.kube instanceof KubeAdapter ? d.kube : undefined),
       plans: this.plans,
       nodes: this.nodes,
       pods: this.pods,
