@@ -10,7 +10,7 @@
 #   E2E_PHASES=init      stop once both nodes are Ready at E2E_FROM
 #   E2E_KEEP=1           keep the run directory (logs, consoles) even on success
 #   E2E_HOLD=1           on failure, keep the cluster up until $run/hold is removed
-#   E2E_NICE=N           the VMs' nice level (default 10), also their autogroup's (-10: the VMs win the machine)
+#   E2E_NICE=N           the VMs' nice level (default 10), also their autogroup's (-10: the VMs win the machine; wk1's is N+5)
 #
 # Network state exists only in a namespace this script creates (bridge 10.217.1.1/24, one tap
 # per VM, the package repository's HTTP server); nothing is routed out. Everything started is

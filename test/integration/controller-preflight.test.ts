@@ -3,6 +3,7 @@
 // Waiting condition and no pod created, then the rollout going on once the cluster is healthy.
 // Then the postflight (gates.postflight): a node whose kubelet stays old after its upgrade pod
 // succeeded is named in the Verified condition and a Warning Event.
+// Last, the postflight under leader election (as deployed): the API server's version is read there too.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { resources } from "../../src/controller/kube/ports.ts";
