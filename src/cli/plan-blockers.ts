@@ -4,6 +4,7 @@
 // knows only what its files say, and says what it cannot check).
 import type { Plan } from "../generated/plan.ts";
 import type { NodeView, SecretView } from "../controller/rollout/model.ts";
+import { afterStanding } from "../controller/rollout/gates.ts";
 import { compileWindow } from "../plan/window.ts";
 
 export interface BlockerFacts {
@@ -43,6 +44,8 @@ function windowBlocker(plan: Plan, now: Date): string[] {
   ];
 }
 
+const verifiedMessage = (s: Plan["status"]): string => s?.conditions?.find((c) => c.type === "Verified")?.message ?? "";
+
 function afterBlockers(plan: Plan, f: BlockerFacts): string[] {
   const after = plan.spec.after ?? [];
   if (after.length === 0) return [];
@@ -51,9 +54,13 @@ function afterBlockers(plan: Plan, f: BlockerFacts): string[] {
     const other = f.plans?.find((p) => p.metadata.name === name);
     if (other === undefined)
       return [`WARNING: waits for Plan ${name} (spec.after), which is not in namespace ${f.namespace}: nothing starts until it exists and is Complete`];
-    const complete = other.status?.conditions?.find((c) => c.type === "Complete")?.status === "True";
-    if (complete) return [];
+    const standing = afterStanding(other.status);
+    if (standing === "done") return [];
     const s = other.status;
+    if (standing === "unverified")
+      return [
+        `WARNING: waits for Plan ${name} (spec.after), which is Complete but Unverified: ${verifiedMessage(s) || "its postflight found a version other than the release"}`,
+      ];
     return [`WARNING: waits for Plan ${name} (spec.after), which is not Complete (state ${s?.state ?? "none yet"}, ${s?.progress ?? "no progress yet"})`];
   });
 }

@@ -6,6 +6,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments, stringify } from "yaml";
 import { run } from "../../src/cli/commands/plan.ts";
+import { blockers } from "../../src/cli/plan-blockers.ts";
 import { bufferIO } from "../../src/cli/io.ts";
 import { planHash } from "../../src/controller/rollout/hash.ts";
 import { ControllerDefaults } from "../../src/controller/wiring/defaults.ts";
@@ -241,6 +242,27 @@ describe("plan-runner plan: what it tells before a rollout", () => {
     assert.match(r.out, /^# {3}WARNING: secret creds \(spec\.secrets\) is not in namespace system-upgrade: the upgrade pods cannot start until it exists/m);
     assert.match(r.out, /^# {3}WARNING: secret matrix \(spec\.secrets\) is not in namespace system-upgrade: the pods run without it/m);
     assert.match(r.out, /^# {3}NOTE: starts only once Plan\(s\) k8s-control-plane are Complete \(spec\.after\); not checked offline$/m);
+  });
+
+  test("live, a Plan in spec.after that is Complete but Unverified is a warning quoting its postflight", () => {
+    const wk = aPlan("k8s-workers")
+      .with((s) => (s.after = ["k8s-control-plane"]))
+      .build();
+    const cp = aPlan("k8s-control-plane").build();
+    const facts = (status: NonNullable<typeof cp.status>) => ({
+      namespace: "system-upgrade",
+      version: "v1.36.3",
+      nodes: [],
+      secrets: [],
+      plans: [{ ...cp, status }],
+      now: new Date("2026-12-07T00:00:00Z"),
+    });
+    const complete = { type: "Complete", status: "True" };
+    const behind = { type: "Verified", status: "False", reason: "APIServerBehind", message: "the API server reports v1.35.4, not v1.36.3" };
+    assert.deepEqual(blockers(wk, facts({ state: "Unverified", conditions: [complete, behind] })), [
+      "WARNING: waits for Plan k8s-control-plane (spec.after), which is Complete but Unverified: the API server reports v1.35.4, not v1.36.3",
+    ]);
+    assert.deepEqual(blockers(wk, facts({ state: "Complete", conditions: [complete, { type: "Verified", status: "True" }] })), []);
   });
 
   test("a directory: every Plan of its *.yaml files, as kubectl apply -f DIR reads it", async () => {

@@ -211,6 +211,49 @@ describe("after cycles", () => {
     assert.equal(cycleOf(a, [a]), undefined, "a missing Plan is waited for, not a cycle");
   });
 
+  it("an Unverified Plan is not done: the Plans after it wait, and the wait names it Unverified", () => {
+    // The kubeadm VM run of 2026-12-03: k8s-control-plane ended Unverified (its postflight could not
+    // read the API server's version) and k8s-workers started anyway, kubelets ahead of the API server.
+    const unverified = (p: Plan): Plan => ({
+      ...p,
+      status: {
+        conditions: [
+          { type: "Complete", status: "True" },
+          { type: "Verified", status: "False", reason: "APIServerBehind", message: "the API server reports v1.35.4, not v1.36.3" },
+        ],
+      },
+    });
+    const verified = (p: Plan): Plan => ({
+      ...p,
+      status: {
+        conditions: [
+          { type: "Complete", status: "True" },
+          { type: "Verified", status: "True" },
+        ],
+      },
+    });
+    const cp = aPlan({}, "cp");
+    const wk = aPlan({ after: ["cp"] }, "wk");
+    const { problems, compiled } = checkPlan(wk, config);
+    const pendingWith = (plans: Plan[]) =>
+      buildDecideInput({ plan: compiled, problems, plans, nodes: [], pods: [], secrets: [] }, { resolution: { version: "v1", source: "Version" } }, config, 0)
+        .afterPending;
+    assert.deepEqual(
+      pendingWith([unverified(cp), wk]).map((p) => p.split(" ")[0]),
+      ["cp"],
+    );
+    assert.deepEqual(pendingWith([verified(cp), wk]), []);
+    assert.deepEqual(pendingWith([complete(cp), wk]), [], "a Plan without gates.postflight has no Verified condition: Complete is done");
+    assert.equal(cycleOf(aPlan({ after: ["b"] }, "a"), [aPlan({ after: ["b"] }, "a"), unverified(aPlan({ after: ["a"] }, "b"))])?.join(" "), "a b a");
+
+    const w = new SimWorld(wk, workers(1), { input: { afterPending: pendingWith([unverified(cp), wk]) } });
+    const d = w.reconcile();
+    assert.equal(d.status.state, "Waiting");
+    assert.equal(w.condition("Waiting")?.reason, "WaitingForPlans");
+    assert.match(w.condition("Waiting")?.message ?? "", /^waiting for Plan\(s\) cp \(Unverified: .*\) to complete \(spec\.after\)/);
+    assert.equal(w.created.length, 0, "no pod on a worker while the Plan before it is Unverified");
+  });
+
   it("blocks the Plan (a person must edit one): the Blocked condition and a Warning Event name the cycle; no pod", () => {
     const w = new SimWorld(aPlan({ after: ["b"] }, "a"), workers(1), { input: { afterPending: ["b"], afterCycle: ["a", "b", "a"] } });
     const d = w.reconcile();

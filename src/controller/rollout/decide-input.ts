@@ -5,7 +5,7 @@ import type { Plan } from "../../generated/plan.ts";
 import type { CompiledPlan } from "../../plan/compile.ts";
 import type { Problem } from "../../plan/problem.ts";
 import type { AlertReading, DecideConfig, DecideInput, PodHealth, PodReadiness, PodRenderer, Resolution, ServerVersion } from "./decision.ts";
-import { afterCycle } from "./gates.ts";
+import { afterCycle, afterStanding } from "./gates.ts";
 import { planHash } from "./hash.ts";
 import { LABEL_CONTROLLER, LABEL_EXCLUSIVE, LABEL_PLAN, annotationCordonedBy, labelPlanName } from "./keys.ts";
 import type { Node, Pod, Secret } from "./objects.ts";
@@ -65,19 +65,22 @@ const planPods = (s: Snapshot): PodFacts[] =>
     .map(podFacts)
     .filter((p) => p !== undefined);
 
+/** Each Plan of spec.after not yet done, as the gate's message names it. */
 const afterPending = (s: Snapshot): string[] =>
-  s.plan.after.filter((other) => s.plans.find((p) => p.metadata.name === other)?.status?.conditions?.find((c) => c.type === "Complete")?.status !== "True");
+  s.plan.after.flatMap((other) => {
+    const standing = afterStanding(s.plans.find((p) => p.metadata.name === other)?.status);
+    return standing === "done" ? [] : [standing === "unverified" ? `${other} (Unverified: its postflight found a version other than the release)` : other];
+  });
 
 /**
  * Plans of the namespace waiting for each other through spec.after, back to this one. Only Plans
- * that exist and are not Complete are waited for (a Complete one lets the Plans after it go), so
+ * that exist and are not done are waited for (a Complete one lets the Plans after it go), so
  * the cycle found is one that holds; this Plan counts as waiting, being asked with idle nodes.
  */
 function afterCycleOf(s: Snapshot): string[] | undefined {
   if (s.plan.after.length === 0) return undefined;
   const byName = new Map(s.plans.map((p) => [p.metadata.name, p]));
-  const waiting = (name: string): boolean =>
-    name === s.plan.name || (byName.has(name) && byName.get(name)?.status?.conditions?.find((c) => c.type === "Complete")?.status !== "True");
+  const waiting = (name: string): boolean => name === s.plan.name || (byName.has(name) && afterStanding(byName.get(name)?.status) !== "done");
   const afterOf = (name: string): readonly string[] => (name === s.plan.name ? s.plan.after : (byName.get(name)?.spec?.after ?? []));
   return afterCycle(s.plan.name, (name) => afterOf(name).filter(waiting));
 }

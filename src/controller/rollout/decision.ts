@@ -61,7 +61,7 @@ export interface DecideInput {
   readonly nodes: readonly Node[];
   /** This Plan's pods (pod-facts of pods labelled with the Plan). */
   readonly pods: readonly PodFacts[];
-  /** Plans named in spec.after that are not Complete. */
+  /** Plans named in spec.after that are not Complete, or Complete and Unverified (named so). */
   readonly afterPending: readonly string[];
   /** Plans waiting for each other through spec.after, from this one back to it (gates.ts afterCycle); undefined: none. */
   readonly afterCycle?: readonly string[] | undefined;

@@ -1,6 +1,7 @@
 // Gates: each is a small object with one question, answered as {open, reason, message}. A
 // Plan-level gate holds every idle node; a node-level gate holds one node. decide() composes
 // them (docs/architecture.md, "How to add a gate"); none of them acts.
+import type { Plan } from "../../generated/plan.ts";
 import type { AlertReading, PodHealth, PodReadiness } from "./decision.ts";
 import type { Node } from "./objects.ts";
 import type { PodFacts } from "./pod-facts.ts";
@@ -20,7 +21,21 @@ export interface Gate<Subject> {
 const open = (reason: string): GateVerdict => ({ open: true, reason, message: "" });
 const closed = (reason: string, message: string): GateVerdict => ({ open: false, reason, message });
 
-/** spec.after: the Plans this one waits for must be Complete. */
+/**
+ * How a Plan named in spec.after stands for the Plans after it: done once Complete, unless its
+ * postflight (gates.postflight) found a node or the API server not at the release. An
+ * Unverified control plane is not done: the workers after it would run kubelets newer than the
+ * API server.
+ */
+export type AfterStanding = "done" | "unverified" | "pending";
+
+export function afterStanding(status: Plan["status"]): AfterStanding {
+  const is = (type: string) => status?.conditions?.find((c) => c.type === type)?.status;
+  if (is("Complete") !== "True") return "pending";
+  return is("Verified") === "False" ? "unverified" : "done";
+}
+
+/** spec.after: the Plans this one waits for must be Complete (and not Unverified). */
 export const afterGate: Gate<readonly string[]> = {
   check: (pending) =>
     pending.length === 0 ? open("PlansComplete") : closed("WaitingForPlans", `waiting for Plan(s) ${pending.join(", ")} to complete (spec.after)`),
