@@ -155,6 +155,12 @@ first_cp_complete=$(awk '/cp=Complete/ {print $1; exit}' "$run/watch.log")
 [[ -n "$first_wk_applying" && -n "$first_cp_complete" ]] || die "the sampler saw no Applying worker Plan or no Complete control-plane Plan"
 [[ "$first_wk_applying" -ge "$first_cp_complete" ]] || die "k8s-workers was Applying ($first_wk_applying) before k8s-control-plane was Complete ($first_cp_complete)"
 grep -q 'wk1=[^ ]*,unsched=true' "$run/watch.log" || die "wk1 was never seen cordoned"
+# Drained and uncordoned, as the Plan's own Events tell it (one object per Plan and reason).
+for reason in drained uncordoned; do
+  told=$(k -n "$NSU" get event "k8s-workers.$reason" -o jsonpath='{.message}' 2>/dev/null || true)
+  [[ "$told" == *wk1* ]] || die "no $reason Event of k8s-workers names wk1 (got: ${told:-none})"
+  say "k8s-workers.$reason: $told"
+done
 wk_drained=$(k get events -A --field-selector reason=Evicted -o name 2>/dev/null | wc -l)
 kr version >&2
 node_versions >"$run/versions-after.txt"
