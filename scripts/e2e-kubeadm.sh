@@ -10,7 +10,7 @@
 #   E2E_PHASES=init      stop once both nodes are Ready at E2E_FROM
 #   E2E_KEEP=1           keep the run directory (logs, consoles) even on success
 #   E2E_HOLD=1           on failure, keep the cluster up until $run/hold is removed
-#   E2E_NICE=N           the VMs' nice level (default 10), also their autogroup's (-10: the VMs win the machine; wk1's is N+5)
+#   E2E_NICE=N           the VMs' nice level and their autogroup's, wk1's at N+5 (default -10: the VMs win the machine)
 #
 # Network state exists only in a namespace this script creates (bridge 10.217.1.1/24, one tap
 # per VM, the package repository's HTTP server); nothing is routed out. Everything started is
@@ -21,6 +21,8 @@ repo_root=$(pwd)
 E2E_FROM="${E2E_FROM:-v1.35.4}"
 E2E_TO="${E2E_TO:-v1.36.3}"
 E2E_PHASES="${E2E_PHASES:-all}"
+# Under TCG the guests need the machine: the passing runs had the VMs' autogroup at -10.
+E2E_NICE="${E2E_NICE:--10}"
 cache_root="${PLAN_RUNNER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plan-runner}"
 export PLAN_RUNNER_CACHE="$cache_root"
 e2e="$repo_root/test/e2e/kubeadm"
@@ -152,7 +154,7 @@ boot_vm() { # boot_vm NAME IP PODCIDR MEM MAC CPUS
   inns ip tuntap add "tap-$name" mode tap
   inns ip link set "tap-$name" master br0 up
   qemu-img create -q -f qcow2 -F raw -b "$disk" "$run/$name.qcow2"
-  inns nice -n "${E2E_NICE:-10}" qemu-system-x86_64 -name "pr-e2e-$name" -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+  inns nice -n "$E2E_NICE" qemu-system-x86_64 -name "pr-e2e-$name" -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "root=/dev/vda rw console=ttyS0 quiet pr.name=$name pr.ip=$ip/24 pr.gw=$BR_IP pr.podcidr=$podcidr" \
     -drive "file=$run/$name.qcow2,if=virtio,format=qcow2,cache=unsafe" \
@@ -161,7 +163,7 @@ boot_vm() { # boot_vm NAME IP PODCIDR MEM MAC CPUS
     -daemonize -pidfile "$run/$name.qemu.pid"
   # With the scheduler's autogroups (one per session) a nice level counts only inside QEMU's own
   # session: its group's weight is what competes with other sessions' work.
-  local nice=${E2E_NICE:-}
+  local nice=$E2E_NICE
   # The worker's group gets a third of the control plane's weight (5 nice levels): cp1's API
   # server and etcd are what every step waits on, and under TCG they were starved (load 17-19 on
   # cp1, etcd reads of 12-43 s, the API server restarted) while wk1 started its pods.
